@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * appwatchctl's side of the control protocol: connect to the daemon's
+ * socket, send one request, wait (bounded) for its reply. Also the small
+ * printing helpers the verbs share.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "shared/parse.h"
+
+#define CTL_DEFAULT_SOCKET "/run/appwatch/control.sock"
+#define CTL_DEFAULT_TIMEOUT (30 * USEC_PER_SEC)
+
+/* Exit codes shared by the verbs. */
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAILURE 1
+#define CTL_EXIT_USAGE 2
+
+typedef struct CtlGlobals {
+        const char *socket_path;
+        bool json;
+        usec_t timeout;
+} CtlGlobals;
+
+/*
+ * Sends verb with args (stolen, may be NULL) and waits for the reply.
+ * Returns 0 with *ret_data set when the daemon answered ok; a negative errno
+ * when it could not be reached (connection errors) or answered with an
+ * error, in which case *ret_message (malloc'ed) says what the daemon or the
+ * connection said.
+ */
+int ctl_call(const CtlGlobals *g, const char *verb, json_t *args, json_t **ret_data,
+             char **ret_message);
+
+/* Prints "appwatchctl: <what>: <message>" with a hint for connection errors. */
+void ctl_print_error(const CtlGlobals *g, const char *what, int error, const char *message);
+
+int verb_status(const CtlGlobals *g, int argc, char **argv);
+int verb_reload(const CtlGlobals *g, int argc, char **argv);
+int verb_ping(const CtlGlobals *g, int argc, char **argv);

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * appwatch's configuration: /etc/appwatch/appwatch.conf, then
+ * appwatch.conf.d/NAME.conf in lexical order (later files win), parsed with
+ * libinih through one static table per section kind. Parsing never logs:
+ * every problem becomes a ConfigDiag (file, line, message) for the caller,
+ * so that --check-config prints them all and a reload can reject a bad file
+ * while the old Config keeps running. Secrets come from
+ * $CREDENTIALS_DIRECTORY or the environment, never from the files.
+ * A Config is immutable once loaded; the loop thread owns it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shared/cleanup.h"
+#include "shared/parse.h"
+
+#define CONFIG_MAX_WATCHES 256
+#define CONFIG_MAX_APPS 256
+#define CONFIG_MAX_DROPINS 128
+/* libinih as Debian builds it reads at most this many bytes of one line. */
+#define CONFIG_MAX_LINE 199
+
+typedef enum Language {
+        LANGUAGE_KO,
+        LANGUAGE_EN,
+        _LANGUAGE_MAX,
+        _LANGUAGE_INVALID = -EINVAL,
+} Language;
+
+typedef enum AppKind {
+        APP_KIND_FLUTTER,
+        APP_KIND_PYTHON,
+        APP_KIND_OTHER,
+        _APP_KIND_MAX,
+        _APP_KIND_INVALID = -EINVAL,
+} AppKind;
+
+/* Severity tiers of the users' guide, lowest first. */
+typedef enum Severity {
+        SEVERITY_LOW,
+        SEVERITY_MEDIUM,
+        SEVERITY_HIGH,
+        SEVERITY_CRITICAL,
+        _SEVERITY_MAX,
+        _SEVERITY_INVALID = -EINVAL,
+} Severity;
+
+const char *language_to_string(Language l);
+Language language_from_string(const char *s);
+const char *app_kind_to_string(AppKind k);
+AppKind app_kind_from_string(const char *s);
+const char *severity_to_string(Severity s);
+Severity severity_from_string(const char *s);
+
+typedef struct ConfigWatch {
+        char *name;
+        char *path;   /* a directory, or a glob of files */
+        char *app;
+} ConfigWatch;
+
+typedef struct ConfigApp {
+        char *name;
+        char *directory;
+        AppKind kind;
+        char *build_command;
+        char *user;
+        char *python;
+        bool auto_fix;
+} ConfigApp;
+
+typedef struct Config {
+        char *path;                /* main file (may not exist: built-in defaults) */
+        char **files;              /* every file that was read, in order */
+
+        /* [Service] */
+        unsigned workers;
+        Language language;
+        char *host;                /* NULL: gethostname() */
+        uint64_t max_request_bytes;
+        unsigned max_clients;
+        usec_t client_timeout;
+        unsigned queue_size;
+
+        /* [Journal] */
+        bool journal_enabled;
+        char **journal_units;
+        char **journal_identifiers;
+        int journal_min_priority;
+        char *journal_directory;
+
+        /* [Gemini] */
+        char *gemini_model;
+        char *gemini_endpoint;
+        usec_t gemini_timeout;
+        unsigned gemini_daily_budget;
+
+        /* [Slack] */
+        Severity slack_min_severity;
+        usec_t slack_repeat_interval;
+        char *slack_endpoint;      /* NULL: the webhook URL as given */
+
+        /* [Notion] */
+        char *notion_endpoint;
+        char *notion_database_id;
+        char *notion_prop_title, *notion_prop_type, *notion_prop_app, *notion_prop_severity,
+                *notion_prop_auto_fixable, *notion_prop_status, *notion_prop_time;
+
+        /* [Fix] */
+        bool fix_enabled;
+        bool fix_dry_run;
+        usec_t fix_timeout;
+        unsigned fix_max_attempts;
+
+        ConfigWatch *watches;
+        size_t n_watches;
+        ConfigApp *apps;
+        size_t n_apps;
+
+        /* Secrets, from credentials or the environment. Never logged. */
+        char *gemini_api_key;
+        char *slack_webhook_url;
+        char *notion_api_token;
+} Config;
+
+typedef enum ConfigDiagLevel {
+        CONFIG_DIAG_WARNING,
+        CONFIG_DIAG_ERROR,
+} ConfigDiagLevel;
+
+typedef struct ConfigDiag {
+        ConfigDiagLevel level;
+        char *file;
+        unsigned line;             /* 0: the file as a whole */
+        char *message;
+} ConfigDiag;
+
+typedef struct ConfigDiags {
+        ConfigDiag *items;
+        size_t n;
+        size_t n_errors;
+} ConfigDiags;
+
+void config_diags_done(ConfigDiags *d);
+
+/*
+ * Loads path (or the default when NULL: $CONFIGURATION_DIRECTORY/appwatch.conf,
+ * else PKGSYSCONFDIR/appwatch.conf) and its ".d" drop-ins, then the secrets.
+ * A missing default file means built-in defaults; a missing explicit path is
+ * an error. Returns 0 with *ret set (warnings may be in diags), -EINVAL when
+ * diags holds at least one error, -ENOENT for a missing explicit file,
+ * -ENOMEM. diags is always filled (caller calls config_diags_done).
+ */
+int config_load(const char *path, bool explicit_path, Config **ret, ConfigDiags *diags);
+
+/* A Config with every default and no files; for tests and embedded defaults. */
+int config_new_default(Config **ret);
+Config *config_free(Config *c);
+DEFINE_CLEANUP(Config, config_free)
+
+/* Reads secrets from $CREDENTIALS_DIRECTORY, then the environment. */
+int config_load_secrets(Config *c, ConfigDiags *diags);
+
+const ConfigApp *config_find_app(const Config *c, const char *name);

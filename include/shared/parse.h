@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Parsers for the value syntaxes of configuration files, in systemd's manner:
+ * booleans (yes/no/true/false/on/off/1/0), unsigned integers with bounds,
+ * time spans ("30s", "5min", "1h 30min", "500ms"; a bare number is seconds)
+ * and byte sizes ("64K", "1M"; base 1024). Pure functions, thread-safe.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t usec_t;
+
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_MINUTE (UINT64_C(60) * USEC_PER_SEC)
+#define USEC_PER_HOUR (UINT64_C(60) * USEC_PER_MINUTE)
+#define USEC_PER_DAY (UINT64_C(24) * USEC_PER_HOUR)
+#define USEC_INFINITY UINT64_MAX
+
+/* Each returns 0 and writes *ret, or -EINVAL / -ERANGE and leaves it alone. */
+int parse_boolean(const char *s, bool *ret);
+int parse_uint64(const char *s, uint64_t *ret);
+int parse_timespan(const char *s, usec_t *ret);
+int parse_size(const char *s, uint64_t *ret);
+
+/* Formats a span like "1h 2min 3s" into buf; returns buf. */
+char *format_timespan(char *buf, size_t size, usec_t t);
+
+/* Splits on whitespace into a NULL-terminated, malloc'ed array; NULL on OOM. */
+char **strv_split(const char *s);
+size_t strv_length(char *const *l);
+/* Appends a copy of s; returns 0 or -ENOMEM. */
+int strv_extend(char ***l, const char *s);
+bool strv_contains(char *const *l, const char *s);
+
+/* Clock helpers (CLOCK_MONOTONIC and CLOCK_REALTIME) in microseconds. */
+usec_t now_monotonic(void);
+usec_t now_realtime(void);

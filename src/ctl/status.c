@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* appwatchctl status / reload / ping. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl/client.h"
+#include "shared/protocol.h"
+
+static json_int_t get_int(json_t *o, const char *path1, const char *path2) {
+        json_t *v = json_object_get(o, path1);
+        if (path2)
+                v = json_object_get(v, path2);
+        return json_integer_value(v);
+}
+
+static const char *get_str(json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key)) ?: "-";
+}
+
+static void print_status(json_t *d) {
+        json_t *sources = json_object_get(d, "sources");
+        json_t *journal = json_object_get(sources, "journal");
+        json_t *watches = json_object_get(sources, "watches");
+        json_t *files = json_object_get(d, "config_files");
+        char span[64];
+        size_t i;
+        json_t *w;
+
+        printf("Version: %s\n", get_str(d, "version"));
+        printf("State: %s (PID %lld)\n", get_str(d, "state"), (long long) get_int(d, "pid", NULL));
+        printf("Uptime: %s\n", format_timespan(span, sizeof span,
+                                               (usec_t) get_int(d, "uptime_usec", NULL)));
+        printf("Config: %s%s\n", get_str(d, "config"),
+               json_array_size(files) == 0 ? " (not present: built-in defaults)" : "");
+        json_array_foreach(files, i, w)
+                if (strcmp(json_string_value(w) ?: "", get_str(d, "config")) != 0)
+                        printf("        %s\n", json_string_value(w));
+        printf("Database: %s (schema %lld)\n", get_str(d, "database"),
+               (long long) get_int(d, "schema_version", NULL));
+        printf("Control: %s\n", json_is_true(json_object_get(d, "socket_activated"))
+                                        ? "socket-activated by systemd"
+                                        : get_str(d, "socket"));
+        if (json_is_true(json_object_get(journal, "enabled"))) {
+                json_t *units = json_object_get(journal, "units");
+                json_t *ids = json_object_get(journal, "identifiers");
+                printf("Sources: journal (");
+                if (json_array_size(units) + json_array_size(ids) == 0)
+                        printf("all units");
+                json_array_foreach(units, i, w)
+                        printf("%s%s", i ? " " : "", json_string_value(w));
+                json_array_foreach(ids, i, w)
+                        printf("%s%s", i || json_array_size(units) ? " " : "",
+                               json_string_value(w));
+                printf(", priority <= %s)\n", get_str(journal, "min_priority"));
+        } else
+                printf("Sources: journal disabled\n");
+        json_array_foreach(watches, i, w)
+                printf("         watch %s: %s (app %s)\n", get_str(w, "name"), get_str(w, "path"),
+                       get_str(w, "app"));
+        printf("Queues: jobs %lld/%lld, outbox %lld pending, %lld client%s\n",
+               (long long) get_int(d, "queues", "jobs"), (long long) get_int(d, "queues", "jobs_max"),
+               (long long) get_int(d, "queues", "outbox_pending"),
+               (long long) get_int(d, "queues", "clients"),
+               get_int(d, "queues", "clients") == 1 ? "" : "s");
+        printf("Incidents: %lld today, %lld open, %lld total\n",
+               (long long) get_int(d, "counts", "incidents_today"),
+               (long long) get_int(d, "counts", "incidents_open"),
+               (long long) get_int(d, "counts", "incidents_total"));
+        printf("Reloads: %lld (%lld rejected)\n", (long long) get_int(d, "counts", "reloads"),
+               (long long) get_int(d, "counts", "reloads_rejected"));
+}
+
+static int simple_call(const CtlGlobals *g, const char *verb, int argc, char **argv,
+                       void (*print)(json_t *)) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                {}
+        };
+        json_auto_t *data = NULL;
+        _cleanup_free_ char *message = NULL;
+        CtlGlobals local = *g;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+j", options, NULL)) >= 0)
+                switch (c) {
+                case 'j':
+                        local.json = true;
+                        break;
+                default:
+                        return CTL_EXIT_USAGE;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "appwatchctl %s takes no arguments; '%s' is extra.\n", verb,
+                        argv[optind]);
+                return CTL_EXIT_USAGE;
+        }
+        g = &local;
+        r = ctl_call(g, verb, NULL, &data, &message);
+        if (r < 0) {
+                ctl_print_error(g, verb, r, message);
+                return CTL_EXIT_FAILURE;
+        }
+        if (g->json) {
+                char *s = json_dumps(data, JSON_COMPACT);
+                if (s)
+                        puts(s);
+                free(s);
+        } else if (print)
+                print(data);
+        return CTL_EXIT_OK;
+}
+
+static void print_reload(json_t *d) {
+        printf("Configuration reloaded.\n");
+}
+
+static void print_ping(json_t *d) {
+        printf("appwatchd %s is answering.\n", get_str(d, "version"));
+}
+
+int verb_status(const CtlGlobals *g, int argc, char **argv) {
+        return simple_call(g, "status", argc, argv, print_status);
+}
+
+int verb_reload(const CtlGlobals *g, int argc, char **argv) {
+        return simple_call(g, "reload", argc, argv, print_reload);
+}
+
+int verb_ping(const CtlGlobals *g, int argc, char **argv) {
+        return simple_call(g, "ping", argc, argv, print_ping);
+}

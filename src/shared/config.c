@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration loading; see config.h. One static table per section kind
+ * maps Key= to a typed field. libinih does the tokenising; our reader in
+ * front of it counts lines (Debian's libinih is built without line numbers
+ * in handlers), rejects lines too long for it and reports syntax errors for
+ * every bad line rather than only the first.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "shared/config.h"
+#include "shared/log.h"
+
+static const char *const language_table[_LANGUAGE_MAX] = {
+        [LANGUAGE_KO] = "ko",
+        [LANGUAGE_EN] = "en",
+};
+
+static const char *const app_kind_table[_APP_KIND_MAX] = {
+        [APP_KIND_FLUTTER] = "flutter",
+        [APP_KIND_PYTHON] = "python",
+        [APP_KIND_OTHER] = "other",
+};
+
+static const char *const severity_table[_SEVERITY_MAX] = {
+        [SEVERITY_LOW] = "Low",
+        [SEVERITY_MEDIUM] = "Medium",
+        [SEVERITY_HIGH] = "High",
+        [SEVERITY_CRITICAL] = "Critical",
+};
+
+static int lookup(const char *const *table, int n, const char *s) {
+        if (s)
+                for (int i = 0; i < n; i++)
+                        if (table[i] && strcasecmp(table[i], s) == 0)
+                                return i;
+        return -EINVAL;
+}
+
+const char *language_to_string(Language l) {
+        return l >= 0 && l < _LANGUAGE_MAX ? language_table[l] : NULL;
+}
+
+Language language_from_string(const char *s) {
+        return (Language) lookup(language_table, _LANGUAGE_MAX, s);
+}
+
+const char *app_kind_to_string(AppKind k) {
+        return k >= 0 && k < _APP_KIND_MAX ? app_kind_table[k] : NULL;
+}
+
+AppKind app_kind_from_string(const char *s) {
+        return (AppKind) lookup(app_kind_table, _APP_KIND_MAX, s);
+}
+
+const char *severity_to_string(Severity s) {
+        return s >= 0 && s < _SEVERITY_MAX ? severity_table[s] : NULL;
+}
+
+Severity severity_from_string(const char *s) {
+        return (Severity) lookup(severity_table, _SEVERITY_MAX, s);
+}
+
+typedef enum ValueType {
+        VALUE_STRING,
+        VALUE_STRV,      /* whitespace-separated; repeated keys append, empty resets */
+        VALUE_BOOL,
+        VALUE_UINT,
+        VALUE_SIZE,
+        VALUE_TIMESPAN,
+        VALUE_LANGUAGE,
+        VALUE_SEVERITY,
+        VALUE_PRIORITY,
+        VALUE_APP_KIND,
+        VALUE_PATH,      /* absolute path */
+        VALUE_URL,       /* http:// or https:// base URL */
+} ValueType;
+
+typedef struct ConfigItem {
+        const char *section;
+        const char *key;
+        ValueType type;
+        size_t offset;
+        uint64_t min, max;   /* VALUE_UINT, VALUE_SIZE, VALUE_TIMESPAN */
+} ConfigItem;
+
+#define ITEM(s, k, t, field) { s, k, t, offsetof(Config, field), 0, 0 }
+#define RANGE(s, k, t, field, lo, hi) { s, k, t, offsetof(Config, field), lo, hi }
+
+static const ConfigItem config_items[] = {
+        RANGE("Service", "Workers", VALUE_UINT, workers, 1, 64),
+        ITEM("Service", "Language", VALUE_LANGUAGE, language),
+        ITEM("Service", "Host", VALUE_STRING, host),
+        RANGE("Service", "MaxRequestBytes", VALUE_SIZE, max_request_bytes, 1024, 16 << 20),
+        RANGE("Service", "MaxClients", VALUE_UINT, max_clients, 1, 4096),
+        RANGE("Service", "ClientTimeoutSec", VALUE_TIMESPAN, client_timeout, USEC_PER_SEC,
+              USEC_PER_DAY),
+        RANGE("Service", "QueueSize", VALUE_UINT, queue_size, 1, 1000000),
+
+        ITEM("Journal", "Enabled", VALUE_BOOL, journal_enabled),
+        ITEM("Journal", "Units", VALUE_STRV, journal_units),
+        ITEM("Journal", "Identifiers", VALUE_STRV, journal_identifiers),
+        ITEM("Journal", "MinPriority", VALUE_PRIORITY, journal_min_priority),
+        ITEM("Journal", "Directory", VALUE_PATH, journal_directory),
+
+        ITEM("Gemini", "Model", VALUE_STRING, gemini_model),
+        ITEM("Gemini", "Endpoint", VALUE_URL, gemini_endpoint),
+        RANGE("Gemini", "TimeoutSec", VALUE_TIMESPAN, gemini_timeout, USEC_PER_SEC,
+              10 * USEC_PER_MINUTE),
+        RANGE("Gemini", "DailyBudget", VALUE_UINT, gemini_daily_budget, 0, 1000000),
+
+        ITEM("Slack", "MinSeverity", VALUE_SEVERITY, slack_min_severity),
+        RANGE("Slack", "RepeatIntervalSec", VALUE_TIMESPAN, slack_repeat_interval, 0,
+              30 * USEC_PER_DAY),
+        ITEM("Slack", "Endpoint", VALUE_URL, slack_endpoint),
+
+        ITEM("Notion", "Endpoint", VALUE_URL, notion_endpoint),
+        ITEM("Notion", "DatabaseId", VALUE_STRING, notion_database_id),
+        ITEM("Notion", "TitleProperty", VALUE_STRING, notion_prop_title),
+        ITEM("Notion", "TypeProperty", VALUE_STRING, notion_prop_type),
+        ITEM("Notion", "AppProperty", VALUE_STRING, notion_prop_app),
+        ITEM("Notion", "SeverityProperty", VALUE_STRING, notion_prop_severity),
+        ITEM("Notion", "AutoFixableProperty", VALUE_STRING, notion_prop_auto_fixable),
+        ITEM("Notion", "StatusProperty", VALUE_STRING, notion_prop_status),
+        ITEM("Notion", "TimeProperty", VALUE_STRING, notion_prop_time),
+
+        ITEM("Fix", "Enabled", VALUE_BOOL, fix_enabled),
+        ITEM("Fix", "DryRun", VALUE_BOOL, fix_dry_run),
+        RANGE("Fix", "TimeoutSec", VALUE_TIMESPAN, fix_timeout, USEC_PER_SEC, USEC_PER_DAY),
+        RANGE("Fix", "MaxAttempts", VALUE_UINT, fix_max_attempts, 0, 100),
+};
+
+static const ConfigItem watch_items[] = {
+        { "Watch", "Path", VALUE_STRING, offsetof(ConfigWatch, path), 0, 0 },
+        { "Watch", "App", VALUE_STRING, offsetof(ConfigWatch, app), 0, 0 },
+};
+
+static const ConfigItem app_items[] = {
+        { "App", "Directory", VALUE_PATH, offsetof(ConfigApp, directory), 0, 0 },
+        { "App", "Kind", VALUE_APP_KIND, offsetof(ConfigApp, kind), 0, 0 },
+        { "App", "BuildCommand", VALUE_STRING, offsetof(ConfigApp, build_command), 0, 0 },
+        { "App", "User", VALUE_STRING, offsetof(ConfigApp, user), 0, 0 },
+        { "App", "Python", VALUE_PATH, offsetof(ConfigApp, python), 0, 0 },
+        { "App", "AutoFix", VALUE_BOOL, offsetof(ConfigApp, auto_fix), 0, 0 },
+};
+
+static int diag_add(ConfigDiags *d, ConfigDiagLevel level, const char *file, unsigned line,
+                    const char *format, ...) _printf_(5, 6);
+
+static int diag_add(ConfigDiags *d, ConfigDiagLevel level, const char *file, unsigned line,
+                    const char *format, ...) {
+        ConfigDiag *n;
+        char *msg;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        n = realloc(d->items, sizeof(ConfigDiag) * (d->n + 1));
+        if (!n) {
+                free(msg);
+                return -ENOMEM;
+        }
+        d->items = n;
+        d->items[d->n] = (ConfigDiag) {
+                .level = level,
+                .file = strdup(file ?: "(config)"),
+                .line = line,
+                .message = msg,
+        };
+        if (!d->items[d->n].file) {
+                free(msg);
+                return -ENOMEM;
+        }
+        d->n++;
+        if (level == CONFIG_DIAG_ERROR)
+                d->n_errors++;
+        return 0;
+}
+
+void config_diags_done(ConfigDiags *d) {
+        for (size_t i = 0; i < d->n; i++) {
+                free(d->items[i].file);
+                free(d->items[i].message);
+        }
+        free(d->items);
+        *d = (ConfigDiags) {};
+}
+
+static bool is_string_type(ValueType t) {
+        return t == VALUE_STRING || t == VALUE_PATH || t == VALUE_URL;
+}
+
+static void free_secret(char *s) {
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+}
+
+static void watch_done(ConfigWatch *w) {
+        free(w->name);
+        free(w->path);
+        free(w->app);
+}
+
+static void app_done(ConfigApp *a) {
+        free(a->name);
+        free(a->directory);
+        free(a->build_command);
+        free(a->user);
+        free(a->python);
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(config_items); i++) {
+                void *field = (uint8_t *) c + config_items[i].offset;
+                if (config_items[i].type == VALUE_STRV)
+                        strv_free(*(char ***) field);
+                else if (is_string_type(config_items[i].type))
+                        free(*(char **) field);
+        }
+        for (size_t i = 0; i < c->n_watches; i++)
+                watch_done(&c->watches[i]);
+        free(c->watches);
+        for (size_t i = 0; i < c->n_apps; i++)
+                app_done(&c->apps[i]);
+        free(c->apps);
+        free_secret(c->gemini_api_key);
+        free_secret(c->slack_webhook_url);
+        free_secret(c->notion_api_token);
+        strv_free(c->files);
+        free(c->path);
+        free(c);
+        return NULL;
+}
+
+static int set_string(char **field, const char *value) {
+        char *c = strdup(value);
+
+        if (!c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        return 0;
+}
+
+static const struct {
+        size_t offset;
+        const char *value;
+} string_defaults[] = {
+        { offsetof(Config, gemini_model), "gemini-2.5-flash" },
+        { offsetof(Config, gemini_endpoint), "https://generativelanguage.googleapis.com" },
+        { offsetof(Config, notion_endpoint), "https://api.notion.com" },
+        { offsetof(Config, notion_prop_title), "제목" },
+        { offsetof(Config, notion_prop_type), "타입" },
+        { offsetof(Config, notion_prop_app), "앱" },
+        { offsetof(Config, notion_prop_severity), "심각도" },
+        { offsetof(Config, notion_prop_auto_fixable), "자동수정가능" },
+        { offsetof(Config, notion_prop_status), "상태" },
+        { offsetof(Config, notion_prop_time), "발생시간" },
+};
+
+/* Strings that have a default get it back when unset or assigned empty. */
+static int fill_string_defaults(Config *c) {
+        for (size_t i = 0; i < ELEMENTSOF(string_defaults); i++) {
+                char **field = (char **) ((uint8_t *) c + string_defaults[i].offset);
+                if (!*field && set_string(field, string_defaults[i].value) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int set_defaults(Config *c) {
+        c->workers = 4;
+        c->language = LANGUAGE_KO;
+        c->max_request_bytes = 64 * 1024;
+        c->max_clients = 64;
+        c->client_timeout = 30 * USEC_PER_SEC;
+        c->queue_size = 1024;
+        c->journal_enabled = true;
+        c->journal_min_priority = LOG_INFO;
+        c->gemini_timeout = 30 * USEC_PER_SEC;
+        c->gemini_daily_budget = 500;
+        c->slack_min_severity = SEVERITY_LOW;
+        c->slack_repeat_interval = USEC_PER_HOUR;
+        c->fix_enabled = true;
+        c->fix_dry_run = false;
+        c->fix_timeout = 10 * USEC_PER_MINUTE;
+        c->fix_max_attempts = 3;
+        return fill_string_defaults(c);
+}
+
+int config_new_default(Config **ret) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        c = calloc(1, sizeof(Config));
+        if (!c)
+                return -ENOMEM;
+        if (set_defaults(c) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* What each value type accepts, for error messages. */
+static const char *accepted(const ConfigItem *it, char *buf, size_t size) {
+        switch (it->type) {
+        case VALUE_STRING:
+                return "a string";
+        case VALUE_STRV:
+                return "a space-separated list";
+        case VALUE_BOOL:
+                return "yes or no";
+        case VALUE_UINT:
+                snprintf(buf, size, "an integer from %llu to %llu", (unsigned long long) it->min,
+                         (unsigned long long) it->max);
+                return buf;
+        case VALUE_SIZE:
+                snprintf(buf, size, "a size from %llu to %llu bytes (K, M, G suffixes)",
+                         (unsigned long long) it->min, (unsigned long long) it->max);
+                return buf;
+        case VALUE_TIMESPAN: {
+                char a[64], b[64];
+                snprintf(buf, size, "a time span from %s to %s (e.g. 30s, 5min, 1h)",
+                         format_timespan(a, sizeof a, it->min), format_timespan(b, sizeof b, it->max));
+                return buf;
+        }
+        case VALUE_LANGUAGE:
+                return "ko or en";
+        case VALUE_SEVERITY:
+                return "Low, Medium, High or Critical";
+        case VALUE_PRIORITY:
+                return "a syslog priority: emerg, alert, crit, err, warning, notice, info, debug or 0-7";
+        case VALUE_APP_KIND:
+                return "flutter, python or other";
+        case VALUE_PATH:
+                return "an absolute path";
+        case VALUE_URL:
+                return "an http:// or https:// URL";
+        }
+        return "?";
+}
+
+/* Parses value into the field at base + it->offset. Returns 0 or -EINVAL/-ERANGE/-ENOMEM. */
+static int parse_value(const ConfigItem *it, void *base, const char *value) {
+        void *field = (uint8_t *) base + it->offset;
+        uint64_t u;
+        bool b;
+        int r;
+
+        /* An empty assignment resets a string to its default, as in systemd. */
+        if (is_string_type(it->type) && value[0] == 0) {
+                char **f = field;
+                *f = mfree(*f);
+                return 0;
+        }
+
+        switch (it->type) {
+        case VALUE_STRING:
+                return set_string(field, value);
+        case VALUE_PATH:
+                if (value[0] != '/')
+                        return -EINVAL;
+                return set_string(field, value);
+        case VALUE_URL:
+                if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+                        return -EINVAL;
+                return set_string(field, value);
+        case VALUE_STRV: {
+                char ***l = field;
+                char **words;
+
+                if (value[0] == 0) {
+                        *l = strv_free(*l);
+                        return 0;
+                }
+                words = strv_split(value);
+                if (!words)
+                        return -ENOMEM;
+                for (char **w = words; *w; w++)
+                        if (strv_extend(l, *w) < 0) {
+                                strv_free(words);
+                                return -ENOMEM;
+                        }
+                strv_free(words);
+                return 0;
+        }
+        case VALUE_BOOL:
+                r = parse_boolean(value, &b);
+                if (r < 0)
+                        return r;
+                *(bool *) field = b;
+                return 0;
+        case VALUE_UINT:
+                r = parse_uint64(value, &u);
+                if (r < 0)
+                        return r;
+                if (u < it->min || u > it->max)
+                        return -ERANGE;
+                *(unsigned *) field = (unsigned) u;
+                return 0;
+        case VALUE_SIZE:
+                r = parse_size(value, &u);
+                if (r < 0)
+                        return r;
+                if (u < it->min || u > it->max)
+                        return -ERANGE;
+                *(uint64_t *) field = u;
+                return 0;
+        case VALUE_TIMESPAN:
+                r = parse_timespan(value, &u);
+                if (r < 0)
+                        return r;
+                if (u < it->min || u > it->max)
+                        return -ERANGE;
+                *(usec_t *) field = u;
+                return 0;
+        case VALUE_LANGUAGE:
+                r = language_from_string(value);
+                if (r < 0)
+                        return r;
+                *(Language *) field = r;
+                return 0;
+        case VALUE_SEVERITY:
+                r = severity_from_string(value);
+                if (r < 0)
+                        return r;
+                *(Severity *) field = r;
+                return 0;
+        case VALUE_PRIORITY:
+                r = log_level_from_string(value);
+                if (r < 0)
+                        return r;
+                *(int *) field = r;
+                return 0;
+        case VALUE_APP_KIND:
+                r = app_kind_from_string(value);
+                if (r < 0)
+                        return r;
+                *(AppKind *) field = r;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+typedef struct ParseState {
+        Config *config;
+        ConfigDiags *diags;
+        const char *file;
+        FILE *f;
+        unsigned line;
+        char *buf;
+        size_t bufsize;
+        int error;          /* first -ENOMEM */
+} ParseState;
+
+static bool valid_name(const char *s) {
+        if (!s[0] || strlen(s) > 64)
+                return false;
+        for (; *s; s++)
+                if (!(isalnum((unsigned char) *s) || strchr("_-.", *s)))
+                        return false;
+        return true;
+}
+
+/* Finds or creates the named entry of a dynamic section. */
+static void *dynamic_entry(ParseState *s, const char *kind, const char *name) {
+        Config *c = s->config;
+
+        if (strcmp(kind, "Watch") == 0) {
+                for (size_t i = 0; i < c->n_watches; i++)
+                        if (strcmp(c->watches[i].name, name) == 0)
+                                return &c->watches[i];
+                if (c->n_watches >= CONFIG_MAX_WATCHES)
+                        return NULL;
+                ConfigWatch *n = realloc(c->watches, sizeof(ConfigWatch) * (c->n_watches + 1));
+                if (!n)
+                        return NULL;
+                c->watches = n;
+                n[c->n_watches] = (ConfigWatch) { .name = strdup(name) };
+                if (!n[c->n_watches].name)
+                        return NULL;
+                return &n[c->n_watches++];
+        }
+        for (size_t i = 0; i < c->n_apps; i++)
+                if (strcmp(c->apps[i].name, name) == 0)
+                        return &c->apps[i];
+        if (c->n_apps >= CONFIG_MAX_APPS)
+                return NULL;
+        ConfigApp *n = realloc(c->apps, sizeof(ConfigApp) * (c->n_apps + 1));
+        if (!n)
+                return NULL;
+        c->apps = n;
+        n[c->n_apps] = (ConfigApp) { .name = strdup(name), .kind = APP_KIND_OTHER };
+        if (!n[c->n_apps].name)
+                return NULL;
+        return &n[c->n_apps++];
+}
+
+static void oom(ParseState *s) {
+        if (s->error == 0)
+                s->error = -ENOMEM;
+}
+
+static void diag(ParseState *s, ConfigDiagLevel level, const char *format, ...) _printf_(3, 4);
+static void diag(ParseState *s, ConfigDiagLevel level, const char *format, ...) {
+        char *msg;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (r < 0 || diag_add(s->diags, level, s->file, s->line, "%s", msg) < 0)
+                oom(s);
+        if (r >= 0)
+                free(msg);
+}
+
+static int on_ini_value(void *userdata, const char *section, const char *key, const char *value) {
+        ParseState *s = userdata;
+        const ConfigItem *items = config_items;
+        size_t n_items = ELEMENTSOF(config_items);
+        void *base = s->config;
+        const char *kind = section;
+        char buf[160];
+
+        const char *dot = strchr(section, '.');
+        if (dot) {
+                char prefix[16];
+                size_t l = (size_t) (dot - section);
+
+                if (l >= sizeof prefix)
+                        l = sizeof prefix - 1;
+                memcpy(prefix, section, l);
+                prefix[l] = 0;
+                if (strcmp(prefix, "Watch") == 0) {
+                        items = watch_items;
+                        n_items = ELEMENTSOF(watch_items);
+                        kind = "Watch";
+                } else if (strcmp(prefix, "App") == 0) {
+                        items = app_items;
+                        n_items = ELEMENTSOF(app_items);
+                        kind = "App";
+                } else {
+                        diag(s, CONFIG_DIAG_WARNING, "unknown section [%s], ignoring", section);
+                        return 1;
+                }
+                if (!valid_name(dot + 1)) {
+                        diag(s, CONFIG_DIAG_ERROR,
+                             "invalid section name [%s]: the name after '%s.' must be 1-64 "
+                             "letters, digits, '_', '-' or '.'", section, kind);
+                        return 1;
+                }
+                base = dynamic_entry(s, kind, dot + 1);
+                if (!base) {
+                        if (strcmp(kind, "Watch") == 0 ? s->config->n_watches >= CONFIG_MAX_WATCHES
+                                                       : s->config->n_apps >= CONFIG_MAX_APPS)
+                                diag(s, CONFIG_DIAG_ERROR, "too many [%s.*] sections (at most %d)",
+                                     kind, strcmp(kind, "Watch") == 0 ? CONFIG_MAX_WATCHES
+                                                                      : CONFIG_MAX_APPS);
+                        else
+                                oom(s);
+                        return 1;
+                }
+        }
+
+        bool section_known = false;
+        for (size_t i = 0; i < n_items; i++) {
+                if (strcmp(items[i].section, kind) != 0)
+                        continue;
+                section_known = true;
+                if (strcmp(items[i].key, key) != 0)
+                        continue;
+                int r = parse_value(&items[i], base, value);
+                if (r == -ENOMEM)
+                        oom(s);
+                else if (r < 0)
+                        diag(s, CONFIG_DIAG_ERROR, "[%s] %s='%s' is invalid%s: expected %s",
+                             section, key, value, r == -ERANGE ? " (out of range)" : "",
+                             accepted(&items[i], buf, sizeof buf));
+                return 1;
+        }
+        if (section_known)
+                diag(s, CONFIG_DIAG_WARNING, "unknown key %s= in [%s], ignoring", key, section);
+        else
+                diag(s, CONFIG_DIAG_WARNING, "unknown section [%s], ignoring", section);
+        return 1;
+}
+
+/* Classifies a raw line the way inih will, so every syntax error gets reported. */
+static bool line_syntax_ok(const char *l) {
+        const char *p = l;
+
+        if (*p == ' ' || *p == '\t') /* continuation of the previous value */
+                return true;
+        p += strspn(p, " \t\r\n");
+        if (*p == 0 || *p == ';' || *p == '#')
+                return true;
+        if (strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+                p += 3;
+        if (*p == '[')
+                return strchr(p, ']') != NULL;
+        return strpbrk(p, "=:") != NULL;
+}
+
+static char *read_line(char *str, int num, void *stream) {
+        ParseState *s = stream;
+        ssize_t n;
+
+        n = getline(&s->buf, &s->bufsize, s->f);
+        if (n < 0)
+                return NULL;
+        s->line++;
+        if (n > num - 1 || (size_t) n != strlen(s->buf)) {
+                if ((size_t) n != strlen(s->buf))
+                        diag(s, CONFIG_DIAG_ERROR, "line contains a NUL byte");
+                else
+                        diag(s, CONFIG_DIAG_ERROR, "line is too long (%zd bytes, at most %d)",
+                             n, num - 2);
+                snprintf(str, (size_t) num, "#\n");
+                return str;
+        }
+        if (!line_syntax_ok(s->buf)) {
+                diag(s, CONFIG_DIAG_ERROR,
+                     "syntax error: expected '[Section]', 'Key=value' or a comment");
+                snprintf(str, (size_t) num, "#\n");
+                return str;
+        }
+        memcpy(str, s->buf, (size_t) n + 1);
+        return str;
+}
+
+static int parse_file(Config *c, const char *path, ConfigDiags *diags, bool must_exist) {
+        _cleanup_fclose_ FILE *f = NULL;
+        ParseState s = { .config = c, .diags = diags, .file = path };
+        int r;
+
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT && !must_exist)
+                        return 0;
+                r = -errno;
+                if (diag_add(diags, CONFIG_DIAG_ERROR, path, 0, "cannot open: %s", strerror(-r)) < 0)
+                        return -ENOMEM;
+                return r;
+        }
+        s.f = f;
+        if (strv_extend(&c->files, path) < 0)
+                return -ENOMEM;
+        r = ini_parse_stream(read_line, &s, on_ini_value, &s);
+        free(s.buf);
+        if (s.error < 0)
+                return s.error;
+        if (r == -2)
+                return -ENOMEM;
+        if (r > 0 && diags->n_errors == 0) {
+                /* A syntax error our reader did not foresee. */
+                if (diag_add(diags, CONFIG_DIAG_ERROR, path, (unsigned) r, "syntax error") < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int conf_filter(const struct dirent *de) {
+        size_t l = strlen(de->d_name);
+
+        return de->d_name[0] != '.' && l > 5 && strcmp(de->d_name + l - 5, ".conf") == 0;
+}
+
+static int parse_dropins(Config *c, const char *main_path, ConfigDiags *diags) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent **list = NULL;
+        int n, r = 0;
+
+        if (asprintf(&dir, "%s.d", main_path) < 0)
+                return -ENOMEM;
+        n = scandir(dir, &list, conf_filter, alphasort);
+        if (n < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : diag_add(diags, CONFIG_DIAG_ERROR,
+                                dir, 0, "cannot read directory: %s", strerror(errno));
+        if (n > CONFIG_MAX_DROPINS)
+                r = diag_add(diags, CONFIG_DIAG_ERROR, dir, 0,
+                             "too many drop-ins (%d, at most %d)", n, CONFIG_MAX_DROPINS);
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *p = NULL;
+
+                if (r >= 0 && i < CONFIG_MAX_DROPINS) {
+                        if (asprintf(&p, "%s/%s", dir, list[i]->d_name) < 0)
+                                r = -ENOMEM;
+                        else {
+                                int k = parse_file(c, p, diags, true);
+                                if (k == -ENOMEM)
+                                        r = k;
+                        }
+                }
+                free(list[i]);
+        }
+        free(list);
+        return r;
+}
+
+static int validate(Config *c, ConfigDiags *diags) {
+        const char *file = c->path;
+
+        for (size_t i = 0; i < c->n_watches; i++) {
+                ConfigWatch *w = &c->watches[i];
+                if (!w->path && diag_add(diags, CONFIG_DIAG_ERROR, file, 0,
+                                         "[Watch.%s] has no Path=", w->name) < 0)
+                        return -ENOMEM;
+                if (w->path && w->path[0] != '/' &&
+                    diag_add(diags, CONFIG_DIAG_ERROR, file, 0,
+                             "[Watch.%s] Path='%s' must be absolute", w->name, w->path) < 0)
+                        return -ENOMEM;
+                if (!w->app && !(w->app = strdup(w->name)))
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < c->n_apps; i++) {
+                ConfigApp *a = &c->apps[i];
+                if (a->auto_fix && !a->directory &&
+                    diag_add(diags, CONFIG_DIAG_ERROR, file, 0,
+                             "[App.%s] AutoFix=yes needs Directory=", a->name) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Reads one secret: the credential file wins over the environment. */
+static int load_secret(const char *cred, const char *env, char **field, ConfigDiags *diags) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+        if (dir) {
+                _cleanup_free_ char *p = NULL, *data = NULL;
+                _cleanup_fclose_ FILE *f = NULL;
+                size_t size = 0;
+                ssize_t n;
+
+                if (asprintf(&p, "%s/%s", dir, cred) < 0)
+                        return -ENOMEM;
+                f = fopen(p, "re");
+                if (f) {
+                        n = getdelim(&data, &size, 0, f);
+                        if (n < 0)
+                                return diag_add(diags, CONFIG_DIAG_ERROR, p, 0, "cannot read credential");
+                        if (n > 64 * 1024)
+                                return diag_add(diags, CONFIG_DIAG_ERROR, p, 0,
+                                                "credential is larger than 64 KiB");
+                        while (n > 0 && strchr(" \t\r\n", data[n - 1]))
+                                data[--n] = 0;
+                        if (n > 0) {
+                                free_secret(*field);
+                                *field = TAKE_PTR(data);
+                                return 0;
+                        }
+                        explicit_bzero(data, size);
+                } else if (errno != ENOENT)
+                        return diag_add(diags, CONFIG_DIAG_ERROR, p, 0, "cannot open credential: %s",
+                                        strerror(errno));
+        }
+        const char *e = getenv(env);
+        if (e && e[0]) {
+                char *c = strdup(e);
+                if (!c)
+                        return -ENOMEM;
+                free_secret(*field);
+                *field = c;
+        }
+        return 0;
+}
+
+int config_load_secrets(Config *c, ConfigDiags *diags) {
+        int r;
+
+        r = load_secret("gemini_api_key", "GEMINI_API_KEY", &c->gemini_api_key, diags);
+        if (r < 0)
+                return r;
+        r = load_secret("slack_webhook_url", "SLACK_WEBHOOK_URL", &c->slack_webhook_url, diags);
+        if (r < 0)
+                return r;
+        r = load_secret("notion_api_token", "NOTION_API_TOKEN", &c->notion_api_token, diags);
+        if (r < 0)
+                return r;
+        /* Not a secret, but the users' guide sets it in the environment. */
+        const char *db = getenv("NOTION_DATABASE_ID");
+        if (!c->notion_database_id && db && db[0] && set_string(&c->notion_database_id, db) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int config_load(const char *path, bool explicit_path, Config **ret, ConfigDiags *diags) {
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        *diags = (ConfigDiags) {};
+        r = config_new_default(&c);
+        if (r < 0)
+                return r;
+        if (path)
+                c->path = strdup(path);
+        else {
+                const char *dir = getenv("CONFIGURATION_DIRECTORY");
+                /* systemd may pass several directories; the first is ours. */
+                if (dir && dir[0]) {
+                        size_t l = strcspn(dir, ":");
+                        if (asprintf(&c->path, "%.*s/appwatch.conf", (int) l, dir) < 0)
+                                c->path = NULL;
+                } else
+                        c->path = strdup(PKGSYSCONFDIR "/appwatch.conf");
+        }
+        if (!c->path)
+                return -ENOMEM;
+
+        r = parse_file(c, c->path, diags, explicit_path);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return explicit_path && r == -ENOENT ? -ENOENT : -EINVAL;
+        r = parse_dropins(c, c->path, diags);
+        if (r < 0)
+                return r;
+        r = validate(c, diags);
+        if (r < 0)
+                return r;
+        r = fill_string_defaults(c);
+        if (r < 0)
+                return r;
+        r = config_load_secrets(c, diags);
+        if (r < 0)
+                return r;
+        if (diags->n_errors > 0)
+                return -EINVAL;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+const ConfigApp *config_find_app(const Config *c, const char *name) {
+        for (size_t i = 0; i < c->n_apps; i++)
+                if (strcmp(c->apps[i].name, name) == 0)
+                        return &c->apps[i];
+        return NULL;
+}

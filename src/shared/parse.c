@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/* Value parsers for configuration; see parse.h. Pure and thread-safe. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "shared/parse.h"
+
+int parse_boolean(const char *s, bool *ret) {
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+int parse_uint64(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end != 0)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* Multiplies with overflow check. */
+static int mul_add(uint64_t *acc, uint64_t n, uint64_t mult) {
+        uint64_t v;
+
+        if (__builtin_mul_overflow(n, mult, &v) || __builtin_add_overflow(*acc, v, acc))
+                return -ERANGE;
+        return 0;
+}
+
+int parse_timespan(const char *s, usec_t *ret) {
+        static const struct {
+                const char *suffix;
+                usec_t usec;
+        } table[] = {
+                { "usec", 1 },           { "us", 1 },
+                { "msec", USEC_PER_MSEC }, { "ms", USEC_PER_MSEC },
+                { "seconds", USEC_PER_SEC }, { "second", USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },   { "s", USEC_PER_SEC },
+                { "minutes", USEC_PER_MINUTE }, { "minute", USEC_PER_MINUTE },
+                { "min", USEC_PER_MINUTE }, { "m", USEC_PER_MINUTE },
+                { "hours", USEC_PER_HOUR }, { "hour", USEC_PER_HOUR },
+                { "hr", USEC_PER_HOUR },   { "h", USEC_PER_HOUR },
+                { "days", USEC_PER_DAY },  { "day", USEC_PER_DAY },
+                { "d", USEC_PER_DAY },
+        };
+        usec_t total = 0;
+        const char *p = s;
+        bool any = false;
+
+        if (!s)
+                return -EINVAL;
+        if (strcasecmp(s, "infinity") == 0) {
+                *ret = USEC_INFINITY;
+                return 0;
+        }
+        for (;;) {
+                unsigned long long n;
+                char *end;
+                size_t i;
+
+                while (isspace((unsigned char) *p))
+                        p++;
+                if (*p == 0)
+                        break;
+                if (!isdigit((unsigned char) *p))
+                        return -EINVAL;
+                errno = 0;
+                n = strtoull(p, &end, 10);
+                if (errno == ERANGE)
+                        return -ERANGE;
+                p = end;
+                while (*p == ' ')
+                        p++;
+                for (i = 0; i < sizeof table / sizeof table[0]; i++) {
+                        size_t l = strlen(table[i].suffix);
+                        if (strncmp(p, table[i].suffix, l) == 0 && !isalpha((unsigned char) p[l]))
+                                break;
+                }
+                if (i < sizeof table / sizeof table[0]) {
+                        if (mul_add(&total, n, table[i].usec) < 0)
+                                return -ERANGE;
+                        p += strlen(table[i].suffix);
+                } else if (*p == 0 || isspace((unsigned char) *p) || isdigit((unsigned char) *p)) {
+                        if (mul_add(&total, n, USEC_PER_SEC) < 0)
+                                return -ERANGE;
+                } else
+                        return -EINVAL;
+                any = true;
+        }
+        if (!any)
+                return -EINVAL;
+        *ret = total;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        unsigned long long n;
+        uint64_t mult = 1, v;
+        char *end;
+
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        n = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        switch (*end) {
+        case 0:
+                break;
+        case 'K': case 'k':
+                mult = UINT64_C(1) << 10;
+                end++;
+                break;
+        case 'M': case 'm':
+                mult = UINT64_C(1) << 20;
+                end++;
+                break;
+        case 'G': case 'g':
+                mult = UINT64_C(1) << 30;
+                end++;
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (*end == 'B' || (*end == 'i' && end[1] == 'B' && (end++, true)))
+                end++;
+        if (*end != 0)
+                return -EINVAL;
+        if (__builtin_mul_overflow((uint64_t) n, mult, &v))
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+char *format_timespan(char *buf, size_t size, usec_t t) {
+        static const struct {
+                const char *suffix;
+                usec_t usec;
+        } table[] = {
+                { "d", USEC_PER_DAY }, { "h", USEC_PER_HOUR }, { "min", USEC_PER_MINUTE },
+                { "s", USEC_PER_SEC }, { "ms", USEC_PER_MSEC },
+        };
+        size_t n = 0;
+
+        if (size == 0)
+                return buf;
+        buf[0] = 0;
+        if (t == USEC_INFINITY) {
+                snprintf(buf, size, "infinity");
+                return buf;
+        }
+        for (size_t i = 0; i < sizeof table / sizeof table[0] && n < size; i++) {
+                usec_t k = t / table[i].usec;
+                if (k == 0)
+                        continue;
+                /* Sub-second detail only matters for short spans. */
+                if (table[i].usec == USEC_PER_MSEC && n > 0)
+                        break;
+                n += (size_t) snprintf(buf + n, size - n, "%s%llu%s", n ? " " : "",
+                                       (unsigned long long) k, table[i].suffix);
+                t -= k * table[i].usec;
+        }
+        if (n == 0)
+                snprintf(buf, size, "0");
+        return buf;
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+int strv_extend(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char **nl;
+        char *c;
+
+        c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        nl = realloc(*l, sizeof(char *) * (n + 2));
+        if (!nl) {
+                free(c);
+                return -ENOMEM;
+        }
+        nl[n] = c;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+char **strv_split(const char *s) {
+        char **l = calloc(1, sizeof(char *));
+        const char *p = s;
+
+        if (!l)
+                return NULL;
+        for (;;) {
+                size_t len;
+                char *w;
+
+                p += strspn(p, " \t\n");
+                if (*p == 0)
+                        break;
+                len = strcspn(p, " \t\n");
+                w = strndup(p, len);
+                if (!w || strv_extend(&l, w) < 0) {
+                        free(w);
+                        for (char **i = l; *i; i++)
+                                free(*i);
+                        free(l);
+                        return NULL;
+                }
+                free(w);
+                p += len;
+        }
+        return l;
+}
+
+bool strv_contains(char *const *l, const char *s) {
+        if (l)
+                for (; *l; l++)
+                        if (strcmp(*l, s) == 0)
+                                return true;
+        return false;
+}
+
+static usec_t now_clock(clockid_t c) {
+        struct timespec ts;
+
+        (void) clock_gettime(c, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+usec_t now_monotonic(void) {
+        return now_clock(CLOCK_MONOTONIC);
+}
+
+usec_t now_realtime(void) {
+        return now_clock(CLOCK_REALTIME);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for shared/parse: value syntaxes of the configuration. */
+#include "shared/parse.h"
+#include "tests.h"
+
+TEST(boolean) {
+        bool b = false;
+
+        ASSERT_OK(parse_boolean("yes", &b));
+        ASSERT_TRUE(b);
+        ASSERT_OK(parse_boolean("OFF", &b));
+        ASSERT_TRUE(!b);
+        ASSERT_OK(parse_boolean("1", &b));
+        ASSERT_TRUE(b);
+        ASSERT_ERROR(parse_boolean("maybe", &b), EINVAL);
+        ASSERT_ERROR(parse_boolean("", &b), EINVAL);
+        return 0;
+}
+
+TEST(uint64) {
+        uint64_t u = 7;
+
+        ASSERT_OK(parse_uint64("42", &u));
+        ASSERT_EQ(u, 42);
+        ASSERT_ERROR(parse_uint64("-1", &u), EINVAL);
+        ASSERT_ERROR(parse_uint64("4x", &u), EINVAL);
+        ASSERT_ERROR(parse_uint64("99999999999999999999999", &u), ERANGE);
+        ASSERT_EQ(u, 42);
+        return 0;
+}
+
+TEST(timespan) {
+        usec_t t;
+
+        ASSERT_OK(parse_timespan("30", &t));
+        ASSERT_EQ(t, 30 * USEC_PER_SEC);
+        ASSERT_OK(parse_timespan("5min", &t));
+        ASSERT_EQ(t, 5 * USEC_PER_MINUTE);
+        ASSERT_OK(parse_timespan("1h 30min", &t));
+        ASSERT_EQ(t, 90 * USEC_PER_MINUTE);
+        ASSERT_OK(parse_timespan("500ms", &t));
+        ASSERT_EQ(t, 500 * USEC_PER_MSEC);
+        ASSERT_OK(parse_timespan("2d", &t));
+        ASSERT_EQ(t, 2 * USEC_PER_DAY);
+        ASSERT_OK(parse_timespan("infinity", &t));
+        ASSERT_EQ(t, USEC_INFINITY);
+        ASSERT_ERROR(parse_timespan("", &t), EINVAL);
+        ASSERT_ERROR(parse_timespan("5 parsecs", &t), EINVAL);
+        ASSERT_ERROR(parse_timespan("min", &t), EINVAL);
+        ASSERT_ERROR(parse_timespan("99999999999999999999d", &t), ERANGE);
+        ASSERT_ERROR(parse_timespan("999999999999d", &t), ERANGE);
+        return 0;
+}
+
+TEST(size) {
+        uint64_t u;
+
+        ASSERT_OK(parse_size("64K", &u));
+        ASSERT_EQ(u, 65536);
+        ASSERT_OK(parse_size("1M", &u));
+        ASSERT_EQ(u, 1 << 20);
+        ASSERT_OK(parse_size("2GiB", &u));
+        ASSERT_EQ(u, UINT64_C(2) << 30);
+        ASSERT_OK(parse_size("100", &u));
+        ASSERT_EQ(u, 100);
+        ASSERT_ERROR(parse_size("1T", &u), EINVAL);
+        ASSERT_ERROR(parse_size("K", &u), EINVAL);
+        return 0;
+}
+
+TEST(format_timespan) {
+        char buf[64];
+
+        ASSERT_STREQ(format_timespan(buf, sizeof buf, 0), "0");
+        ASSERT_STREQ(format_timespan(buf, sizeof buf, 90 * USEC_PER_SEC), "1min 30s");
+        ASSERT_STREQ(format_timespan(buf, sizeof buf, 250 * USEC_PER_MSEC), "250ms");
+        ASSERT_STREQ(format_timespan(buf, sizeof buf, USEC_PER_DAY + USEC_PER_HOUR), "1d 1h");
+        ASSERT_STREQ(format_timespan(buf, sizeof buf, USEC_INFINITY), "infinity");
+        return 0;
+}
+
+TEST(strv) {
+        _cleanup_strv_free_ char **l = strv_split("  a bb\tccc \n");
+
+        ASSERT_TRUE(l);
+        ASSERT_EQ(strv_length(l), 3);
+        ASSERT_STREQ(l[1], "bb");
+        ASSERT_TRUE(strv_contains(l, "ccc"));
+        ASSERT_TRUE(!strv_contains(l, "c"));
+        ASSERT_OK(strv_extend(&l, "d"));
+        ASSERT_EQ(strv_length(l), 4);
+        ASSERT_TRUE(now_monotonic() > 0);
+        ASSERT_TRUE(now_realtime() > 1600000000 * USEC_PER_SEC);
+        return 0;
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for shared/protocol: framing, request parsing, replies, verbs. */
+#include "shared/protocol.h"
+#include "tests.h"
+
+TEST(line_buffer_framing) {
+        LineBuffer b;
+        _cleanup_free_ char *l1 = NULL, *l2 = NULL, *l3 = NULL;
+        size_t len;
+
+        line_buffer_init(&b, 16);
+        ASSERT_EQ(line_buffer_pop(&b, &l1, &len), 0);
+        ASSERT_OK(line_buffer_append(&b, "abc\nde", 6));
+        ASSERT_EQ(line_buffer_pop(&b, &l1, &len), 1);
+        ASSERT_STREQ(l1, "abc");
+        ASSERT_EQ(len, 3);
+        ASSERT_EQ(line_buffer_pop(&b, &l2, &len), 0);  /* "de" is incomplete */
+        ASSERT_OK(line_buffer_append(&b, "f\n\n", 3));
+        ASSERT_EQ(line_buffer_pop(&b, &l2, &len), 1);
+        ASSERT_STREQ(l2, "def");
+        ASSERT_EQ(line_buffer_pop(&b, &l3, &len), 1);   /* empty line */
+        ASSERT_EQ(len, 0);
+        line_buffer_done(&b);
+        return 0;
+}
+
+TEST(line_buffer_limit) {
+        LineBuffer b;
+        char *l = NULL;
+        char big[40];
+
+        memset(big, 'x', sizeof big);
+        line_buffer_init(&b, 16);
+        ASSERT_OK(line_buffer_append(&b, big, 17));           /* no newline, already too long */
+        ASSERT_ERROR(line_buffer_pop(&b, &l, NULL), EMSGSIZE);
+        line_buffer_done(&b);
+
+        line_buffer_init(&b, 16);
+        ASSERT_OK(line_buffer_append(&b, big, 16));
+        ASSERT_EQ(line_buffer_pop(&b, &l, NULL), 0);          /* exactly max: still fine */
+        ASSERT_OK(line_buffer_append(&b, "\n", 1));
+        ASSERT_EQ(line_buffer_pop(&b, &l, NULL), 1);
+        ASSERT_EQ(strlen(l), 16);
+        free(l);
+        line_buffer_done(&b);
+        return 0;
+}
+
+TEST(parse_valid_request) {
+        Request r = {};
+        _cleanup_free_ char *err = NULL;
+        const char *line = "{\"verb\":\"status\",\"args\":{\"json\":true},\"id\":7}";
+
+        ASSERT_OK(protocol_parse_request(line, strlen(line), &r, &err));
+        ASSERT_STREQ(r.verb, "status");
+        ASSERT_TRUE(json_is_true(json_object_get(r.args, "json")));
+        ASSERT_EQ(json_integer_value(r.id), 7);
+        request_done(&r);
+
+        line = "{\"verb\":\"ping\"}";
+        ASSERT_OK(protocol_parse_request(line, strlen(line), &r, &err));
+        ASSERT_TRUE(json_is_object(r.args));
+        ASSERT_TRUE(r.id == NULL);
+        request_done(&r);
+        return 0;
+}
+
+TEST(parse_malformed_requests) {
+        static const struct {
+                const char *line;
+                const char *error;
+        } cases[] = {
+                { "not json", "malformed JSON" },
+                { "{\"verb\":", "malformed JSON" },
+                { "[1,2]", "must be a JSON object" },
+                { "{}", "verb" },
+                { "{\"verb\":42}", "verb" },
+                { "{\"verb\":\"\"}", "verb" },
+                { "{\"verb\":\"status\",\"args\":[1]}", "args" },
+                { "{\"verb\":\"a\",\"verb\":\"b\"}", "malformed JSON" },
+                { "{\"verb\":\"\xff\xfe\"}", "malformed JSON" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                Request r = {};
+                _cleanup_free_ char *err = NULL;
+
+                ASSERT_ERROR(protocol_parse_request(cases[i].line, strlen(cases[i].line), &r, &err),
+                             EBADMSG);
+                ASSERT_STRSTR(err, cases[i].error);
+                ASSERT_TRUE(r.verb == NULL);
+        }
+        {
+                Request r = {};
+                _cleanup_free_ char *err = NULL;
+                ASSERT_ERROR(protocol_parse_request("{\"verb\":\"x\"}\0", 13, &r, &err), EBADMSG);
+                ASSERT_STRSTR(err, "NUL");
+        }
+        return 0;
+}
+
+TEST(replies) {
+        _cleanup_free_ char *ok = NULL, *bad = NULL, *req = NULL;
+        json_auto_t *id = json_integer(3);
+        json_auto_t *o = NULL;
+
+        ok = protocol_reply_ok(id, json_pack("{s:i}", "n", 5));
+        ASSERT_TRUE(ok);
+        ASSERT_TRUE(ok[strlen(ok) - 1] == '\n');
+        o = json_loads(ok, 0, NULL);
+        ASSERT_TRUE(json_is_true(json_object_get(o, "ok")));
+        ASSERT_EQ(json_integer_value(json_object_get(json_object_get(o, "data"), "n")), 5);
+        ASSERT_EQ(json_integer_value(json_object_get(o, "id")), 3);
+        json_decref(o);
+
+        bad = protocol_reply_error(NULL, -EMSGSIZE, "too big");
+        o = json_loads(bad, 0, NULL);
+        ASSERT_TRUE(json_is_false(json_object_get(o, "ok")));
+        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(o, "error"), "code")),
+                     "EMSGSIZE");
+        ASSERT_STREQ(json_string_value(json_object_get(json_object_get(o, "error"), "message")),
+                     "too big");
+        json_decref(o);
+
+        req = protocol_request("status", NULL);
+        ASSERT_STREQ(req, "{\"verb\":\"status\",\"args\":{}}\n");
+        ASSERT_STREQ(protocol_error_code(-EPERM), "EPERM");
+        ASSERT_STREQ(protocol_error_code(-EXDEV), "EIO");
+        o = NULL;
+        return 0;
+}
+
+TEST(verb_authorization_table) {
+        ASSERT_TRUE(!protocol_verb_is_mutating("status"));
+        ASSERT_TRUE(!protocol_verb_is_mutating("ping"));
+        ASSERT_TRUE(protocol_verb_is_mutating("reload"));
+        ASSERT_TRUE(protocol_verb_is_mutating("resolve"));
+        ASSERT_TRUE(protocol_verb_is_mutating("something-new"));
+        return 0;
+}
