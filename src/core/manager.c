@@ -94,8 +94,11 @@ static size_t count_sources(const Config *c) {
         return (c->journal_enabled ? 1 : 0) + c->n_watches;
 }
 
-/* Sends STATUS= when it changed; cheap enough to call after every event. */
-static void manager_update_status(Manager *m, const char *prefix) {
+/*
+ * Sends STATUS= when it changed, together with extra (e.g. "READY=1") when
+ * that is given; cheap enough to call after every event.
+ */
+static void manager_notify_status(Manager *m, const char *prefix, const char *extra) {
         StoreStats st = {};
         _cleanup_free_ char *s = NULL;
 
@@ -106,9 +109,9 @@ static void manager_update_status(Manager *m, const char *prefix) {
                      (unsigned long long) st.incidents_today, st.incidents_today == 1 ? "" : "s",
                      (unsigned long long) st.incidents_open, m->config->queue_size) < 0)
                 return;
-        if (m->last_status && strcmp(m->last_status, s) == 0)
+        if (!extra && m->last_status && strcmp(m->last_status, s) == 0)
                 return;
-        (void) sd_notifyf(false, "STATUS=%s", s);
+        (void) sd_notifyf(false, "%s%sSTATUS=%s", extra ?: "", extra ? "\n" : "", s);
         free(m->last_status);
         m->last_status = TAKE_PTR(s);
 }
@@ -158,10 +161,7 @@ int manager_reload(Manager *m) {
                 log_event(LOG_ERR, MESSAGE_ID_CONFIG_REJECTED, fields,
                           "Configuration rejected, keeping the running one: %s",
                           reason ?: strerror(-r));
-                (void) sd_notify(false, "READY=1");
-                free(m->last_status);
-                m->last_status = NULL;
-                manager_update_status(m, "Reload rejected, old configuration kept; ");
+                manager_notify_status(m, "Reload rejected, old configuration kept; ", "READY=1");
                 return r == -ENOMEM ? r : -EINVAL;
         }
 
@@ -175,10 +175,7 @@ int manager_reload(Manager *m) {
         const char *fields[] = { "APPWATCH_RESULT=reloaded", NULL };
         log_event(LOG_INFO, MESSAGE_ID_RELOADED, fields, "Configuration reloaded from %s.",
                   m->config->path);
-        (void) sd_notify(false, "READY=1");
-        free(m->last_status);
-        m->last_status = NULL;
-        manager_update_status(m, "Ready: ");
+        manager_notify_status(m, "Ready: ", "READY=1");
         return 0;
 }
 
@@ -400,8 +397,7 @@ int manager_start(Manager *m) {
                   "appwatchd %s started: config %s, database %s, control %s.", PACKAGE_VERSION,
                   m->config->path, store_path(m->store),
                   m->socket_activated ? "socket (activated)" : m->socket_path);
-        (void) sd_notify(false, "READY=1");
-        manager_update_status(m, "Ready: ");
+        manager_notify_status(m, "Ready: ", "READY=1");
         return 0;
 }
 

@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: MIT
+"""Helpers for appwatch's integration tests: a captured NOTIFY_SOCKET, the
+real appwatchd on temporary directories (plain or under
+systemd-socket-activate), and raw control-socket clients. Standard library
+only, so the suite runs on a bare Debian."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+APPWATCHD = os.environ.get("APPWATCHD", "appwatchd")
+APPWATCHCTL = os.environ.get("APPWATCHCTL", "appwatchctl")
+
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's notify socket."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages = []
+
+    def _drain(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        self.messages.append(data.decode())
+        return True
+
+    def wait_for(self, predicate, timeout=10.0):
+        """Returns the first message (new or seen) whose fields satisfy
+        predicate(dict); consumes messages up to it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while self.messages:
+                msg = self.messages.pop(0)
+                fields = dict(l.split("=", 1) for l in msg.split("\n") if "=" in l)
+                if predicate(fields):
+                    return fields
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("notify message not seen in %.1fs" % timeout)
+            self._drain(left)
+
+    def close(self):
+        self.sock.close()
+
+
+class Daemon:
+    """Runs appwatchd on private directories; stderr goes to a log file."""
+
+    def __init__(self, testcase, config_text="", activate=False, extra_args=(), env=None,
+                 watchdog_usec=None, state_dir=None):
+        self.tc = testcase
+        self.dir = tempfile.mkdtemp(prefix="appwatch-it.")
+        testcase.addCleanup(shutil.rmtree, self.dir, True)
+        self.state_dir = state_dir or os.path.join(self.dir, "state")
+        self.runtime_dir = os.path.join(self.dir, "run")
+        os.makedirs(self.runtime_dir, exist_ok=True)
+        self.config = os.path.join(self.dir, "appwatch.conf")
+        self.write_config(config_text)
+        self.socket_path = os.path.join(self.runtime_dir, "control.sock")
+        self.notify = NotifySocket(self.dir)
+        testcase.addCleanup(self.notify.close)
+        self.log_path = os.path.join(self.dir, "appwatchd.log")
+        self.activate = activate
+        self.extra_args = list(extra_args)
+        self.env = dict(os.environ)
+        for k in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "STATE_DIRECTORY",
+                  "RUNTIME_DIRECTORY", "CONFIGURATION_DIRECTORY", "CREDENTIALS_DIRECTORY",
+                  "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID"):
+            self.env.pop(k, None)
+        self.env["NOTIFY_SOCKET"] = self.notify.path
+        if watchdog_usec:
+            self.env["WATCHDOG_USEC"] = str(watchdog_usec)
+        if env:
+            self.env.update(env)
+        self.proc = None
+
+    def write_config(self, text):
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def argv(self):
+        args = [APPWATCHD, "--foreground", "--config=" + self.config,
+                "--state-dir=" + self.state_dir, "--runtime-dir=" + self.runtime_dir]
+        args += self.extra_args
+        if self.activate:
+            return ["systemd-socket-activate", "-l", self.socket_path, "--fdname=control",
+                    "-E", "NOTIFY_SOCKET"] + (["-E", "WATCHDOG_USEC"] if "WATCHDOG_USEC" in self.env else []) + args
+        return args
+
+    def start(self, wait_ready=True):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log, env=self.env)
+        self.tc.addCleanup(self.kill)
+        if self.activate:
+            # systemd-socket-activate starts the program on the first connection.
+            deadline = time.monotonic() + 10
+            while not os.path.exists(self.socket_path):
+                if time.monotonic() > deadline:
+                    raise AssertionError("socket-activate never listened")
+                time.sleep(0.02)
+            threading_free_poke(self.socket_path)
+        if wait_ready:
+            return self.notify.wait_for(lambda f: f.get("READY") == "1")
+        return None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def logtext(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def call(self, verb, args=None, timeout=10):
+        return call(self.socket_path, verb, args, timeout)
+
+    def ctl(self, *args, check=True, user=None, timeout=30):
+        argv = [APPWATCHCTL, "--socket=" + self.socket_path] + list(args)
+        kw = {}
+        if user is not None:
+            kw["user"] = user
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+        if check and p.returncode != 0:
+            raise AssertionError("appwatchctl %s failed (%d): %s%s" % (
+                " ".join(args), p.returncode, p.stdout, p.stderr))
+        return p
+
+
+def threading_free_poke(path):
+    """Connects once (which makes systemd-socket-activate start the daemon)
+    and sends a ping, leaving the reply unread."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendall(b'{"verb":"ping"}\n')
+    s.close()
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+def read_line(s, timeout=10):
+    s.settimeout(timeout)
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def call(path, verb, args=None, timeout=10):
+    """One request on a fresh connection; returns the decoded reply."""
+    s = connect(path)
+    try:
+        req = {"verb": verb}
+        if args is not None:
+            req["args"] = args
+        s.sendall((json.dumps(req) + "\n").encode())
+        line = read_line(s, timeout)
+        return json.loads(line)
+    finally:
+        s.close()
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+def main():
+    unittest.main(verbosity=2)
