@@ -241,6 +241,8 @@ TEST(secrets_from_credentials_and_environment) {
 
         clear_env();
         a = test_write_file(creds, "gemini_api_key", "AIzaFromCredential\n");
+        /* An empty credential counts as unset: the environment fills in. */
+        b = test_write_file(creds, "slack_webhook_url", "\n");
         setenv("CREDENTIALS_DIRECTORY", creds, 1);
         setenv("GEMINI_API_KEY", "from-env", 1);
         setenv("SLACK_WEBHOOK_URL", "https://hooks.example/T/B/x", 1);
