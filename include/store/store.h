@@ -87,6 +87,17 @@ int store_rollback(Store *s);
  * the SQLite message is logged at debug level. */
 int store_exec(Store *s, const char *sql);
 
+/*
+ * Returns a cached prepared statement for sql, reset and with its bindings
+ * cleared. sql must be a string literal (its address is the cache key). The
+ * statement stays owned by the store: never finalize it. Returns 0, -ENOBUFS
+ * when the cache is full, or a mapped SQLite error.
+ */
+int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret);
+
+/* Maps the result of sqlite3_step() on this store's connection to -errno. */
+int store_step_errno(Store *s, int rc);
+
 /* The underlying connection, for the other store modules. Owned by s. */
 sqlite3 *store_db(Store *s);
 

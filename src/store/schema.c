@@ -18,8 +18,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION + 1] = {
         [1] =
         /* One row per distinct failure: (host, app, fingerprint) identifies it,
          * repeats bump count and last_seen. regressions counts how often a
-         * Resolved incident came back. analysis, fix_* and notion_page_id stay
-         * NULL until the analyzer, fixer and Notion delivery fill them. */
+         * Resolved incident came back, and regression flags the current
+         * reopening. origin is the kind of source that first saw it (journal,
+         * file, run, unit, submit): a successful wrapped run resolves its
+         * app's "run" incidents. analysis, fix_* and notion_page_id stay NULL
+         * until the analyzer, fixer and Notion delivery fill them. */
         "CREATE TABLE incidents (\n"
         "        id             INTEGER PRIMARY KEY,\n"
         "        fingerprint    TEXT    NOT NULL,\n"
@@ -40,6 +43,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION + 1] = {
         "        fix_id         TEXT,\n"
         "        fix_state      TEXT,\n"
         "        notion_page_id TEXT,\n"
+        "        origin         TEXT    NOT NULL DEFAULT '',\n"
+        "        regression     INTEGER NOT NULL DEFAULT 0 CHECK (regression IN (0, 1)),\n"
+        "        resolved_at    INTEGER,\n"
+        "        fix_attempts   INTEGER NOT NULL DEFAULT 0 CHECK (fix_attempts >= 0),\n"
         "        UNIQUE (host, app, fingerprint)\n"
         ") STRICT;\n"
         /* Lists of open incidents by recency, and "today"/report windows. */

@@ -25,8 +25,15 @@
 
 #define USEC_PER_SEC INT64_C(1000000)
 
+#define STORE_STMT_CACHE 64
+
 struct Store {
         sqlite3 *db;
+        struct {
+                const char *sql;
+                sqlite3_stmt *stmt;
+        } cache[STORE_STMT_CACHE];
+        size_t n_cache;
         char *path;
         char *quarantined_path;
         int schema_version;
@@ -416,6 +423,8 @@ int store_open(const char *path, Store **ret) {
 Store *store_free(Store *s) {
         if (!s)
                 return NULL;
+        for (size_t i = 0; i < s->n_cache; i++)
+                (void) sqlite3_finalize(s->cache[i].stmt);
         if (s->db) {
                 /* Keeps the query planner's statistics fresh, as advised for
                  * long-lived connections; skipped rather than waited for if
@@ -448,6 +457,40 @@ int store_schema_version(Store *s) {
 sqlite3 *store_db(Store *s) {
         assert(s);
         return s->db;
+}
+
+int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret) {
+        sqlite3_stmt *stmt = NULL;
+        int rc;
+
+        assert(s);
+        assert(sql);
+
+        /* Callers pass string literals, so the pointer identifies the statement. */
+        for (size_t i = 0; i < s->n_cache; i++)
+                if (s->cache[i].sql == sql) {
+                        (void) sqlite3_reset(s->cache[i].stmt);
+                        (void) sqlite3_clear_bindings(s->cache[i].stmt);
+                        *ret = s->cache[i].stmt;
+                        return 0;
+                }
+        rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+        if (rc != SQLITE_OK)
+                return log_debug_errno(db_errno(s->db, rc), "Cannot prepare '%s': %s", sql,
+                                       sqlite3_errmsg(s->db));
+        if (s->n_cache >= STORE_STMT_CACHE) {
+                (void) sqlite3_finalize(stmt);
+                return -ENOBUFS;
+        }
+        s->cache[s->n_cache].sql = sql;
+        s->cache[s->n_cache].stmt = stmt;
+        s->n_cache++;
+        *ret = stmt;
+        return 0;
+}
+
+int store_step_errno(Store *s, int rc) {
+        return db_errno(s->db, rc);
 }
 
 int store_exec(Store *s, const char *sql) {

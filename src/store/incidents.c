@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/* Incidents, occurrences and positions; see incidents.h. Loop thread only. */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "store/incidents.h"
+
+static const char *const status_table[_INCIDENT_STATUS_MAX] = {
+        [INCIDENT_NEW] = "New",
+        [INCIDENT_IN_PROGRESS] = "In Progress",
+        [INCIDENT_RESOLVED] = "Resolved",
+        [INCIDENT_MANUAL_REQUIRED] = "Manual Required",
+};
+
+static const char *const event_table[_INCIDENT_EVENT_MAX] = {
+        [INCIDENT_EVENT_NEW] = "new",
+        [INCIDENT_EVENT_REPEAT] = "repeat",
+        [INCIDENT_EVENT_REGRESSION] = "regression",
+};
+
+const char *incident_status_to_string(IncidentStatus s) {
+        return s >= 0 && s < _INCIDENT_STATUS_MAX ? status_table[s] : NULL;
+}
+
+IncidentStatus incident_status_from_string(const char *s) {
+        static const struct {
+                const char *name;
+                IncidentStatus status;
+        } aliases[] = {
+                { "new", INCIDENT_NEW },
+                { "in-progress", INCIDENT_IN_PROGRESS },
+                { "in_progress", INCIDENT_IN_PROGRESS },
+                { "resolved", INCIDENT_RESOLVED },
+                { "manual", INCIDENT_MANUAL_REQUIRED },
+                { "manual-required", INCIDENT_MANUAL_REQUIRED },
+                { "manual_required", INCIDENT_MANUAL_REQUIRED },
+        };
+
+        if (!s)
+                return _INCIDENT_STATUS_INVALID;
+        for (int i = 0; i < _INCIDENT_STATUS_MAX; i++)
+                if (strcasecmp(s, status_table[i]) == 0)
+                        return i;
+        for (size_t i = 0; i < ELEMENTSOF(aliases); i++)
+                if (strcasecmp(s, aliases[i].name) == 0)
+                        return aliases[i].status;
+        return _INCIDENT_STATUS_INVALID;
+}
+
+const char *incident_event_to_string(IncidentEvent e) {
+        return e >= 0 && e < _INCIDENT_EVENT_MAX ? event_table[e] : NULL;
+}
+
+Incident *incident_free(Incident *i) {
+        if (!i)
+                return NULL;
+        free(i->fingerprint);
+        free(i->app);
+        free(i->host);
+        free(i->category);
+        free(i->severity);
+        free(i->status);
+        free(i->title);
+        free(i->excerpt);
+        free(i->analysis);
+        free(i->fix_id);
+        free(i->fix_state);
+        free(i->notion_page_id);
+        free(i->origin);
+        free(i);
+        return NULL;
+}
+
+void incident_list_free(Incident **l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                incident_free(l[i]);
+        free(l);
+}
+
+static int bind_text(sqlite3_stmt *st, int idx, const char *v) {
+        return sqlite3_bind_text(st, idx, v ?: "", -1, SQLITE_STATIC);
+}
+
+static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *v) {
+        return v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
+}
+
+/* Runs a statement that returns no rows. */
+static int step_done(Store *s, sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+
+        if (rc != SQLITE_DONE)
+                return store_step_errno(s, rc);
+        return 0;
+}
+
+int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
+        static const char *const sql_find =
+                "SELECT id, status FROM incidents WHERE host = ? AND app = ? AND fingerprint = ?";
+        static const char *const sql_insert =
+                "INSERT INTO incidents (fingerprint, app, host, category, severity, title, excerpt,"
+                " fix_id, origin, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        static const char *const sql_bump =
+                "UPDATE incidents SET count = count + 1, last_seen = max(last_seen, ?),"
+                " excerpt = ? WHERE id = ?";
+        static const char *const sql_reopen =
+                "UPDATE incidents SET count = count + 1, last_seen = max(last_seen, ?),"
+                " excerpt = ?, status = 'New', regression = 1, regressions = regressions + 1,"
+                " resolved_at = NULL WHERE id = ?";
+        static const char *const sql_occurrence =
+                "INSERT INTO occurrences (incident_id, seen, source, excerpt) VALUES (?, ?, ?, ?)";
+        static const char *const sql_trim =
+                "DELETE FROM occurrences WHERE incident_id = ?1 AND id <= (SELECT id FROM"
+                " occurrences WHERE incident_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
+        sqlite3_stmt *st;
+        IncidentEvent event;
+        int64_t id;
+        int rc, r;
+
+        assert(s);
+        assert(o && o->fingerprint && o->app && o->host && o->category && o->severity);
+
+        r = store_prepare(s, sql_find, &st);
+        if (r < 0)
+                return r;
+        bind_text(st, 1, o->host);
+        bind_text(st, 2, o->app);
+        bind_text(st, 3, o->fingerprint);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                bool resolved;
+
+                id = sqlite3_column_int64(st, 0);
+                resolved = strcmp((const char *) sqlite3_column_text(st, 1), "Resolved") == 0;
+                (void) sqlite3_reset(st);
+                event = resolved ? INCIDENT_EVENT_REGRESSION : INCIDENT_EVENT_REPEAT;
+                r = store_prepare(s, resolved ? sql_reopen : sql_bump, &st);
+                if (r < 0)
+                        return r;
+                sqlite3_bind_int64(st, 1, o->seen);
+                bind_text(st, 2, o->excerpt);
+                sqlite3_bind_int64(st, 3, id);
+                r = step_done(s, st);
+                if (r < 0)
+                        return r;
+        } else if (rc == SQLITE_DONE) {
+                (void) sqlite3_reset(st);
+                event = INCIDENT_EVENT_NEW;
+                r = store_prepare(s, sql_insert, &st);
+                if (r < 0)
+                        return r;
+                bind_text(st, 1, o->fingerprint);
+                bind_text(st, 2, o->app);
+                bind_text(st, 3, o->host);
+                bind_text(st, 4, o->category);
+                bind_text(st, 5, o->severity);
+                bind_text(st, 6, o->title);
+                bind_text(st, 7, o->excerpt);
+                bind_text_or_null(st, 8, o->fix_id);
+                bind_text(st, 9, o->origin);
+                sqlite3_bind_int64(st, 10, o->seen);
+                sqlite3_bind_int64(st, 11, o->seen);
+                r = step_done(s, st);
+                if (r < 0)
+                        return r;
+                id = sqlite3_last_insert_rowid(store_db(s));
+        } else
+                return store_step_errno(s, rc);
+
+        r = store_prepare(s, sql_occurrence, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, o->seen);
+        bind_text(st, 3, o->source);
+        bind_text(st, 4, o->excerpt);
+        r = step_done(s, st);
+        if (r < 0)
+                return r;
+
+        /* Retention: trimming on every insert would double the cost of a flood,
+         * so trim when the newest row id crosses a multiple of 16. */
+        if (sqlite3_last_insert_rowid(store_db(s)) % 16 == 0) {
+                r = store_prepare(s, sql_trim, &st);
+                if (r < 0)
+                        return r;
+                sqlite3_bind_int64(st, 1, id);
+                sqlite3_bind_int64(st, 2, STORE_MAX_OCCURRENCES);
+                r = step_done(s, st);
+                if (r < 0)
+                        return r;
+        }
+
+        if (ret_id)
+                *ret_id = id;
+        return event;
+}
+
+#define INCIDENT_COLUMNS                                                                   \
+        "id, fingerprint, app, host, category, severity, status, title, excerpt, analysis," \
+        " fix_id, fix_state, notion_page_id, origin, count, regressions, fix_attempts,"     \
+        " regression, first_seen, last_seen, resolved_at"
+
+static char *column_dup(sqlite3_stmt *st, int col) {
+        const unsigned char *t = sqlite3_column_text(st, col);
+        return t ? strdup((const char *) t) : NULL;
+}
+
+static int incident_from_row(sqlite3_stmt *st, Incident **ret) {
+        _cleanup_(incident_freep) Incident *i = NULL;
+
+        i = calloc(1, sizeof *i);
+        if (!i)
+                return -ENOMEM;
+        i->id = sqlite3_column_int64(st, 0);
+        i->fingerprint = column_dup(st, 1);
+        i->app = column_dup(st, 2);
+        i->host = column_dup(st, 3);
+        i->category = column_dup(st, 4);
+        i->severity = column_dup(st, 5);
+        i->status = column_dup(st, 6);
+        i->title = column_dup(st, 7);
+        i->excerpt = column_dup(st, 8);
+        i->analysis = column_dup(st, 9);
+        i->fix_id = column_dup(st, 10);
+        i->fix_state = column_dup(st, 11);
+        i->notion_page_id = column_dup(st, 12);
+        i->origin = column_dup(st, 13);
+        i->count = sqlite3_column_int64(st, 14);
+        i->regressions = sqlite3_column_int64(st, 15);
+        i->fix_attempts = sqlite3_column_int64(st, 16);
+        i->regression = sqlite3_column_int64(st, 17) != 0;
+        i->first_seen = sqlite3_column_int64(st, 18);
+        i->last_seen = sqlite3_column_int64(st, 19);
+        i->resolved_at = sqlite3_column_int64(st, 20);
+        if (!i->fingerprint || !i->app || !i->host || !i->category || !i->severity ||
+            !i->status || !i->title || !i->excerpt || !i->origin)
+                return -ENOMEM;
+        *ret = TAKE_PTR(i);
+        return 0;
+}
+
+int incident_get(Store *s, int64_t id, Incident **ret) {
+        static const char *const sql = "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id = ?";
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                r = -ENOENT;
+        else if (rc != SQLITE_ROW)
+                r = store_step_errno(s, rc);
+        else
+                r = incident_from_row(st, ret);
+        (void) sqlite3_reset(st);
+        return r;
+}
+
+int incident_list(Store *s, const IncidentFilter *f, Incident ***ret, size_t *ret_n) {
+        static const char *const sql =
+                "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE (?1 IS NULL OR app = ?1)"
+                " AND (?2 IS NULL OR status = ?2) AND last_seen >= ?3"
+                " ORDER BY last_seen DESC, id DESC LIMIT ?4";
+        Incident **l = NULL;
+        size_t n = 0;
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        bind_text_or_null(st, 1, f->app);
+        bind_text_or_null(st, 2, f->status >= 0 ? incident_status_to_string(f->status) : NULL);
+        sqlite3_bind_int64(st, 3, f->since);
+        sqlite3_bind_int64(st, 4, f->limit > 0 ? (int64_t) f->limit : 1000);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                Incident **nl = realloc(l, sizeof(Incident *) * (n + 1));
+                if (!nl) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                l = nl;
+                r = incident_from_row(st, &l[n]);
+                if (r < 0)
+                        goto fail;
+                n++;
+        }
+        if (rc != SQLITE_DONE) {
+                r = store_step_errno(s, rc);
+                goto fail;
+        }
+        (void) sqlite3_reset(st);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+fail:
+        (void) sqlite3_reset(st);
+        incident_list_free(l, n);
+        return r;
+}
+
+int incident_set_status(Store *s, int64_t id, IncidentStatus status, int64_t now) {
+        static const char *const sql =
+                "UPDATE incidents SET status = ?2,"
+                " resolved_at = CASE WHEN ?2 = 'Resolved' THEN ?3 ELSE NULL END,"
+                " regression = CASE WHEN ?2 = 'Resolved' THEN 0 ELSE regression END"
+                " WHERE id = ?1 AND status != ?2";
+        sqlite3_stmt *st;
+        int r;
+
+        assert(status >= 0 && status < _INCIDENT_STATUS_MAX);
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, id);
+        bind_text(st, 2, incident_status_to_string(status));
+        sqlite3_bind_int64(st, 3, now);
+        r = step_done(s, st);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(store_db(s)) > 0)
+                return 1;
+        /* Unchanged: either already in that status, or no such incident. */
+        _cleanup_(incident_freep) Incident *i = NULL;
+        r = incident_get(s, id, &i);
+        return r < 0 ? r : 0;
+}
+
+int incident_resolve_app(Store *s, const char *app, const char *origin, int64_t now) {
+        static const char *const sql =
+                "UPDATE incidents SET status = 'Resolved', resolved_at = ?3, regression = 0"
+                " WHERE app = ?1 AND origin = ?2 AND status != 'Resolved'";
+        sqlite3_stmt *st;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        bind_text(st, 1, app);
+        bind_text(st, 2, origin);
+        sqlite3_bind_int64(st, 3, now);
+        r = step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(store_db(s));
+}
+
+int incident_occurrences_json(Store *s, int64_t id, size_t limit, json_t **ret) {
+        static const char *const sql =
+                "SELECT seen, source, excerpt FROM occurrences WHERE incident_id = ?"
+                " ORDER BY id DESC LIMIT ?";
+        json_t *a;
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (int64_t) limit);
+        a = json_array();
+        if (!a)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                if (json_array_append_new(a, json_pack("{s:I, s:s, s:s}",
+                                "seen", (json_int_t) sqlite3_column_int64(st, 0),
+                                "source", (const char *) sqlite3_column_text(st, 1),
+                                "excerpt", (const char *) sqlite3_column_text(st, 2))) < 0) {
+                        json_decref(a);
+                        (void) sqlite3_reset(st);
+                        return -ENOMEM;
+                }
+        (void) sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                json_decref(a);
+                return store_step_errno(s, rc);
+        }
+        *ret = a;
+        return 0;
+}
+
+json_t *incident_to_json(const Incident *i) {
+        return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?,"
+                         " s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I}",
+                         "id", (json_int_t) i->id,
+                         "fingerprint", i->fingerprint,
+                         "app", i->app,
+                         "host", i->host,
+                         "category", i->category,
+                         "severity", i->severity,
+                         "status", i->status,
+                         "title", i->title,
+                         "excerpt", i->excerpt,
+                         "analysis", i->analysis,
+                         "fix", i->fix_id,
+                         "fix_state", i->fix_state,
+                         "notion_page_id", i->notion_page_id,
+                         "origin", i->origin,
+                         "count", (json_int_t) i->count,
+                         "regressions", (json_int_t) i->regressions,
+                         "fix_attempts", (json_int_t) i->fix_attempts,
+                         "regression", i->regression,
+                         "first_seen", (json_int_t) i->first_seen,
+                         "last_seen", (json_int_t) i->last_seen,
+                         "resolved_at", (json_int_t) i->resolved_at);
+}
+
+void store_position_done(StorePosition *p) {
+        free(p->cursor);
+        *p = (StorePosition) {};
+}
+
+int position_save(Store *s, const char *source, const StorePosition *p, int64_t now) {
+        static const char *const sql =
+                "INSERT INTO positions (source, cursor, dev, inode, offset, marker_hash, updated)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source) DO UPDATE SET"
+                " cursor = ?2, dev = ?3, inode = ?4, offset = ?5, marker_hash = ?6, updated = ?7";
+        sqlite3_stmt *st;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        bind_text(st, 1, source);
+        bind_text_or_null(st, 2, p->cursor);
+        sqlite3_bind_int64(st, 3, (int64_t) p->dev);
+        sqlite3_bind_int64(st, 4, (int64_t) p->inode);
+        sqlite3_bind_int64(st, 5, (int64_t) p->offset);
+        bind_text(st, 6, p->marker);
+        sqlite3_bind_int64(st, 7, now);
+        return step_done(s, st);
+}
+
+int position_load(Store *s, const char *source, StorePosition *ret) {
+        static const char *const sql =
+                "SELECT cursor, dev, inode, offset, marker_hash FROM positions WHERE source = ?";
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        bind_text(st, 1, source);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+                (void) sqlite3_reset(st);
+                return 0;
+        }
+        if (rc != SQLITE_ROW) {
+                r = store_step_errno(s, rc);
+                (void) sqlite3_reset(st);
+                return r;
+        }
+        StorePosition p = {
+                .cursor = column_dup(st, 0),
+                .dev = (uint64_t) sqlite3_column_int64(st, 1),
+                .inode = (uint64_t) sqlite3_column_int64(st, 2),
+                .offset = (uint64_t) sqlite3_column_int64(st, 3),
+        };
+        const unsigned char *m = sqlite3_column_text(st, 4);
+        if (m)
+                snprintf(p.marker, sizeof p.marker, "%s", (const char *) m);
+        bool oom = sqlite3_column_type(st, 0) != SQLITE_NULL && !p.cursor;
+        (void) sqlite3_reset(st);
+        if (oom)
+                return -ENOMEM;
+        *ret = p;
+        return 1;
+}
+
+int position_delete(Store *s, const char *source) {
+        static const char *const sql = "DELETE FROM positions WHERE source = ?";
+        sqlite3_stmt *st;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        bind_text(st, 1, source);
+        return step_done(s, st);
+}
