@@ -125,3 +125,14 @@ int position_save(Store *s, const char *source, const StorePosition *p, int64_t 
 int position_load(Store *s, const char *source, StorePosition *ret);
 /* Deletes a position (a deleted file, a reset cursor). */
 int position_delete(Store *s, const char *source);
+
+/*
+ * Lines of a block still being assembled, per stream (see the schema). data
+ * is opaque here. pending_save with len 0 deletes the row.
+ */
+int pending_save(Store *s, const char *stream, const char *meta, const void *data, size_t len,
+                 int64_t now);
+typedef int (*PendingFunc)(const char *stream, const char *meta, const void *data, size_t len,
+                           void *userdata);
+/* Calls f for every saved stream; a negative return from f stops and is returned. */
+int pending_foreach(Store *s, PendingFunc f, void *userdata);

@@ -487,3 +487,45 @@ int position_delete(Store *s, const char *source) {
         bind_text(st, 1, source);
         return step_done(s, st);
 }
+
+int pending_save(Store *s, const char *stream, const char *meta, const void *data, size_t len,
+                 int64_t now) {
+        static const char *const sql_delete = "DELETE FROM pending_blocks WHERE stream = ?";
+        static const char *const sql_upsert =
+                "INSERT INTO pending_blocks (stream, meta, data, updated) VALUES (?1, ?2, ?3, ?4)"
+                " ON CONFLICT (stream) DO UPDATE SET meta = ?2, data = ?3, updated = ?4";
+        sqlite3_stmt *st;
+        int r;
+
+        r = store_prepare(s, len == 0 ? sql_delete : sql_upsert, &st);
+        if (r < 0)
+                return r;
+        bind_text(st, 1, stream);
+        if (len > 0) {
+                bind_text(st, 2, meta);
+                sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 4, now);
+        }
+        return step_done(s, st);
+}
+
+int pending_foreach(Store *s, PendingFunc f, void *userdata) {
+        static const char *const sql = "SELECT stream, meta, data FROM pending_blocks ORDER BY stream";
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = f((const char *) sqlite3_column_text(st, 0),
+                      (const char *) sqlite3_column_text(st, 1), sqlite3_column_blob(st, 2),
+                      (size_t) sqlite3_column_bytes(st, 2), userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = store_step_errno(s, rc);
+        (void) sqlite3_reset(st);
+        return r < 0 ? r : 0;
+}

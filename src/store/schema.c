@@ -92,6 +92,19 @@ static const char *const migrations[STORE_SCHEMA_VERSION + 1] = {
         "        created         INTEGER NOT NULL\n"
         ") STRICT;\n"
         "CREATE INDEX outbox_state_next_attempt ON outbox (state, next_attempt);\n"
+        /* The lines of multi-line blocks still being assembled when a batch
+         * was committed, per stream (a file, a journal unit, ...). Positions
+         * always move past every line read; these lines are fed to the
+         * engine again at start, so a crash mid-block neither loses the
+         * block nor counts anything twice. meta is JSON (app, host, origin,
+         * source); data holds the raw lines, each as a 4-byte little-endian
+         * length and its bytes. */
+        "CREATE TABLE pending_blocks (\n"
+        "        stream  TEXT PRIMARY KEY NOT NULL,\n"
+        "        meta    TEXT NOT NULL,\n"
+        "        data    BLOB NOT NULL,\n"
+        "        updated INTEGER NOT NULL\n"
+        ") STRICT;\n"
         /* Small daemon-wide facts (e.g. when the last daily report went out). */
         "CREATE TABLE meta (\n"
         "        key   TEXT PRIMARY KEY NOT NULL,\n"

@@ -225,3 +225,25 @@ TEST(rollback_discards_incidents_and_positions) {
         ASSERT_EQ(position_load(s, "file:1:2", &got), 0);
         return 0;
 }
+
+static int collect(const char *stream, const char *meta, const void *data, size_t len,
+                   void *userdata) {
+        unsigned *n = userdata;
+        if (strcmp(stream, "file:1:2") != 0 || strcmp(meta, "{}") != 0 || len != 3 ||
+            memcmp(data, "a\0b", 3) != 0)
+                return -EBADMSG;
+        (*n)++;
+        return 0;
+}
+
+TEST(pending_blocks) {
+        _cleanup_(store_freep) Store *s = open_tmp();
+        unsigned n = 0;
+
+        ASSERT_OK(pending_save(s, "file:1:2", "{}", "a\0b", 3, 1));
+        ASSERT_OK(pending_save(s, "gone", "{}", "x", 1, 1));
+        ASSERT_OK(pending_save(s, "gone", "{}", NULL, 0, 2));   /* deletes */
+        ASSERT_OK(pending_foreach(s, collect, &n));
+        ASSERT_EQ(n, 1);
+        return 0;
+}
