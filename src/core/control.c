@@ -415,8 +415,10 @@ int control_socket_bind(const char *path, const char *group) {
                 return -errno;
         if (group && geteuid() == 0) {
                 struct group *g = getgrnam(group);
+                /* Without CAP_CHOWN the socket stays root's: still usable by root. */
                 if (g && chown(path, 0, g->gr_gid) < 0)
-                        return -errno;
+                        log_warning_errno(-errno, "Cannot give %s to group %s: %m, ignoring",
+                                          path, group);
         }
         return TAKE_FD(fd);
 }

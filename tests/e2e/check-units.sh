@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Static checks of the files in systemd/, as built. No root, no booted
+# systemd needed.
+#
+#   check-units.sh verify   SERVICE SOCKET
+#       systemd-analyze verify on the units, with ExecStart= pointed at the
+#       built $APPWATCHD; any output at all (unknown keys, bad values,
+#       missing binaries, ordering cycles) fails.
+#   check-units.sh security SERVICE THRESHOLD
+#       systemd-analyze security --offline=yes; fails when the overall
+#       exposure is above THRESHOLD (e.g. 2.5), so hardening cannot regress
+#       unnoticed.
+#   check-units.sh catalog  CATALOG IDS_HEADER
+#       compiles the catalog like journalctl --update-catalog and checks
+#       that every MESSAGE_ID in the header has an English and a Korean
+#       entry, and that the catalog has no entry for an unknown ID.
+
+set -euo pipefail
+
+skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+
+command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+case ${1:-} in
+verify)
+        service=$2 socket=$3
+        : "${APPWATCHD:?}"
+        [[ -x $APPWATCHD ]] || fail "$APPWATCHD is not built"
+        # The unit names must stay appwatch.*: the socket activates the
+        # service of the same name.
+        sed "s|^ExecStart=.*/appwatchd\\b|ExecStart=$APPWATCHD|" "$service" >"$TMP/appwatch.service"
+        cp "$socket" "$TMP/appwatch.socket"
+        grep -q "^ExecStart=$APPWATCHD" "$TMP/appwatch.service" || fail "no ExecStart=.../appwatchd in $service"
+        rc=0
+        out=$(SYSTEMD_UNIT_PATH="$TMP:" SYSTEMD_LOG_LEVEL=notice \
+                systemd-analyze verify --man=yes "$TMP/appwatch.socket" "$TMP/appwatch.service" 2>&1) || rc=$?
+        if [[ $rc -ne 0 || -n $out ]]; then
+                printf '%s\n' "$out"
+                fail "systemd-analyze verify: exit $rc, output above"
+        fi
+        echo "systemd-analyze verify: clean"
+        ;;
+security)
+        service=$2 threshold=$3
+        cp "$service" "$TMP/appwatch.service"
+        out=$(systemd-analyze security --offline=yes --no-pager "$TMP/appwatch.service" 2>&1) ||
+                { printf '%s\n' "$out"; fail "systemd-analyze security failed"; }
+        score=$(sed -n 's/.*Overall exposure level for appwatch.service: \([0-9.]*\).*/\1/p' <<<"$out")
+        [[ -n $score ]] || { printf '%s\n' "$out"; fail "no overall exposure level in the output"; }
+        grep '✗' <<<"$out" || :
+        echo "overall exposure: $score (threshold $threshold)"
+        awk -v s="$score" -v t="$threshold" 'BEGIN { exit !(s <= t) }' ||
+                fail "appwatch.service exposure $score is above $threshold"
+        ;;
+catalog)
+        catalog=$2 header=$3
+        command -v journalctl >/dev/null || skip "journalctl not installed"
+        mkdir -p "$TMP/usr/lib/systemd/catalog" "$TMP/var/lib/systemd/catalog"
+        cp "$catalog" "$TMP/usr/lib/systemd/catalog/appwatch.catalog"
+        out=$(SYSTEMD_LOG_LEVEL=debug journalctl --root="$TMP" --update-catalog 2>&1) ||
+                { printf '%s\n' "$out"; fail "update-catalog failed"; }
+        if grep -Eiq 'warning|invalid|failed|ignoring' <<<"$out"; then
+                printf '%s\n' "$out"
+                fail "journalctl --update-catalog complained"
+        fi
+        items=$(sed -n 's/.*: wrote \([0-9]*\) items.*/\1/p' <<<"$out")
+        [[ -s $TMP/var/lib/systemd/catalog/database ]] || fail "no catalog database written"
+        mapfile -t ids < <(sed -n 's/^#define MESSAGE_ID_[A-Z0-9_]* "\([0-9a-f]\{32\}\)"$/\1/p' "$header")
+        ((${#ids[@]} > 0)) || fail "no MESSAGE_ID_* in $header"
+        # The catalog source is simple enough to check directly: "-- ID" and
+        # "-- ID LANG" headers, each followed by a Subject: line.
+        mapfile -t entries < <(sed -n 's/^-- \([0-9a-f]\{32\}\)\( [a-zA-Z_@]*\)\{0,1\}$/\1\2/p' "$catalog")
+        for id in "${ids[@]}"; do
+                printf '%s\n' "${entries[@]}" | grep -qx "$id" || fail "no English catalog entry for $id"
+                printf '%s\n' "${entries[@]}" | grep -qx "$id ko" || fail "no Korean catalog entry for $id"
+        done
+        ((items == ${#entries[@]})) || fail "journalctl compiled ${items:-no} entries of ${#entries[@]}"
+        for e in "${entries[@]}"; do
+                printf '%s\n' "${ids[@]}" | grep -qx "${e%% *}" || fail "catalog entry for unknown ID $e"
+        done
+        # journalctl must have compiled every entry (a malformed one is skipped
+        # with a warning, or aborts the file).
+        listed=$(journalctl --root="$TMP" --list-catalog 2>/dev/null | grep -c ' appwatch: ' || :)
+        ((listed == ${#ids[@]})) || fail "journalctl lists $listed appwatch entries, expected ${#ids[@]}"
+        if grep -n '^-- ' "$catalog" | grep -Ev '^[0-9]+:-- [0-9a-f]{32}( [a-zA-Z_@]+)?$'; then
+                fail "bad catalog entry headers (above)"
+        fi
+        # (mawk has no {n} intervals; the headers are checked above.)
+        awk '/^-- / { want = 1; next }
+             want && /^Subject: / { want = 0; next }
+             want { print "entry without Subject: near line " NR; bad = 1; want = 0 }
+             END { exit bad }' "$catalog" || fail "malformed catalog entries"
+        echo "catalog: ${#ids[@]} IDs, ${#entries[@]} entries"
+        ;;
+*)
+        echo "usage: $0 verify SERVICE SOCKET | security SERVICE THRESHOLD | catalog CATALOG IDS_HEADER" >&2
+        exit 2
+        ;;
+esac
