@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "ctl/client.h"
+#include "ctl/scan.h"
 #include "shared/log.h"
 
 typedef struct Verb {
@@ -19,8 +20,13 @@ typedef struct Verb {
         const char *help;
 } Verb;
 
+static int run_scan(const CtlGlobals *g, int argc, char **argv) {
+        return verb_scan(argc, argv);
+}
+
 static const Verb verbs[] = {
         { "status", verb_status, "Show the daemon's state, sources, queues and counts" },
+        { "scan", run_scan, "Check log files for failures without the daemon" },
         { "reload", verb_reload, "Re-read the configuration (like systemctl reload appwatch)" },
         { "ping", verb_ping, "Check that the daemon answers" },
 };

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by the files of src/detect/: a growable byte buffer, text
+ * clean-up helpers, the compiled rule representation and the literal
+ * prefilter. Not installed, not used outside src/detect/ and its tests.
+ */
+#pragma once
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detect/category.h"
+#include "detect/rules.h"
+
+/* ---- growable buffer (always NUL-terminated once non-empty) ---- */
+
+typedef struct DetectBuf {
+        char *data;
+        size_t len, cap;
+} DetectBuf;
+
+int detect_buf_reserve(DetectBuf *b, size_t extra);
+int detect_buf_append(DetectBuf *b, const char *p, size_t n);
+int detect_buf_putc(DetectBuf *b, char c);
+int detect_buf_printf(DetectBuf *b, const char *fmt, ...) __attribute__((__format__(printf, 2, 3)));
+static inline void detect_buf_clear(DetectBuf *b) {
+        b->len = 0;
+        if (b->data)
+                b->data[0] = 0;
+}
+void detect_buf_done(DetectBuf *b);
+/* Hands the (possibly empty, never NULL on success) string to the caller. */
+char *detect_buf_steal(DetectBuf *b);
+
+/* ---- text helpers ---- */
+
+/* Appends in[0..n) to b as valid UTF-8: invalid sequences become U+FFFD,
+ * control characters other than '\n' and '\t' become '?'. */
+int detect_utf8_sanitize_append(DetectBuf *b, const char *in, size_t n);
+/* Returns a sanitised, malloc'ed copy or NULL on OOM. */
+char *detect_utf8_sanitize(const char *in, size_t n);
+/* Length of the longest prefix of s[0..n) not longer than max that does not
+ * cut a UTF-8 sequence in two. */
+size_t detect_utf8_truncate(const char *s, size_t n, size_t max);
+/* Writes the line without ANSI escape sequences and with only the text after
+ * the last carriage return (terminal overwrites) into b. */
+int detect_line_clean(DetectBuf *b, const char *line, size_t n);
+/* Case-insensitive prefix test over a byte range. */
+bool detect_startswith(const char *s, size_t n, const char *prefix);
+bool detect_startswith_case(const char *s, size_t n, const char *prefix);
+const char *detect_memmem_str(const char *s, size_t n, const char *needle);
+
+/* Import name -> PyPI distribution for pip fixes: a known mapping (cv2 ->
+ * opencv-python), else the top-level package name copied into buf. NULL when
+ * pip cannot or should not provide it (stdlib/OS modules, private modules,
+ * ambiguous namespaces such as "google", likely local modules). */
+const char *detect_python_distribution(const char *module, char *buf, size_t bufsz);
+/* PEP 508 distribution name check. */
+bool detect_pep508_name_valid(const char *s);
+
+/* ---- rules ---- */
+
+typedef struct DetectPattern {
+        pcre2_code *code;
+        char *source;
+        unsigned line;
+} DetectPattern;
+
+typedef struct DetectRule {
+        char *name;
+        char *file;
+        unsigned line;
+        DetectPattern *patterns;
+        size_t n_patterns;
+        DetectPattern *excludes;
+        size_t n_excludes;
+        char **literals;                        /* lower-cased; any one must occur */
+        size_t n_literals;
+        bool explicit_literals;
+        bool always;                            /* no literal: candidate for every block */
+        DetectCategory category;
+        DetectSeverity severity;
+        bool auto_fixable;
+        char *fix;
+        int priority;
+        size_t order;
+} DetectRule;
+
+typedef struct DetectPrefilter DetectPrefilter;
+
+/* Block starters the prefilter reports alongside rule literals. */
+enum {
+        DETECT_HINT_PY_TRACEBACK = 1u << 0,
+        DETECT_HINT_PY_FILE = 1u << 1,
+        DETECT_HINT_GRADLE = 1u << 2,
+        DETECT_HINT_PUB = 1u << 3,
+        DETECT_HINT_DART = 1u << 4,
+        DETECT_HINT_UNHANDLED = 1u << 5,
+        DETECT_HINT_ERROR = 1u << 6,
+        DETECT_HINT_PODS = 1u << 7,
+        DETECT_HINT_XCODE = 1u << 8,
+        DETECT_HINT_FLUTTER_BOX = 1u << 9,
+};
+
+struct DetectRules {
+        unsigned n_ref;
+        DetectRulesFlags flags;
+        DetectRule **rules;
+        size_t n_rules;
+        size_t order_counter;
+        bool sealed;
+        size_t n_words;                         /* 64-bit words of a rule bitset */
+        uint64_t *always;                       /* bitset of rules without literals */
+        DetectPrefilter *prefilter;
+};
+
+int detect_prefilter_new(const DetectRules *rules, DetectPrefilter **ret);
+DetectPrefilter *detect_prefilter_free(DetectPrefilter *p);
+/* ORs the rules whose literals occur in s into bits (n_words words) and
+ * returns the block-starter hints found. */
+uint32_t detect_prefilter_scan(const DetectPrefilter *p, const char *s, size_t n, uint64_t *bits);
+size_t detect_prefilter_states(const DetectPrefilter *p);
+
+/* Extracts required literals from a PCRE2 pattern: a set of lower-cased
+ * strings at least one of which occurs (case-insensitively) in any subject
+ * the pattern matches. Returns 0 with *ret_n == 0 if no useful literal could
+ * be found (the rule is then always a candidate), or -ENOMEM. */
+int detect_extract_literals(const char *pattern, char ***ret, size_t *ret_n);

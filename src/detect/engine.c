@@ -1,0 +1,1082 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The detection engine: per-stream assembly of multi-line blocks, prefilter,
+ * classification by the rules and construction of findings. See engine.h for
+ * the block kinds and the contract. Memory is bounded per stream by the line
+ * and block limits and the number of streams by max_streams. One thread at a
+ * time per engine; no I/O, no timers, no logging.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect-internal.h"
+#include "detect/engine.h"
+#include "detect/fingerprint.h"
+#include "shared/cleanup.h"
+
+/* Rules at or below this priority are the generic catch-alls. */
+#define GENERIC_PRIORITY_MAX 10
+/* One failure is usually reported again by every tool up the chain: Dart
+ * errors, then Gradle's FAILURE report, then "Exception: Gradle task
+ * assembleDebug failed"; pub's explanation, then "pub get failed". A finding
+ * within this many lines after a reported one in the same stream, with no
+ * higher priority, and of the same category, a generic rule, or a "build
+ * failed" category, is such an echo and is not reported again. */
+#define ECHO_WINDOW_LINES 25
+/* ... unless the caller's clock says it came much later. */
+#define ECHO_WINDOW_IDLE_FACTOR 5
+/* Past the limits a block still absorbs its own continuation lines (so they do
+ * not turn into spurious one-line findings), but only up to this factor. */
+#define ABSORB_FACTOR 8
+#define TITLE_MAX 300
+#define PARAM_MAX 256
+
+typedef enum BlockKind {
+        BLOCK_NONE,
+        BLOCK_PY,
+        BLOCK_GRADLE,
+        BLOCK_PUB,
+        BLOCK_DART,
+        BLOCK_UNHANDLED,
+        BLOCK_FLUTTER_BOX,
+        BLOCK_PIP,
+        BLOCK_PODS,
+        BLOCK_XCODE,
+} BlockKind;
+
+enum {
+        PY_FRAMES,
+        PY_AFTER_EXCEPTION,
+        PY_CHAIN,
+};
+
+typedef enum Step {
+        STEP_CONTINUE,                          /* line belongs to the block */
+        STEP_CONTINUE_KEEP,                     /* ... and is kept even past the limits */
+        STEP_END_WITH,                          /* line belongs to the block and ends it */
+        STEP_END_BEFORE,                        /* block ended before this line */
+        STEP_BLANK,                             /* blank line, undecided */
+} Step;
+
+typedef struct Stream {
+        char *key;
+        uint64_t hash;
+        struct Stream *next;
+        uint64_t last_used;
+        uint64_t line_no;
+        /* the last reported finding, for echo suppression */
+        uint64_t echo_line, echo_ts;
+        int echo_priority;
+        DetectCategory echo_category;
+
+        DetectBuf partial;                      /* detect_engine_feed_data() remainder */
+        bool partial_overflow;
+
+        BlockKind kind;
+        int sub;
+        DetectBuf text;
+        size_t n_lines, n_blank, omitted;
+        bool marker_placed;
+        uint64_t line_start, line_end, ts_start, ts_last;
+        uint64_t *cand;
+} Stream;
+
+struct DetectEngine {
+        DetectRules *rules;
+        DetectOptions opts;
+        Stream **buckets;
+        size_t n_buckets, n_streams;
+        uint64_t use_counter;
+        DetectBuf line;
+        uint64_t *line_bits;
+        pcre2_match_data *md, *md_exclude;
+        pcre2_match_context *mctx;
+        DetectStats stats;
+};
+
+/* ---- streams ---- */
+
+static uint64_t hash_key(const char *s) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (; *s; s++)
+                h = (h ^ (uint8_t) *s) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+static void block_reset(Stream *s) {
+        s->kind = BLOCK_NONE;
+        s->sub = 0;
+        /* Idle streams keep at most a small buffer: many streams times the
+         * block limit would otherwise stay allocated. */
+        if (s->text.cap > 4096)
+                detect_buf_done(&s->text);
+        else
+                detect_buf_clear(&s->text);
+        s->n_lines = s->n_blank = s->omitted = 0;
+        s->marker_placed = false;
+        s->line_start = s->line_end = s->ts_start = 0;
+}
+
+static Stream *stream_free(Stream *s) {
+        if (!s)
+                return NULL;
+        free(s->key);
+        detect_buf_done(&s->partial);
+        detect_buf_done(&s->text);
+        free(s->cand);
+        free(s);
+        return NULL;
+}
+
+static void engine_unlink(DetectEngine *e, Stream *s) {
+        for (Stream **p = &e->buckets[s->hash & (e->n_buckets - 1)]; *p; p = &(*p)->next)
+                if (*p == s) {
+                        *p = s->next;
+                        e->n_streams--;
+                        return;
+                }
+}
+
+static Stream *engine_find(DetectEngine *e, const char *key, uint64_t h) {
+        for (Stream *s = e->buckets[h & (e->n_buckets - 1)]; s; s = s->next)
+                if (s->hash == h && strcmp(s->key, key) == 0)
+                        return s;
+        return NULL;
+}
+
+static int engine_grow(DetectEngine *e) {
+        size_t nb = e->n_buckets * 2;
+        Stream **b = calloc(nb, sizeof(Stream *));
+
+        if (!b)
+                return -ENOMEM;
+        for (size_t i = 0; i < e->n_buckets; i++)
+                for (Stream *s = e->buckets[i], *next; s; s = next) {
+                        next = s->next;
+                        s->next = b[s->hash & (nb - 1)];
+                        b[s->hash & (nb - 1)] = s;
+                }
+        free(e->buckets);
+        e->buckets = b;
+        e->n_buckets = nb;
+        return 0;
+}
+
+static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata);
+
+/* Finds or creates the stream; when at the limit the least recently used one
+ * is finished (its block reported) and dropped. */
+static int engine_stream(DetectEngine *e, const char *key, DetectFindingFunc cb, void *userdata,
+                         Stream **ret) {
+        uint64_t h = hash_key(key);
+        Stream *s;
+        int r;
+
+        s = engine_find(e, key, h);
+        if (s) {
+                s->last_used = ++e->use_counter;
+                *ret = s;
+                return 0;
+        }
+        if (e->n_streams >= e->opts.max_streams) {
+                Stream *victim = NULL;
+
+                for (size_t i = 0; i < e->n_buckets; i++)
+                        for (Stream *t = e->buckets[i]; t; t = t->next)
+                                if (!victim || t->last_used < victim->last_used)
+                                        victim = t;
+                assert(victim);
+                r = block_finish(e, victim, cb, userdata);
+                engine_unlink(e, victim);
+                stream_free(victim);
+                if (r < 0)
+                        return r;
+        }
+        if (e->n_streams >= e->n_buckets) {
+                r = engine_grow(e);
+                if (r < 0)
+                        return r;
+        }
+        s = calloc(1, sizeof(Stream));
+        if (!s)
+                return -ENOMEM;
+        s->key = strdup(key);
+        s->cand = calloc(e->rules->n_words, sizeof(uint64_t));
+        if (!s->key || !s->cand) {
+                stream_free(s);
+                return -ENOMEM;
+        }
+        s->hash = h;
+        s->last_used = ++e->use_counter;
+        s->next = e->buckets[h & (e->n_buckets - 1)];
+        e->buckets[h & (e->n_buckets - 1)] = s;
+        e->n_streams++;
+        *ret = s;
+        return 0;
+}
+
+/* ---- engine lifecycle ---- */
+
+int detect_engine_new(DetectRules *rules, const DetectOptions *opts, DetectEngine **ret) {
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        int r;
+
+        assert(rules);
+        r = detect_rules_seal(rules);
+        if (r < 0)
+                return r;
+        e = calloc(1, sizeof(DetectEngine));
+        if (!e)
+                return -ENOMEM;
+        e->opts = opts ? *opts : (DetectOptions) {};
+        if (e->opts.max_line_length == 0)
+                e->opts.max_line_length = DETECT_OPTIONS_DEFAULT_LINE_LENGTH;
+        if (e->opts.max_block_lines == 0)
+                e->opts.max_block_lines = DETECT_OPTIONS_DEFAULT_BLOCK_LINES;
+        if (e->opts.max_block_bytes == 0)
+                e->opts.max_block_bytes = DETECT_OPTIONS_DEFAULT_BLOCK_BYTES;
+        if (e->opts.idle_timeout_usec == 0)
+                e->opts.idle_timeout_usec = DETECT_OPTIONS_DEFAULT_IDLE_USEC;
+        if (e->opts.max_streams == 0)
+                e->opts.max_streams = DETECT_OPTIONS_DEFAULT_STREAMS;
+        if (e->opts.max_line_length < 16 || e->opts.max_block_bytes < e->opts.max_line_length)
+                return -EINVAL;
+        e->rules = detect_rules_ref(rules);
+        e->n_buckets = 64;
+        e->buckets = calloc(e->n_buckets, sizeof(Stream *));
+        e->line_bits = calloc(rules->n_words, sizeof(uint64_t));
+        e->md = pcre2_match_data_create(32, NULL);
+        e->md_exclude = pcre2_match_data_create(1, NULL);
+        e->mctx = pcre2_match_context_create(NULL);
+        if (!e->buckets || !e->line_bits || !e->md || !e->md_exclude || !e->mctx)
+                return -ENOMEM;
+        /* Bound the work a pathological pattern/subject pair can cause; hitting
+         * a limit counts as no match (stats.match_errors). */
+        pcre2_set_match_limit(e->mctx, 200000);
+        pcre2_set_depth_limit(e->mctx, 5000);
+        pcre2_set_heap_limit(e->mctx, 20000); /* KiB */
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+DetectEngine *detect_engine_free(DetectEngine *e) {
+        if (!e)
+                return NULL;
+        if (e->buckets)
+                for (size_t i = 0; i < e->n_buckets; i++)
+                        for (Stream *s = e->buckets[i], *next; s; s = next) {
+                                next = s->next;
+                                stream_free(s);
+                        }
+        free(e->buckets);
+        detect_buf_done(&e->line);
+        free(e->line_bits);
+        pcre2_match_data_free(e->md);
+        pcre2_match_data_free(e->md_exclude);
+        pcre2_match_context_free(e->mctx);
+        detect_rules_unref(e->rules);
+        free(e);
+        return NULL;
+}
+
+void detect_engine_get_stats(const DetectEngine *e, DetectStats *ret) {
+        *ret = e->stats;
+}
+
+/* ---- line predicates ---- */
+
+static bool is_blank(const char *l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!isspace((unsigned char) l[i]))
+                        return false;
+        return true;
+}
+
+static bool starts_ws(const char *l, size_t n) {
+        return n > 0 && (l[0] == ' ' || l[0] == '\t');
+}
+
+#define STARTS(l, n, s) detect_startswith((l), (n), (s))
+#define CONTAINS(l, n, s) (detect_memmem_str((l), (n), (s)) != NULL)
+
+static bool is_digits(const char *l, size_t n, size_t *i) {
+        size_t start = *i;
+
+        while (*i < n && isdigit((unsigned char) l[*i]))
+                (*i)++;
+        return *i > start;
+}
+
+/* "path/file.dart:12:5: Error: ..." */
+static bool is_dart_header(const char *l, size_t n) {
+        const char *p = l;
+
+        while ((p = memmem(p, n - (size_t) (p - l), ".dart:", 6))) {
+                size_t i = (size_t) (p - l) + 6;
+
+                p += 6;
+                if (!is_digits(l, n, &i) || i >= n || l[i] != ':')
+                        continue;
+                i++;
+                if (!is_digits(l, n, &i))
+                        continue;
+                if (detect_startswith(l + i, n - i, ": Error: "))
+                        return true;
+        }
+        return false;
+}
+
+/* '  File "x.py", line 3' */
+static bool is_py_file_line(const char *l, size_t n) {
+        size_t i = 0;
+        const char *q;
+
+        while (i < n && (l[i] == ' ' || l[i] == '\t'))
+                i++;
+        if (!detect_startswith(l + i, n - i, "File \""))
+                return false;
+        q = memmem(l + i + 6, n - i - 6, "\", line ", 8);
+        if (!q)
+                return false;
+        i = (size_t) (q - l) + 8;
+        return is_digits(l, n, &i);
+}
+
+static bool is_box_end(const char *l, size_t n) {
+        size_t count = 0;
+
+        /* a line of '═' (U+2550, e2 95 90) only */
+        for (size_t i = 0; i < n;) {
+                if (i + 3 <= n && memcmp(l + i, "\xe2\x95\x90", 3) == 0) {
+                        count++;
+                        i += 3;
+                } else if (l[i] == ' ')
+                        i++;
+                else
+                        return false;
+        }
+        return count >= 3;
+}
+
+/* Strips an Android logcat "E/flutter (12345): " prefix. */
+static void strip_logcat(const char **l, size_t *n) {
+        const char *p;
+
+        if (!detect_startswith(*l, *n, "E/flutter") && !detect_startswith(*l, *n, "I/flutter"))
+                return;
+        p = memmem(*l, *n, "): ", 3);
+        if (!p)
+                return;
+        *n -= (size_t) (p + 3 - *l);
+        *l = p + 3;
+}
+
+static bool is_xcode_line(const char *l, size_t n) {
+        static const char *const prefixes[] = {
+                "\xe2\x86\xb3", "Could not build the", "Encountered error while building",
+                "** BUILD FAILED **", "** ARCHIVE FAILED **", "Failed to build iOS app",
+                "Error launching application", "(1 failure)", "Encountered error while archiving",
+                "Error output from Xcode build", "Xcode's output", "error: ", "note: ", "warning: ",
+                "Command PhaseScriptExecution failed", "The following build commands failed",
+                "Error (Xcode)", "Uncategorized (Xcode)",
+        };
+
+        if (starts_ws(l, n) || CONTAINS(l, n, "(Xcode): "))
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (STARTS(l, n, prefixes[i]))
+                        return true;
+        return false;
+}
+
+/* ---- assembly ---- */
+
+static BlockKind block_start(const char *l, size_t n, uint32_t hints, int *ret_sub, bool *ret_done) {
+        *ret_sub = 0;
+        *ret_done = false;
+
+        if ((hints & DETECT_HINT_PY_TRACEBACK) && CONTAINS(l, n, "Traceback (most recent call last):"))
+                return BLOCK_PY;
+        if ((hints & DETECT_HINT_PY_FILE) && is_py_file_line(l, n))
+                return BLOCK_PY;
+        if ((hints & DETECT_HINT_GRADLE) &&
+            (STARTS(l, n, "FAILURE: Build failed") || STARTS(l, n, "FAILURE: Build completed")))
+                return BLOCK_GRADLE;
+        if ((hints & DETECT_HINT_PUB) && STARTS(l, n, "Because ") &&
+            (CONTAINS(l, n, "depends on") || CONTAINS(l, n, "requires") ||
+             CONTAINS(l, n, "no versions") || CONTAINS(l, n, "incompatible") ||
+             CONTAINS(l, n, "doesn't") || CONTAINS(l, n, "forbidden"))) {
+                *ret_done = CONTAINS(l, n, "version solving failed");
+                return BLOCK_PUB;
+        }
+        if ((hints & DETECT_HINT_FLUTTER_BOX) && CONTAINS(l, n, "EXCEPTION CAUGHT BY"))
+                return BLOCK_FLUTTER_BOX;
+        if (hints & DETECT_HINT_UNHANDLED) {
+                const char *p = detect_memmem_str(l, n, "Unhandled exception:");
+
+                if (!p)
+                        p = detect_memmem_str(l, n, "Unhandled Exception:");
+                if (p) {
+                        /* The message follows on the next line unless it is on this one. */
+                        *ret_sub = !is_blank(p + 20, n - (size_t) (p + 20 - l));
+                        return BLOCK_UNHANDLED;
+                }
+        }
+        if (((hints & DETECT_HINT_DART) && is_dart_header(l, n)) ||
+            ((hints & DETECT_HINT_ERROR) && STARTS(l, n, "Error: ")))
+                return BLOCK_DART;
+        if ((hints & DETECT_HINT_ERROR) && (STARTS(l, n, "ERROR: ") || STARTS(l, n, "error: ")))
+                return BLOCK_PIP;
+        if ((hints & DETECT_HINT_PODS) &&
+            (STARTS(l, n, "[!] ") || STARTS(l, n, "Error output from CocoaPods:")))
+                return BLOCK_PODS;
+        if ((hints & DETECT_HINT_XCODE) &&
+            (STARTS(l, n, "Failed to build iOS app") || CONTAINS(l, n, "Xcode's output:") ||
+             STARTS(l, n, "Error output from Xcode build:") || STARTS(l, n, "** BUILD FAILED **") ||
+             STARTS(l, n, "** ARCHIVE FAILED **") ||
+             STARTS(l, n, "The following build commands failed:") || CONTAINS(l, n, "(Xcode): ")))
+                return BLOCK_XCODE;
+        return BLOCK_NONE;
+}
+
+static Step block_step(Stream *s, const char *l, size_t n, bool blank, uint32_t hints) {
+        switch (s->kind) {
+        case BLOCK_PY:
+                if (blank)
+                        return STEP_BLANK;
+                switch (s->sub) {
+                case PY_FRAMES:
+                        if (starts_ws(l, n) || CONTAINS(l, n, "Traceback (most recent call last):"))
+                                return STEP_CONTINUE;
+                        /* the exception line */
+                        s->sub = PY_AFTER_EXCEPTION;
+                        return STEP_CONTINUE_KEEP;
+                case PY_AFTER_EXCEPTION:
+                        if (STARTS(l, n, "During handling of the above exception") ||
+                            STARTS(l, n, "The above exception was the direct cause")) {
+                                s->sub = PY_CHAIN;
+                                return STEP_CONTINUE;
+                        }
+                        /* indented detail lines right under the exception */
+                        if (starts_ws(l, n) && s->n_blank == 0)
+                                return STEP_CONTINUE;
+                        return STEP_END_BEFORE;
+                case PY_CHAIN:
+                        if ((hints & DETECT_HINT_PY_TRACEBACK) &&
+                            CONTAINS(l, n, "Traceback (most recent call last):")) {
+                                s->sub = PY_FRAMES;
+                                return STEP_CONTINUE;
+                        }
+                        return STEP_END_BEFORE;
+                }
+                return STEP_END_BEFORE;
+        case BLOCK_GRADLE:
+                if (STARTS(l, n, "BUILD FAILED"))
+                        return STEP_END_WITH;
+                if (blank)
+                        return STEP_BLANK;
+                if (s->sub == 0) {
+                        if (STARTS(l, n, "* Get more help at"))
+                                s->sub = 1;
+                        return STEP_CONTINUE;
+                }
+                return STEP_END_BEFORE;
+        case BLOCK_PUB:
+                if (blank)
+                        return STEP_END_BEFORE;
+                if (CONTAINS(l, n, "version solving failed"))
+                        return STEP_END_WITH;
+                return STEP_CONTINUE;
+        case BLOCK_DART:
+                if (blank)
+                        return STEP_BLANK;
+                if (((hints & DETECT_HINT_DART) && is_dart_header(l, n)) || STARTS(l, n, "Error: ")) {
+                        s->sub = 0;
+                        return STEP_CONTINUE;
+                }
+                if (starts_ws(l, n) || l[0] == '^' || STARTS(l, n, "Try ") ||
+                    STARTS(l, n, "Context:") || (s->n_blank == 0 && s->sub < 2)) {
+                        s->sub++;
+                        return STEP_CONTINUE;
+                }
+                return STEP_END_BEFORE;
+        case BLOCK_UNHANDLED:
+                if (blank)
+                        return STEP_BLANK;
+                strip_logcat(&l, &n);
+                if ((n > 1 && l[0] == '#' && isdigit((unsigned char) l[1])) || starts_ws(l, n) ||
+                    STARTS(l, n, "<asynchronous suspension>"))
+                        return STEP_CONTINUE;
+                if (s->sub == 0 && s->n_blank == 0) {
+                        s->sub = 1;
+                        return STEP_CONTINUE;
+                }
+                return STEP_END_BEFORE;
+        case BLOCK_FLUTTER_BOX:
+                if (blank)
+                        return STEP_BLANK;
+                return is_box_end(l, n) ? STEP_END_WITH : STEP_CONTINUE;
+        case BLOCK_PIP:
+                if (blank)
+                        return STEP_BLANK;
+                if (STARTS(l, n, "ERROR: ") || STARTS(l, n, "error: ") || starts_ws(l, n) ||
+                    STARTS(l, n, "\xc3\x97") /* × */ || STARTS(l, n, "\xe2\x94\x82") /* │ */ ||
+                    STARTS(l, n, "\xe2\x95\xb0") /* ╰ */ || STARTS(l, n, "note: ") ||
+                    STARTS(l, n, "hint: ") || STARTS(l, n, "The conflict is caused by") ||
+                    STARTS(l, n, "To fix this you could try") ||
+                    STARTS(l, n, "Additionally, some packages") ||
+                    (n > 2 && isdigit((unsigned char) l[0]) && l[1] == '.' && l[2] == ' '))
+                        return STEP_CONTINUE;
+                return STEP_END_BEFORE;
+        case BLOCK_PODS:
+                if (blank)
+                        return STEP_BLANK;
+                if (STARTS(l, n, "[!] ") || starts_ws(l, n) || STARTS(l, n, "You have either") ||
+                    STARTS(l, n, "Error running pod install") || STARTS(l, n, "Error output from CocoaPods"))
+                        return STEP_CONTINUE;
+                return STEP_END_BEFORE;
+        case BLOCK_XCODE:
+                if (blank)
+                        return STEP_BLANK;
+                return is_xcode_line(l, n) ? STEP_CONTINUE : STEP_END_BEFORE;
+        case BLOCK_NONE:
+                break;
+        }
+        return STEP_END_BEFORE;
+}
+
+/* Appends a line to the open block, within the limits. Returns 1 if the block
+ * has absorbed too much and must end now. */
+static int block_append(DetectEngine *e, Stream *s, const char *l, size_t n, bool last) {
+        bool full;
+        int r;
+
+        full = s->n_lines + s->n_blank >= e->opts.max_block_lines ||
+               s->text.len + s->n_blank + n + 1 > e->opts.max_block_bytes;
+        if (full && !last) {
+                if (s->omitted == 0)
+                        e->stats.truncated_blocks++;
+                s->omitted += 1 + s->n_blank;
+                s->n_blank = 0;
+                return s->omitted > ABSORB_FACTOR * e->opts.max_block_lines;
+        }
+        if (s->omitted > 0 && !s->marker_placed) {
+                r = detect_buf_printf(&s->text, "\n[... %zu lines omitted ...]", s->omitted);
+                if (r < 0)
+                        return r;
+                s->marker_placed = true;
+        }
+        for (; s->n_blank > 0; s->n_blank--) {
+                r = detect_buf_putc(&s->text, '\n');
+                if (r < 0)
+                        return r;
+                s->n_lines++;
+        }
+        if (s->text.len > 0 || s->n_lines > 0) {
+                r = detect_buf_putc(&s->text, '\n');
+                if (r < 0)
+                        return r;
+        }
+        r = detect_buf_append(&s->text, l, n);
+        if (r < 0)
+                return r;
+        s->n_lines++;
+        for (size_t w = 0; w < e->rules->n_words; w++)
+                s->cand[w] |= e->line_bits[w];
+        return 0;
+}
+
+/* ---- classification ---- */
+
+static int finding_add_param(Finding *f, const char *name, const char *value, size_t len) {
+        DetectParam *np;
+        char *n, *v;
+
+        len = detect_utf8_truncate(value, len, PARAM_MAX);
+        n = strdup(name);
+        v = detect_utf8_sanitize(value, len);
+        np = n && v ? reallocarray(f->params, f->n_params + 1, sizeof(DetectParam)) : NULL;
+        if (!np) {
+                free(n);
+                free(v);
+                return -ENOMEM;
+        }
+        f->params = np;
+        np[f->n_params++] = (DetectParam) { .name = n, .value = v };
+        return 0;
+}
+
+/* Expands ${name} in the rule's fix template. Returns 1 when the result is
+ * usable, 0 when a parameter is missing or invalid (the fix becomes "none"). */
+static int expand_fix(const Finding *f, const char *tmpl, char **ret) {
+        DetectBuf b = {};
+        int r;
+
+        for (const char *p = tmpl; *p;) {
+                const char *open = strstr(p, "${"), *close, *v;
+                char name[64];
+
+                if (!open) {
+                        r = detect_buf_append(&b, p, strlen(p));
+                        if (r < 0)
+                                goto fail;
+                        break;
+                }
+                r = detect_buf_append(&b, p, (size_t) (open - p));
+                if (r < 0)
+                        goto fail;
+                close = strchr(open, '}');
+                if (!close || (size_t) (close - open - 2) >= sizeof(name)) {
+                        detect_buf_done(&b);
+                        return 0;
+                }
+                memcpy(name, open + 2, (size_t) (close - open - 2));
+                name[close - open - 2] = 0;
+                v = finding_get_param(f, name);
+                if (!v || !*v) {
+                        detect_buf_done(&b);
+                        return 0;
+                }
+                r = detect_buf_append(&b, v, strlen(v));
+                if (r < 0)
+                        goto fail;
+                p = close + 1;
+        }
+        *ret = detect_buf_steal(&b);
+        if (!*ret)
+                return -ENOMEM;
+        if (strncmp(*ret, "pip_install:", 12) == 0 && !detect_pep508_name_valid(*ret + 12)) {
+                free(*ret);
+                *ret = NULL;
+                return 0;
+        }
+        return 1;
+fail:
+        detect_buf_done(&b);
+        return r;
+}
+
+static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, const DetectPattern *pat,
+                         const char *text, size_t len, Finding **ret) {
+        _cleanup_(finding_freep) Finding *f = NULL;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
+        uint32_t namecount = 0, entrysize = 0;
+        PCRE2_SPTR table = NULL;
+        const char *ls, *le;
+        char *fix = NULL;
+        int r;
+
+        f = calloc(1, sizeof(Finding));
+        if (!f)
+                return -ENOMEM;
+        f->category = rule->category;
+        f->severity = rule->severity;
+        f->priority = rule->priority;
+        f->line_start = s->line_start;
+        f->line_end = s->line_end;
+        f->timestamp_usec = s->ts_start;
+        f->rule = strdup(rule->name);
+        f->stream = strdup(s->key);
+        if (!f->rule || !f->stream)
+                return -ENOMEM;
+
+        /* Title: the line the deciding match starts on. */
+        ls = text + (ov[0] <= len ? ov[0] : 0);
+        if (ls < text + len && *ls == '\n' && ov[1] > ov[0])
+                ls++;
+        while (ls > text && ls[-1] != '\n')
+                ls--;
+        le = memchr(ls, '\n', len - (size_t) (ls - text));
+        if (!le)
+                le = text + len;
+        while (ls < le && (*ls == ' ' || *ls == '\t'))
+                ls++;
+        f->title = detect_utf8_sanitize(ls, detect_utf8_truncate(ls, (size_t) (le - ls), TITLE_MAX));
+        f->excerpt = detect_utf8_sanitize(text, len);
+        if (!f->title || !f->excerpt)
+                return -ENOMEM;
+
+        (void) pcre2_pattern_info(pat->code, PCRE2_INFO_NAMECOUNT, &namecount);
+        (void) pcre2_pattern_info(pat->code, PCRE2_INFO_NAMEENTRYSIZE, &entrysize);
+        (void) pcre2_pattern_info(pat->code, PCRE2_INFO_NAMETABLE, &table);
+        for (uint32_t i = 0; i < namecount && table; i++) {
+                const unsigned char *ent = table + (size_t) i * entrysize;
+                unsigned g = (unsigned) (ent[0] << 8 | ent[1]);
+
+                if (g >= pcre2_get_ovector_count(e->md) || ov[2 * g] == PCRE2_UNSET ||
+                    finding_get_param(f, (const char *) ent + 2))
+                        continue;
+                r = finding_add_param(f, (const char *) ent + 2, text + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+                if (r < 0)
+                        return r;
+        }
+        if (finding_get_param(f, "module") && !finding_get_param(f, "distribution")) {
+                char buf[PARAM_MAX + 1];
+                const char *d = detect_python_distribution(finding_get_param(f, "module"), buf, sizeof buf);
+
+                if (d) {
+                        r = finding_add_param(f, "distribution", d, strlen(d));
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        r = expand_fix(f, rule->fix, &fix);
+        if (r < 0)
+                return r;
+        f->fix = r > 0 ? fix : strdup("none");
+        if (!f->fix)
+                return -ENOMEM;
+        f->auto_fixable = rule->auto_fixable && r > 0 && strcmp(f->fix, "none") != 0 &&
+                          detect_category_fixable(rule->category);
+
+        r = detect_fingerprint(f->category, f->excerpt, strlen(f->excerpt), f->fingerprint);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+static bool pattern_matches(DetectEngine *e, pcre2_match_data *md, const DetectPattern *p,
+                            const char *text, size_t len) {
+        int rc;
+
+        e->stats.regex_runs++;
+        rc = pcre2_match(p->code, (PCRE2_SPTR) text, len, 0, 0, md, e->mctx);
+        if (rc >= 0)
+                return true;
+        if (rc != PCRE2_ERROR_NOMATCH)
+                e->stats.match_errors++;
+        return false;
+}
+
+static bool is_echo(const DetectEngine *e, const Stream *s, const DetectRule *winner) {
+        if (s->echo_line == 0 || s->line_start > s->echo_line + ECHO_WINDOW_LINES)
+                return false;
+        if (s->ts_start > 0 && s->echo_ts > 0 && s->ts_start > s->echo_ts &&
+            s->ts_start - s->echo_ts > ECHO_WINDOW_IDLE_FACTOR * e->opts.idle_timeout_usec)
+                return false;
+        if (winner->priority > s->echo_priority)
+                return false;
+        return winner->priority <= GENERIC_PRIORITY_MAX || winner->category == s->echo_category ||
+               winner->category == DETECT_CATEGORY_FLUTTER_BUILD ||
+               winner->category == DETECT_CATEGORY_OTHER;
+}
+
+/* Classifies text[0..len) of stream s, whose candidate rules are cand, and
+ * reports a finding if one results. Returns 1 if one was reported. */
+static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, const uint64_t *cand,
+                    bool multi_line, DetectFindingFunc cb, void *userdata) {
+        const DetectRules *rules = e->rules;
+        _cleanup_(finding_freep) Finding *f = NULL;
+        const DetectRule *winner = NULL;
+        const DetectPattern *wpat = NULL;
+        int r;
+
+        e->stats.blocks++;
+        for (size_t i = 0; i < rules->n_rules && !winner; i++) {
+                const DetectRule *rule = rules->rules[i];
+                uint64_t bit = UINT64_C(1) << (i % 64);
+                bool excluded = false;
+
+                if (!e->opts.no_prefilter && !(cand[i / 64] & bit) && !(rules->always[i / 64] & bit))
+                        continue;
+                /* "Not a failure" rules judge single lines; a multi-line block
+                 * was assembled because it is a failure report. */
+                if (multi_line && rule->category == DETECT_CATEGORY_NONE)
+                        continue;
+                for (size_t j = 0; j < rule->n_patterns && !wpat; j++)
+                        if (pattern_matches(e, e->md, &rule->patterns[j], text, len))
+                                wpat = &rule->patterns[j];
+                if (!wpat)
+                        continue;
+                /* Excludes use their own match data: the winner's must survive. */
+                for (size_t j = 0; j < rule->n_excludes && !excluded; j++)
+                        excluded = pattern_matches(e, e->md_exclude, &rule->excludes[j], text, len);
+                if (excluded) {
+                        wpat = NULL;
+                        continue;
+                }
+                winner = rule;
+        }
+        if (!winner || winner->category == DETECT_CATEGORY_NONE)
+                return 0;
+        if (is_echo(e, s, winner)) {
+                s->echo_line = s->line_end;
+                s->echo_ts = s->ts_start;
+                e->stats.echoes++;
+                return 0;
+        }
+
+        r = build_finding(e, s, winner, wpat, text, len, &f);
+        if (r < 0)
+                return r;
+        e->stats.findings++;
+        s->echo_line = s->line_end;
+        s->echo_ts = s->ts_start;
+        s->echo_priority = winner->priority;
+        s->echo_category = winner->category;
+        if (cb) {
+                r = cb(e, f, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
+static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
+        int r = 0;
+
+        if (s->kind == BLOCK_NONE)
+                return 0;
+        if (s->omitted > 0 && !s->marker_placed) {
+                r = detect_buf_printf(&s->text, "\n[... %zu lines omitted ...]", s->omitted);
+                if (r < 0) {
+                        block_reset(s);
+                        return r;
+                }
+        }
+        r = classify(e, s, s->text.data ?: "", s->text.len, s->cand, s->n_lines > 1, cb, userdata);
+        block_reset(s);
+        return r;
+}
+
+static void block_open(DetectEngine *e, Stream *s, BlockKind kind, int sub, uint64_t ts) {
+        s->kind = kind;
+        s->sub = sub;
+        s->line_start = s->line_end = s->line_no;
+        s->ts_start = ts;
+        memset(s->cand, 0, e->rules->n_words * sizeof(uint64_t));
+}
+
+/* ---- feeding ---- */
+
+static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len, uint64_t ts,
+                     DetectFindingFunc cb, void *userdata) {
+        const DetectRules *rules = e->rules;
+        BlockKind kind;
+        bool blank, done;
+        uint32_t hints;
+        const char *l;
+        size_t n;
+        int sub, r, k;
+
+        r = detect_line_clean(&e->line, raw, raw_len);
+        if (r < 0)
+                return r;
+        l = e->line.data ?: "";
+        n = e->line.len;
+        if (n > e->opts.max_line_length) {
+                n = detect_utf8_truncate(l, n, e->opts.max_line_length);
+                e->stats.truncated_lines++;
+        }
+        s->line_no++;
+        e->stats.lines++;
+        e->stats.bytes += raw_len + 1;
+
+        if (s->kind != BLOCK_NONE && ts > 0 && ts >= s->ts_last &&
+            ts - s->ts_last >= e->opts.idle_timeout_usec) {
+                r = block_finish(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
+
+        memset(e->line_bits, 0, rules->n_words * sizeof(uint64_t));
+        if (e->opts.no_prefilter) {
+                memset(e->line_bits, 0xff, rules->n_words * sizeof(uint64_t));
+                hints = UINT32_MAX;
+        } else
+                hints = detect_prefilter_scan(rules->prefilter, l, n, e->line_bits);
+        blank = is_blank(l, n);
+
+        if (s->kind != BLOCK_NONE) {
+                s->ts_last = ts;
+                Step step = block_step(s, l, n, blank, hints);
+
+                switch (step) {
+                case STEP_BLANK:
+                        s->n_blank++;
+                        return 0;
+                case STEP_CONTINUE:
+                case STEP_CONTINUE_KEEP:
+                        k = block_append(e, s, l, n, step == STEP_CONTINUE_KEEP);
+                        if (k < 0)
+                                return k;
+                        s->line_end = s->line_no;
+                        if (k > 0) {
+                                r = block_finish(e, s, cb, userdata);
+                                return r < 0 ? r : 0;
+                        }
+                        return 0;
+                case STEP_END_WITH:
+                        k = block_append(e, s, l, n, true);
+                        if (k < 0)
+                                return k;
+                        s->line_end = s->line_no;
+                        r = block_finish(e, s, cb, userdata);
+                        return r < 0 ? r : 0;
+                case STEP_END_BEFORE:
+                        r = block_finish(e, s, cb, userdata);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+        }
+
+        if (blank)
+                return 0;
+        kind = block_start(l, n, hints, &sub, &done);
+        if (kind != BLOCK_NONE) {
+                block_open(e, s, kind, sub, ts);
+                s->ts_last = ts;
+                k = block_append(e, s, l, n, false);
+                if (k < 0)
+                        return k;
+                if (done) {
+                        r = block_finish(e, s, cb, userdata);
+                        return r < 0 ? r : 0;
+                }
+                return 0;
+        }
+
+        /* A one-line block: only worth classifying if some rule might match. */
+        for (size_t w = 0; w < rules->n_words; w++)
+                if ((e->line_bits[w] | rules->always[w]) != 0) {
+                        s->line_start = s->line_end = s->line_no;
+                        s->ts_start = ts;
+                        r = classify(e, s, l, n, e->line_bits, false, cb, userdata);
+                        s->line_start = s->line_end = s->ts_start = 0;
+                        return r < 0 ? r : 0;
+                }
+        return 0;
+}
+
+int detect_engine_feed(DetectEngine *e, const char *stream, const char *line, size_t len,
+                       uint64_t timestamp_usec, DetectFindingFunc cb, void *userdata) {
+        Stream *s;
+        int r;
+
+        assert(e && stream && (line || len == 0));
+        r = engine_stream(e, stream, cb, userdata, &s);
+        if (r < 0)
+                return r;
+        return feed_line(e, s, line ?: "", len, timestamp_usec, cb, userdata);
+}
+
+int detect_engine_feed_data(DetectEngine *e, const char *stream, const char *data, size_t len,
+                            uint64_t timestamp_usec, DetectFindingFunc cb, void *userdata) {
+        const char *p = data, *end = data + len;
+        Stream *s;
+        int r;
+
+        assert(e && stream && (data || len == 0));
+        r = engine_stream(e, stream, cb, userdata, &s);
+        if (r < 0)
+                return r;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+
+                if (!nl || s->partial.len > 0 || s->partial_overflow) {
+                        /* Keep at most one line's worth (plus a byte to notice
+                         * truncation); the rest of an endless line is dropped. */
+                        size_t room = e->opts.max_line_length + 1 > s->partial.len ?
+                                              e->opts.max_line_length + 1 - s->partial.len : 0;
+                        size_t take = n < room ? n : room;
+
+                        r = detect_buf_append(&s->partial, p, take);
+                        if (r < 0)
+                                return r;
+                        if (take < n)
+                                s->partial_overflow = true;
+                        if (!nl)
+                                break;
+                        r = feed_line(e, s, s->partial.data, s->partial.len, timestamp_usec, cb, userdata);
+                        detect_buf_clear(&s->partial);
+                        s->partial_overflow = false;
+                } else
+                        r = feed_line(e, s, p, n, timestamp_usec, cb, userdata);
+                if (r < 0)
+                        return r;
+                p = nl + 1;
+        }
+        return 0;
+}
+
+static int flush_stream(DetectEngine *e, Stream *s, uint64_t now, DetectFindingFunc cb, void *userdata) {
+        int r;
+
+        if (now == UINT64_MAX && (s->partial.len > 0 || s->partial_overflow)) {
+                r = feed_line(e, s, s->partial.data ?: "", s->partial.len, 0, cb, userdata);
+                detect_buf_clear(&s->partial);
+                s->partial_overflow = false;
+                if (r < 0)
+                        return r;
+        }
+        if (s->kind == BLOCK_NONE)
+                return 0;
+        if (now != UINT64_MAX && (now < s->ts_last || now - s->ts_last < e->opts.idle_timeout_usec))
+                return 0;
+        return block_finish(e, s, cb, userdata);
+}
+
+int detect_engine_flush(DetectEngine *e, const char *stream, uint64_t now, DetectFindingFunc cb,
+                        void *userdata) {
+        uint64_t before = e->stats.findings;
+        int r;
+
+        assert(e);
+        if (stream) {
+                Stream *s = engine_find(e, stream, hash_key(stream));
+
+                if (s) {
+                        r = flush_stream(e, s, now, cb, userdata);
+                        if (r < 0)
+                                return r;
+                }
+        } else
+                for (size_t i = 0; i < e->n_buckets; i++)
+                        for (Stream *s = e->buckets[i]; s; s = s->next) {
+                                r = flush_stream(e, s, now, cb, userdata);
+                                if (r < 0)
+                                        return r;
+                        }
+        return (int) (e->stats.findings - before);
+}
+
+void detect_engine_forget(DetectEngine *e, const char *stream) {
+        Stream *s = engine_find(e, stream, hash_key(stream));
+
+        if (!s)
+                return;
+        engine_unlink(e, s);
+        stream_free(s);
+}
+
+uint64_t detect_engine_next_deadline(const DetectEngine *e) {
+        uint64_t best = UINT64_MAX;
+
+        for (size_t i = 0; i < e->n_buckets; i++)
+                for (Stream *s = e->buckets[i]; s; s = s->next)
+                        if (s->kind != BLOCK_NONE) {
+                                uint64_t d = s->ts_last > UINT64_MAX - e->opts.idle_timeout_usec ?
+                                                     UINT64_MAX : s->ts_last + e->opts.idle_timeout_usec;
+                                if (d < best)
+                                        best = d;
+                        }
+        return best;
+}
+
+size_t detect_engine_pending_lines(const DetectEngine *e, const char *stream) {
+        Stream *s = engine_find((DetectEngine *) e, stream, hash_key(stream));
+
+        if (!s || s->kind == BLOCK_NONE)
+                return 0;
+        /* Every line fed since the block began belongs to it (blocks never
+         * swallow unrelated lines: those end them), blank ones included. */
+        return (size_t) (s->line_no - s->line_start + 1);
+}

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Literal prefilter: one Aho-Corasick automaton, compiled to a dense DFA over
+ * byte classes and folded to lower case, over the required literals of all
+ * rules and over the few literals that can start a multi-line block. One pass
+ * over a line yields the set of rules that might match it and the block kinds
+ * it might start, so PCRE2 only runs on candidate blocks. Built once when the
+ * rules are sealed; read-only afterwards and safe to share between threads.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect-internal.h"
+#include "shared/cleanup.h"
+
+#define OUT_FLAG UINT32_C(0x80000000)
+
+static const struct {
+        const char *literal;
+        uint32_t hint;
+} hint_literals[] = {
+        { "traceback (most recent call last)", DETECT_HINT_PY_TRACEBACK },
+        { "file \"", DETECT_HINT_PY_FILE },
+        { "failure: ", DETECT_HINT_GRADLE },
+        { "because ", DETECT_HINT_PUB },
+        { ".dart:", DETECT_HINT_DART },
+        { "unhandled exception", DETECT_HINT_UNHANDLED },
+        { "error: ", DETECT_HINT_ERROR },
+        { "error (xcode)", DETECT_HINT_XCODE },
+        { "[!] ", DETECT_HINT_PODS },
+        { "xcode", DETECT_HINT_XCODE },
+        { "failed to build ios app", DETECT_HINT_XCODE },
+        { "** build failed **", DETECT_HINT_XCODE },
+        { "** archive failed **", DETECT_HINT_XCODE },
+        { "build commands failed", DETECT_HINT_XCODE },
+        { "error output from cocoapods", DETECT_HINT_PODS },
+        { "exception caught by", DETECT_HINT_FLUTTER_BOX },
+};
+
+typedef struct OutSet {
+        uint64_t *bits;                         /* n_words */
+        uint32_t hints;
+} OutSet;
+
+struct DetectPrefilter {
+        uint8_t cls[256];
+        uint32_t n_cls;
+        uint32_t n_states;
+        uint32_t *delta;                        /* [state * n_cls + cls] = next * n_cls | OUT_FLAG */
+        uint32_t *out;                          /* per state: index into sets */
+        OutSet *sets;
+        uint32_t n_sets;
+        size_t n_words;
+};
+
+typedef struct Builder {
+        uint32_t n_cls;
+        int32_t *go;                            /* trie goto, -1 = none; n_states * n_cls */
+        uint32_t *fail;
+        uint64_t *bits;                         /* n_states * n_words */
+        uint32_t *hints;
+        uint32_t n_states, cap;
+        size_t n_words;
+} Builder;
+
+static int builder_new_state(Builder *b, uint32_t *ret) {
+        if (b->n_states == b->cap) {
+                uint32_t cap = b->cap ? b->cap * 2 : 256;
+                int32_t *go = reallocarray(b->go, (size_t) cap * b->n_cls, sizeof(int32_t));
+                if (!go)
+                        return -ENOMEM;
+                b->go = go;
+                uint64_t *bits = reallocarray(b->bits, (size_t) cap * b->n_words, sizeof(uint64_t));
+                if (!bits)
+                        return -ENOMEM;
+                b->bits = bits;
+                uint32_t *hints = reallocarray(b->hints, cap, sizeof(uint32_t));
+                if (!hints)
+                        return -ENOMEM;
+                b->hints = hints;
+                b->cap = cap;
+        }
+        for (uint32_t c = 0; c < b->n_cls; c++)
+                b->go[(size_t) b->n_states * b->n_cls + c] = -1;
+        memset(b->bits + (size_t) b->n_states * b->n_words, 0, b->n_words * sizeof(uint64_t));
+        b->hints[b->n_states] = 0;
+        *ret = b->n_states++;
+        return 0;
+}
+
+static int builder_add(Builder *b, const uint8_t *cls, const char *lit, size_t rule, uint32_t hint) {
+        uint32_t s = 0;
+        int r;
+
+        for (const char *p = lit; *p; p++) {
+                uint32_t c = cls[(uint8_t) *p];
+                int32_t t = b->go[(size_t) s * b->n_cls + c];
+
+                if (t < 0) {
+                        uint32_t n;
+
+                        r = builder_new_state(b, &n);
+                        if (r < 0)
+                                return r;
+                        b->go[(size_t) s * b->n_cls + c] = (int32_t) n;
+                        t = (int32_t) n;
+                }
+                s = (uint32_t) t;
+        }
+        if (rule != SIZE_MAX)
+                b->bits[(size_t) s * b->n_words + rule / 64] |= UINT64_C(1) << (rule % 64);
+        b->hints[s] |= hint;
+        return 0;
+}
+
+static void builder_done(Builder *b) {
+        free(b->go);
+        free(b->fail);
+        free(b->bits);
+        free(b->hints);
+}
+
+DetectPrefilter *detect_prefilter_free(DetectPrefilter *p) {
+        if (!p)
+                return NULL;
+        for (uint32_t i = 0; i < p->n_sets; i++)
+                free(p->sets[i].bits);
+        free(p->sets);
+        free(p->delta);
+        free(p->out);
+        free(p);
+        return NULL;
+}
+DEFINE_CLEANUP(DetectPrefilter, detect_prefilter_free)
+
+size_t detect_prefilter_states(const DetectPrefilter *p) {
+        return p ? p->n_states : 0;
+}
+
+static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
+        _cleanup_free_ uint32_t *queue = NULL;
+        Builder b = { .n_words = rules->n_words };
+        uint32_t root, head = 0, tail = 0;
+        int r;
+
+        /* Byte classes: one per distinct folded byte used in a literal. */
+        bool used[256] = {};
+        for (size_t i = 0; i < rules->n_rules; i++)
+                for (size_t j = 0; j < rules->rules[i]->n_literals; j++)
+                        for (const char *c = rules->rules[i]->literals[j]; *c; c++)
+                                used[(uint8_t) *c] = true;
+        for (size_t i = 0; i < ELEMENTSOF(hint_literals); i++)
+                for (const char *c = hint_literals[i].literal; *c; c++)
+                        used[(uint8_t) *c] = true;
+        p->n_cls = 1;
+        for (int c = 0; c < 256; c++)
+                if (used[c] && !(c >= 'A' && c <= 'Z'))
+                        p->cls[c] = (uint8_t) p->n_cls++;
+        for (int c = 'A'; c <= 'Z'; c++)
+                p->cls[c] = p->cls[tolower(c)];
+        /* 256 byte values, at most 230 after folding: always fits a uint8_t. */
+        b.n_cls = p->n_cls;
+
+        r = builder_new_state(&b, &root);
+        if (r < 0)
+                goto finish;
+        for (size_t i = 0; i < rules->n_rules; i++)
+                for (size_t j = 0; j < rules->rules[i]->n_literals; j++) {
+                        r = builder_add(&b, p->cls, rules->rules[i]->literals[j], i, 0);
+                        if (r < 0)
+                                goto finish;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(hint_literals); i++) {
+                r = builder_add(&b, p->cls, hint_literals[i].literal, SIZE_MAX, hint_literals[i].hint);
+                if (r < 0)
+                        goto finish;
+        }
+
+        /* Breadth-first: failure links, merged outputs, and the dense DFA. */
+        b.fail = calloc(b.n_states, sizeof(uint32_t));
+        queue = calloc(b.n_states, sizeof(uint32_t));
+        p->delta = calloc((size_t) b.n_states * b.n_cls, sizeof(uint32_t));
+        p->out = calloc(b.n_states, sizeof(uint32_t));
+        if (!b.fail || !queue || !p->delta || !p->out) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        p->n_states = b.n_states;
+        queue[tail++] = 0;
+        while (head < tail) {
+                uint32_t s = queue[head++];
+
+                for (uint32_t c = 0; c < b.n_cls; c++) {
+                        int32_t t = b.go[(size_t) s * b.n_cls + c];
+
+                        if (t >= 0) {
+                                uint32_t f = s == 0 ? 0 : p->delta[(size_t) b.fail[s] * b.n_cls + c] & ~OUT_FLAG;
+
+                                f /= b.n_cls;
+                                b.fail[t] = (uint32_t) t == f ? 0 : f;
+                                for (size_t w = 0; w < b.n_words; w++)
+                                        b.bits[(size_t) t * b.n_words + w] |=
+                                                b.bits[(size_t) b.fail[t] * b.n_words + w];
+                                b.hints[t] |= b.hints[b.fail[t]];
+                                p->delta[(size_t) s * b.n_cls + c] = (uint32_t) t * b.n_cls;
+                                queue[tail++] = (uint32_t) t;
+                        } else
+                                p->delta[(size_t) s * b.n_cls + c] =
+                                        s == 0 ? 0 : p->delta[(size_t) b.fail[s] * b.n_cls + c];
+                }
+        }
+
+        /* Distinct output sets; states with one get OUT_FLAG in every edge into them. */
+        p->n_words = b.n_words;
+        for (uint32_t s = 0; s < b.n_states; s++) {
+                bool any = b.hints[s] != 0;
+                uint32_t k;
+
+                for (size_t w = 0; w < b.n_words && !any; w++)
+                        any = b.bits[(size_t) s * b.n_words + w] != 0;
+                if (!any) {
+                        p->out[s] = UINT32_MAX;
+                        continue;
+                }
+                for (k = 0; k < p->n_sets; k++)
+                        if (p->sets[k].hints == b.hints[s] &&
+                            memcmp(p->sets[k].bits, b.bits + (size_t) s * b.n_words,
+                                   b.n_words * sizeof(uint64_t)) == 0)
+                                break;
+                if (k == p->n_sets) {
+                        OutSet *ns = reallocarray(p->sets, p->n_sets + 1, sizeof(OutSet));
+                        if (!ns) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        p->sets = ns;
+                        ns[k].bits = malloc(b.n_words * sizeof(uint64_t));
+                        if (!ns[k].bits) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        memcpy(ns[k].bits, b.bits + (size_t) s * b.n_words, b.n_words * sizeof(uint64_t));
+                        ns[k].hints = b.hints[s];
+                        p->n_sets++;
+                }
+                p->out[s] = k;
+        }
+        for (size_t i = 0; i < (size_t) b.n_states * b.n_cls; i++) {
+                uint32_t t = p->delta[i] / b.n_cls;
+
+                if (p->out[t] != UINT32_MAX)
+                        p->delta[i] |= OUT_FLAG;
+        }
+        r = 0;
+finish:
+        builder_done(&b);
+        return r;
+}
+
+int detect_prefilter_new(const DetectRules *rules, DetectPrefilter **ret) {
+        _cleanup_(detect_prefilter_freep) DetectPrefilter *p = NULL;
+        int r;
+
+        p = calloc(1, sizeof(DetectPrefilter));
+        if (!p)
+                return -ENOMEM;
+        r = prefilter_build(p, rules);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+uint32_t detect_prefilter_scan(const DetectPrefilter *p, const char *s, size_t n, uint64_t *bits) {
+        const uint32_t *delta = p->delta;
+        const uint8_t *cls = p->cls;
+        const uint8_t *u = (const uint8_t *) s;
+        uint32_t st = 0, hints = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                st = delta[st + cls[u[i]]];
+                if (_unlikely_(st & OUT_FLAG)) {
+                        st &= ~OUT_FLAG;
+                        const OutSet *o = &p->sets[p->out[st / p->n_cls]];
+
+                        hints |= o->hints;
+                        for (size_t w = 0; w < p->n_words; w++)
+                                bits[w] |= o->bits[w];
+                }
+        }
+        return hints;
+}
