@@ -71,6 +71,7 @@ typedef struct Stream {
         uint64_t echo_line, echo_ts;
         int echo_priority;
         DetectCategory echo_category;
+        char echo_fingerprint[DETECT_FINGERPRINT_HEX_LEN + 1];
 
         DetectBuf partial;                      /* detect_engine_feed_data() remainder */
         bool partial_overflow;
@@ -443,6 +444,18 @@ static BlockKind block_start(const char *l, size_t n, uint32_t hints, int *ret_s
         return BLOCK_NONE;
 }
 
+/* Whether l is exactly the first line of the stream's open block. */
+static bool repeats_first_line(const Stream *s, const char *l, size_t n) {
+        const char *nl;
+        size_t first;
+
+        if (s->text.len == 0)
+                return false;
+        nl = memchr(s->text.data, '\n', s->text.len);
+        first = nl ? (size_t) (nl - s->text.data) : s->text.len;
+        return first == n && memcmp(s->text.data, l, n) == 0;
+}
+
 static Step block_step(Stream *s, const char *l, size_t n, bool blank, uint32_t hints) {
         switch (s->kind) {
         case BLOCK_PY:
@@ -523,6 +536,10 @@ static Step block_step(Stream *s, const char *l, size_t n, bool blank, uint32_t 
         case BLOCK_PIP:
                 if (blank)
                         return STEP_BLANK;
+                /* The same line again is the same failure again (a flood of
+                 * identical errors), not a continuation: count each. */
+                if (repeats_first_line(s, l, n))
+                        return STEP_END_BEFORE;
                 if (STARTS(l, n, "ERROR: ") || STARTS(l, n, "error: ") || starts_ws(l, n) ||
                     STARTS(l, n, "\xc3\x97") /* × */ || STARTS(l, n, "\xe2\x94\x82") /* │ */ ||
                     STARTS(l, n, "\xe2\x95\xb0") /* ╰ */ || STARTS(l, n, "note: ") ||
@@ -762,6 +779,9 @@ static bool is_echo(const DetectEngine *e, const Stream *s, const DetectRule *wi
                 return false;
         if (winner->priority > s->echo_priority)
                 return false;
+        /* Two catch-all matches in a row are no evidence of one failure. */
+        if (winner->priority <= GENERIC_PRIORITY_MAX && s->echo_priority <= GENERIC_PRIORITY_MAX)
+                return false;
         return winner->priority <= GENERIC_PRIORITY_MAX || winner->category == s->echo_category ||
                winner->category == DETECT_CATEGORY_FLUTTER_BUILD ||
                winner->category == DETECT_CATEGORY_OTHER;
@@ -805,21 +825,23 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
         }
         if (!winner || winner->category == DETECT_CATEGORY_NONE)
                 return 0;
-        if (is_echo(e, s, winner)) {
+
+        r = build_finding(e, s, winner, wpat, text, len, &f);
+        if (r < 0)
+                return r;
+        /* The very same failure again is a repeat to count, not an echo. */
+        if (is_echo(e, s, winner) && strcmp(f->fingerprint, s->echo_fingerprint) != 0) {
                 s->echo_line = s->line_end;
                 s->echo_ts = s->ts_start;
                 e->stats.echoes++;
                 return 0;
         }
-
-        r = build_finding(e, s, winner, wpat, text, len, &f);
-        if (r < 0)
-                return r;
         e->stats.findings++;
         s->echo_line = s->line_end;
         s->echo_ts = s->ts_start;
         s->echo_priority = winner->priority;
         s->echo_category = winner->category;
+        memcpy(s->echo_fingerprint, f->fingerprint, sizeof s->echo_fingerprint);
         if (cb) {
                 r = cb(e, f, userdata);
                 if (r < 0)

@@ -423,14 +423,36 @@ TEST(byte_limit_and_line_length) {
         memcpy(big, "ERROR: ", 7);
         ASSERT_OK(detect_engine_new(rules, &o, &e));
         ASSERT_OK(detect_engine_feed(e, "s", big, 10000, 0, collect_cb, &got));
-        for (int i = 0; i < 20; i++)
+        /* Different lines of one group (identical ones would each count). */
+        for (int i = 0; i < 20; i++) {
+                big[7] = (char) ('a' + i);
                 ASSERT_OK(detect_engine_feed(e, "s", big, 10000, 0, collect_cb, &got));
+        }
         ASSERT_OK(detect_engine_flush(e, NULL, UINT64_MAX, collect_cb, &got));
         ASSERT_EQ(got.n, 1);
         ASSERT_TRUE(strlen(got.items[0]->excerpt) < 400);
         ASSERT_TRUE(strlen(got.items[0]->title) <= 300);
         detect_engine_get_stats(e, &st);
         ASSERT_EQ(st.truncated_lines, 21);
+        collected_done(&got);
+        return 0;
+}
+
+TEST(identical_repeats_are_counted) {
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        Collected got = {};
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        /* A flood of the same error: every line is one more occurrence,
+         * neither grouped into one block nor folded as an echo. */
+        for (int i = 0; i < 60; i++)
+                ASSERT_OK(detect_engine_feed(e, "s", "ERROR: connection pool exhausted", 32, 0,
+                                             collect_cb, &got));
+        ASSERT_OK(detect_engine_flush(e, NULL, UINT64_MAX, collect_cb, &got));
+        ASSERT_EQ(got.n, 60);
+        for (size_t i = 1; i < got.n; i++)
+                ASSERT_STREQ(got.items[i]->fingerprint, got.items[0]->fingerprint);
         collected_done(&got);
         return 0;
 }
