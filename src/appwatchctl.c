@@ -26,6 +26,12 @@ static int run_scan(const CtlGlobals *g, int argc, char **argv) {
 
 static const Verb verbs[] = {
         { "status", verb_status, "Show the daemon's state, sources, queues and counts" },
+        { "incidents", verb_incidents, "List incidents [--app A] [--status S] [--since T]" },
+        { "show", verb_show, "Show one incident with its analysis and occurrences" },
+        { "resolve", verb_resolve, "Mark an incident resolved" },
+        { "run", verb_run, "Run a build command and report it if it fails: run [--app A] -- CMD" },
+        { "submit", verb_submit, "Report a failure from a log on standard input" },
+        { "submit-unit", verb_submit_unit, "Report a failed unit (for OnFailure=)" },
         { "scan", run_scan, "Check log files for failures without the daemon" },
         { "reload", verb_reload, "Re-read the configuration (like systemctl reload appwatch)" },
         { "ping", verb_ping, "Check that the daemon answers" },

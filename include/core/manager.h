@@ -19,6 +19,7 @@ typedef struct ManagerOptions {
         bool config_explicit;      /* --config was given: a missing file is an error */
         const char *state_dir;     /* NULL: $STATE_DIRECTORY or DEFAULT_STATE_DIR */
         const char *runtime_dir;   /* NULL: $RUNTIME_DIRECTORY or DEFAULT_RUNTIME_DIR */
+        const char *spool_dir;     /* NULL: $APPWATCH_SPOOL_DIR or /var/spool/appwatch */
         bool dry_run;              /* fixes are logged as skipped */
 } ManagerOptions;
 

@@ -41,3 +41,9 @@ void ctl_print_error(const CtlGlobals *g, const char *what, int error, const cha
 int verb_status(const CtlGlobals *g, int argc, char **argv);
 int verb_reload(const CtlGlobals *g, int argc, char **argv);
 int verb_ping(const CtlGlobals *g, int argc, char **argv);
+int verb_incidents(const CtlGlobals *g, int argc, char **argv);
+int verb_show(const CtlGlobals *g, int argc, char **argv);
+int verb_resolve(const CtlGlobals *g, int argc, char **argv);
+int verb_run(const CtlGlobals *g, int argc, char **argv);
+int verb_submit(const CtlGlobals *g, int argc, char **argv);
+int verb_submit_unit(const CtlGlobals *g, int argc, char **argv);

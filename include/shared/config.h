@@ -84,6 +84,7 @@ typedef struct Config {
         unsigned max_clients;
         usec_t client_timeout;
         unsigned queue_size;
+        uint64_t max_line_bytes;
 
         /* [Journal] */
         bool journal_enabled;

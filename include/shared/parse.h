@@ -39,3 +39,10 @@ bool strv_contains(char *const *l, const char *s);
 /* Clock helpers (CLOCK_MONOTONIC and CLOCK_REALTIME) in microseconds. */
 usec_t now_monotonic(void);
 usec_t now_realtime(void);
+
+/*
+ * The app a systemd unit builds: the instance of a template unit
+ * ("flutter-build@shop.service" -> "shop"), else the name without its
+ * ".service" suffix. Returns a malloc'ed string or NULL on OOM.
+ */
+char *unit_to_app(const char *unit);

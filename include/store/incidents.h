@@ -136,3 +136,8 @@ typedef int (*PendingFunc)(const char *stream, const char *meta, const void *dat
                            void *userdata);
 /* Calls f for every saved stream; a negative return from f stops and is returned. */
 int pending_foreach(Store *s, PendingFunc f, void *userdata);
+
+/* Stores the analysis text of an incident. 0 or -ENOENT. */
+int incident_set_analysis(Store *s, int64_t id, const char *analysis);
+/* Lists ids of incidents without an analysis (jobs a crash interrupted). */
+int incident_list_unanalyzed(Store *s, size_t limit, int64_t **ret, size_t *ret_n);

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's loop and lifecycle; see manager.h. Main thread only. */
+/*
+ * The daemon's loop and lifecycle; see manager.h. Start-up order: store,
+ * rules, worker pool, pipeline (restoring blocks a crash interrupted),
+ * sources, control socket, then READY=1. Shutdown is the reverse, with a
+ * final commit after the sources stopped and the pool drained.
+ * Main thread only.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -12,36 +18,17 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "core/control.h"
-#include "core/manager.h"
+#include "manager-internal.h"
 #include "shared/catalog-ids.h"
 #include "shared/log.h"
 #include "shared/protocol.h"
-#include "store/store.h"
 
 #define CONTROL_FD_NAME "control"
 #define CONTROL_GROUP "appwatch"
-
-struct Manager {
-        sd_event *event;
-        Config *config;
-        char *config_path;
-        bool config_explicit;
-        bool dry_run;
-        char *state_dir;
-        char *runtime_dir;
-        char *socket_path;        /* NULL when socket-activated */
-        bool socket_activated;
-        Store *store;
-        ControlServer *control;
-        usec_t start_monotonic;
-        unsigned n_reloads;
-        unsigned n_reloads_rejected;
-        char *last_status;
-};
+#define DEFAULT_SPOOL_DIR "/var/spool/appwatch"
 
 static char *pick_dir(const char *option, const char *env, const char *fallback) {
-        const char *e = getenv(env);
+        const char *e = env ? getenv(env) : NULL;
 
         if (option)
                 return strdup(option);
@@ -68,7 +55,9 @@ int manager_new(const ManagerOptions *options, Config *config, Manager **ret) {
         m->config_path = options->config_path ? strdup(options->config_path) : NULL;
         m->state_dir = pick_dir(options->state_dir, "STATE_DIRECTORY", DEFAULT_STATE_DIR);
         m->runtime_dir = pick_dir(options->runtime_dir, "RUNTIME_DIRECTORY", DEFAULT_RUNTIME_DIR);
-        if ((options->config_path && !m->config_path) || !m->state_dir || !m->runtime_dir)
+        m->spool_dir = pick_dir(options->spool_dir, "APPWATCH_SPOOL_DIR", DEFAULT_SPOOL_DIR);
+        if ((options->config_path && !m->config_path) || !m->state_dir || !m->runtime_dir ||
+            !m->spool_dir)
                 return -ENOMEM;
         *ret = TAKE_PTR(m);
         return 0;
@@ -77,43 +66,57 @@ int manager_new(const ManagerOptions *options, Config *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        control_server_free(m->control);
+        m->control = control_server_free(m->control);
+        m->sources = sources_free(m->sources);
+        /* Joins the workers and runs their last done() callbacks. */
+        m->pool = pool_free(m->pool);
+        if (m->pipeline)
+                (void) pipeline_commit(m->pipeline);   /* refused after a failure */
+        pipeline_free(m->pipeline);
+        detect_rules_unref(m->rules);
         store_free(m->store);
         sd_event_unref(m->event);
         config_free(m->config);
         free(m->config_path);
         free(m->state_dir);
         free(m->runtime_dir);
+        free(m->spool_dir);
         free(m->socket_path);
+        free(m->host);
         free(m->last_status);
         free(m);
         return NULL;
 }
 
-static size_t count_sources(const Config *c) {
-        return (c->journal_enabled ? 1 : 0) + c->n_watches;
+static size_t count_sources(Manager *m) {
+        return m->sources ? sources_count(m->sources) : 0;
 }
 
 /*
  * Sends STATUS= when it changed, together with extra (e.g. "READY=1") when
- * that is given; cheap enough to call after every event.
+ * that is given; cheap enough to call after every batch.
  */
 static void manager_notify_status(Manager *m, const char *prefix, const char *extra) {
         StoreStats st = {};
         _cleanup_free_ char *s = NULL;
+        size_t n = count_sources(m);
 
         (void) store_stats(m->store, (int64_t) now_realtime(), &st);
-        if (asprintf(&s, "%s%zu source%s, %llu incident%s today, %llu open, queue 0/%u",
-                     prefix ?: "", count_sources(m->config),
-                     count_sources(m->config) == 1 ? "" : "s",
+        if (asprintf(&s, "%s%zu source%s, %llu incident%s today, %llu open, queue %zu/%u",
+                     prefix ?: "", n, n == 1 ? "" : "s",
                      (unsigned long long) st.incidents_today, st.incidents_today == 1 ? "" : "s",
-                     (unsigned long long) st.incidents_open, m->config->queue_size) < 0)
+                     (unsigned long long) st.incidents_open,
+                     m->pool ? pool_pending(m->pool) : 0, m->config->queue_size) < 0)
                 return;
         if (!extra && m->last_status && strcmp(m->last_status, s) == 0)
                 return;
         (void) sd_notifyf(false, "%s%sSTATUS=%s", extra ?: "", extra ? "\n" : "", s);
         free(m->last_status);
         m->last_status = TAKE_PTR(s);
+}
+
+void manager_refresh_status(Manager *m) {
+        manager_notify_status(m, "Ready: ", NULL);
 }
 
 static ControlLimits limits_from_config(const Config *c) {
@@ -136,9 +139,33 @@ static void log_diags(const ConfigDiags *d) {
         }
 }
 
+static void on_throttle(Pipeline *p, bool pause, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->sources)
+                sources_pause(m->sources, pause);
+}
+
+static int on_precommit(Pipeline *p, void *userdata) {
+        Manager *m = userdata;
+
+        return m->sources ? sources_flush_positions(m->sources) : 0;
+}
+
+static int start_sources(Manager *m) {
+        int r;
+
+        r = sources_new(m->event, m->config, m->store, m->pipeline, &m->sources);
+        if (r < 0)
+                return r;
+        if (pool_is_full(m->pool))
+                sources_pause(m->sources, true);
+        return 0;
+}
+
 int manager_reload(Manager *m) {
         _cleanup_(config_diags_done) ConfigDiags diags = {};
-        Config *c = NULL;
+        Config *c = NULL, *old;
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading configuration...\n"
@@ -153,9 +180,9 @@ int manager_reload(Manager *m) {
                 for (size_t i = 0; i < diags.n && !first; i++)
                         if (diags.items[i].level == CONFIG_DIAG_ERROR)
                                 first = &diags.items[i];
-                if (first)
-                        r = asprintf(&reason, "%s:%u: %s", first->file, first->line,
-                                     first->message) < 0 ? -ENOMEM : r;
+                if (first && asprintf(&reason, "%s:%u: %s", first->file, first->line,
+                                      first->message) < 0)
+                        reason = NULL;
                 m->n_reloads_rejected++;
                 const char *fields[] = { "APPWATCH_RESULT=rejected", NULL };
                 log_event(LOG_ERR, MESSAGE_ID_CONFIG_REJECTED, fields,
@@ -165,8 +192,32 @@ int manager_reload(Manager *m) {
                 return r == -ENOMEM ? r : -EINVAL;
         }
 
-        config_free(m->config);
+        /* New sources resume exactly where the old ones stopped: commit first. */
+        if (m->pipeline) {
+                r = pipeline_commit(m->pipeline);
+                if (r < 0) {
+                        config_free(c);
+                        return r;
+                }
+        }
+        old = m->config;
         m->config = c;
+        m->sources = sources_free(m->sources);
+        if (m->pipeline) {
+                r = start_sources(m);
+                if (r < 0) {
+                        /* The new sources cannot start (e.g. a journal directory that
+                         * is gone): go back to the old configuration's. */
+                        m->config = old;
+                        config_free(c);
+                        m->n_reloads_rejected++;
+                        (void) start_sources(m);
+                        manager_notify_status(m, "Reload failed, old configuration kept; ",
+                                              "READY=1");
+                        return r;
+                }
+        }
+        config_free(old);
         if (m->control) {
                 ControlLimits limits = limits_from_config(c);
                 control_server_set_limits(m->control, &limits);
@@ -191,6 +242,11 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(m->event, 0);
 }
 
+static int on_status_post(sd_event_source *s, void *userdata) {
+        manager_refresh_status(userdata);
+        return 0;
+}
+
 static int json_set_strv(json_t *o, const char *key, char **l) {
         json_t *a = json_array();
 
@@ -204,14 +260,17 @@ static int json_set_strv(json_t *o, const char *key, char **l) {
         return json_object_set_new(o, key, a) < 0 ? -ENOMEM : 0;
 }
 
-static int build_status(Manager *m, json_t **ret) {
+int manager_build_status(Manager *m, json_t **ret) {
         json_auto_t *o = NULL, *watches = NULL, *journal = NULL;
         StoreStats st = {};
+        PipelineStats ps = {};
         int r;
 
         r = store_stats(m->store, (int64_t) now_realtime(), &st);
         if (r < 0)
                 return r;
+        if (m->pipeline)
+                pipeline_get_stats(m->pipeline, &ps);
         watches = json_array();
         if (!watches)
                 return -ENOMEM;
@@ -230,10 +289,12 @@ static int build_status(Manager *m, json_t **ret) {
             json_set_strv(journal, "identifiers", m->config->journal_identifiers) < 0)
                 return -ENOMEM;
 
-        o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:o, s:s, s:s, s:i, s:s?, s:b, s:{s:o, s:o, s:i},"
-                      " s:{s:i, s:i, s:I, s:i}, s:{s:I, s:I, s:I, s:I, s:i, s:i}}",
+        o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:o, s:s, s:s, s:i, s:s?, s:b, s:s, s:i,"
+                      " s:{s:o, s:o, s:i},"
+                      " s:{s:I, s:i, s:I, s:I, s:i, s:b},"
+                      " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}}",
                       "version", PACKAGE_VERSION,
-                      "state", "running",
+                      "state", ps.throttled ? "throttled" : "running",
                       "pid", (int) getpid(),
                       "uptime_usec", (json_int_t) (now_monotonic() - m->start_monotonic),
                       "config", m->config->path,
@@ -243,20 +304,29 @@ static int build_status(Manager *m, json_t **ret) {
                       "schema_version", store_schema_version(m->store),
                       "socket", m->socket_path,
                       "socket_activated", m->socket_activated,
+                      "host", m->host,
+                      "rules", (int) m->n_rules,
                       "sources",
                         "journal", TAKE_PTR(journal),
                         "watches", TAKE_PTR(watches),
                         "apps", (int) m->config->n_apps,
                       "queues",
-                        "jobs", 0,
+                        "jobs", (json_int_t) (m->pool ? pool_pending(m->pool) : 0),
                         "jobs_max", (int) m->config->queue_size,
+                        "jobs_waiting", (json_int_t) ps.jobs_deferred,
                         "outbox_pending", (json_int_t) st.outbox_pending,
                         "clients", (int) control_server_n_clients(m->control),
+                        "throttled", ps.throttled,
                       "counts",
                         "incidents_total", (json_int_t) st.incidents_total,
                         "incidents_open", (json_int_t) st.incidents_open,
                         "incidents_today", (json_int_t) st.incidents_today,
                         "occurrences_total", (json_int_t) st.occurrences_total,
+                        "lines", (json_int_t) ps.lines,
+                        "findings", (json_int_t) ps.findings,
+                        "regressions", (json_int_t) ps.regressions,
+                        "commits", (json_int_t) ps.commits,
+                        "analyses", (json_int_t) ps.analyses,
                         "reloads", (int) m->n_reloads,
                         "reloads_rejected", (int) m->n_reloads_rejected);
         if (!o)
@@ -264,6 +334,8 @@ static int build_status(Manager *m, json_t **ret) {
         r = json_set_strv(o, "config_files", m->config->files);
         if (r < 0)
                 return r;
+        if (m->sources && json_object_set_new(o, "ingest", sources_status_json(m->sources)) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
 }
@@ -273,24 +345,9 @@ static int on_control_request(void *userdata, const ControlPeer *peer, const cha
         Manager *m = userdata;
         int r;
 
-        if (strcmp(verb, "ping") == 0) {
-                *ret_data = json_pack("{s:s}", "version", PACKAGE_VERSION);
-                return *ret_data ? 0 : -ENOMEM;
-        }
-        if (strcmp(verb, "status") == 0)
-                return build_status(m, ret_data);
-        if (strcmp(verb, "reload") == 0) {
-                log_info("Reload requested by PID %d (UID %u).", (int) peer->pid,
-                         (unsigned) peer->uid);
-                r = manager_reload(m);
-                if (r == -EINVAL)
-                        *ret_message = strdup("the new configuration was rejected; see "
-                                              "journalctl -u appwatch");
-                return r;
-        }
-        if (asprintf(ret_message, "unknown verb '%s'", verb) < 0)
-                *ret_message = NULL;
-        return -EOPNOTSUPP;
+        r = manager_handle_verb(m, peer, verb, args, ret_data, ret_message);
+        manager_refresh_status(m);
+        return r;
 }
 
 /* Takes the socket passed by systemd, or binds our own. Returns the fd. */
@@ -353,6 +410,82 @@ static int open_store(Manager *m) {
         return 0;
 }
 
+static int load_rules(Manager *m) {
+        _cleanup_free_ char *etc = NULL;
+        DetectRuleErrors errs = {};
+        const char *dirs[2];
+        const char *confdir = getenv("CONFIGURATION_DIRECTORY");
+        int r;
+
+        if (confdir && confdir[0])
+                r = asprintf(&etc, "%.*s/rules.d", (int) strcspn(confdir, ":"), confdir);
+        else
+                r = asprintf(&etc, "%s/rules.d", PKGSYSCONFDIR);
+        if (r < 0)
+                return log_oom();
+        dirs[0] = getenv("APPWATCH_RULES_DIR") ?: PKGDATADIR "/rules.d";
+        dirs[1] = etc;
+
+        r = detect_rules_new(DETECT_RULES_NO_JIT, &m->rules);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the rule set: %m");
+        r = detect_rules_load_dirs(m->rules, dirs, ELEMENTSOF(dirs), &errs);
+        for (size_t i = 0; i < errs.n_errors; i++) {
+                const DetectRuleError *e = &errs.errors[i];
+                if (e->line > 0)
+                        log_warning("%s:%u: %s, ignoring that rule", e->file, e->line, e->message);
+                else
+                        log_warning("%s: %s, ignoring", e->file, e->message);
+        }
+        detect_rule_errors_done(&errs);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load rules from %s and %s: %m", dirs[0], dirs[1]);
+        r = detect_rules_seal(m->rules);
+        if (r < 0)
+                return log_error_errno(r, "Cannot compile the rules: %m");
+        m->n_rules = detect_rules_count(m->rules);
+        return 0;
+}
+
+static int detect_host(Manager *m) {
+        char h[HOST_NAME_MAX + 1] = {};
+
+        if (m->config->host)
+                m->host = strdup(m->config->host);
+        else {
+                if (gethostname(h, sizeof h - 1) < 0 || !h[0])
+                        snprintf(h, sizeof h, "localhost");
+                m->host = strdup(h);
+        }
+        return m->host ? 0 : log_oom();
+}
+
+static int start_pipeline(Manager *m) {
+        int r;
+
+        r = pool_new(m->event, m->config->workers, m->config->queue_size, &m->pool);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start %u workers: %m", m->config->workers);
+        r = pipeline_new(m->event, m->store, m->pool, m->rules,
+                         &(PipelineOptions) {
+                                 .host = m->host,
+                                 .language = m->config->language == LANGUAGE_EN
+                                                     ? DETECT_LANGUAGE_EN : DETECT_LANGUAGE_KO,
+                         },
+                         &m->pipeline);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the pipeline: %m");
+        pipeline_set_throttle(m->pipeline, on_throttle, m);
+        pipeline_set_precommit(m->pipeline, on_precommit, m);
+        r = pipeline_restore(m->pipeline);
+        if (r < 0)
+                return log_error_errno(r, "Cannot restore pending blocks: %m");
+        r = pipeline_commit(m->pipeline);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int fd, r;
@@ -379,9 +512,22 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Cannot arm the watchdog: %m");
 
+        r = detect_host(m);
+        if (r < 0)
+                return r;
         r = open_store(m);
         if (r < 0)
                 return r;
+        r = load_rules(m);
+        if (r < 0)
+                return r;
+        r = start_pipeline(m);
+        if (r < 0)
+                return r;
+        r = start_sources(m);
+        if (r < 0)
+                return r;
+        (void) manager_process_spool(m);
 
         fd = acquire_control_socket(m);
         if (fd < 0)
@@ -391,11 +537,17 @@ int manager_start(Manager *m) {
                                &m->control);
         if (r < 0)
                 return log_error_errno(r, "Cannot serve the control socket: %m");
+        /* Keep STATUS= current after every loop iteration that did work; it
+         * only sends when the text changed. */
+        r = sd_event_add_post(m->event, NULL, on_status_post, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch for status changes: %m");
 
         const char *fields[] = { "APPWATCH_RESULT=started", NULL };
         log_event(LOG_INFO, MESSAGE_ID_STARTED, fields,
-                  "appwatchd %s started: config %s, database %s, control %s.", PACKAGE_VERSION,
-                  m->config->path, store_path(m->store),
+                  "appwatchd %s started: config %s, database %s, %zu rules, %zu sources, "
+                  "control %s.", PACKAGE_VERSION, m->config->path, store_path(m->store),
+                  m->n_rules, count_sources(m),
                   m->socket_activated ? "socket (activated)" : m->socket_path);
         manager_notify_status(m, "Ready: ", "READY=1");
         return 0;
@@ -410,10 +562,15 @@ int manager_run(Manager *m) {
                 control_server_stop_accepting(m->control);
         const char *fields[] = { "APPWATCH_RESULT=stopping", NULL };
         log_event(LOG_INFO, MESSAGE_ID_STOPPING, fields, "appwatchd is stopping.");
+        /* Stop reading, finish the jobs, then commit what is left. */
+        m->sources = sources_free(m->sources);
+        m->pool = pool_free(m->pool);
+        if (m->pipeline && r == 0 && pipeline_commit(m->pipeline) < 0)
+                r = -EIO;
         if (m->socket_path)
                 (void) unlink(m->socket_path);
         if (r < 0) {
-                log_error_errno(r, "Event loop failed: %m");
+                log_error_errno(r, "appwatchd stopped on an error: %m");
                 return EXIT_FAILURE;
         }
         return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

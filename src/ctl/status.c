@@ -45,9 +45,11 @@ static void print_status(json_t *d) {
         if (json_is_true(json_object_get(journal, "enabled"))) {
                 json_t *units = json_object_get(journal, "units");
                 json_t *ids = json_object_get(journal, "identifiers");
+                if (json_array_size(units) + json_array_size(ids) == 0) {
+                        printf("Sources: journal idle (name units with [Journal] Units=)\n");
+                        goto watches;
+                }
                 printf("Sources: journal (");
-                if (json_array_size(units) + json_array_size(ids) == 0)
-                        printf("all units");
                 json_array_foreach(units, i, w)
                         printf("%s%s", i ? " " : "", json_string_value(w));
                 json_array_foreach(ids, i, w)
@@ -56,6 +58,7 @@ static void print_status(json_t *d) {
                 printf(", priority <= %s)\n", get_str(journal, "min_priority"));
         } else
                 printf("Sources: journal disabled\n");
+watches:
         json_array_foreach(watches, i, w)
                 printf("         watch %s: %s (app %s)\n", get_str(w, "name"), get_str(w, "path"),
                        get_str(w, "app"));

@@ -106,6 +106,7 @@ static const ConfigItem config_items[] = {
         RANGE("Service", "ClientTimeoutSec", VALUE_TIMESPAN, client_timeout, USEC_PER_SEC,
               USEC_PER_DAY),
         RANGE("Service", "QueueSize", VALUE_UINT, queue_size, 1, 1000000),
+        RANGE("Service", "MaxLineBytes", VALUE_SIZE, max_line_bytes, 256, 16 << 20),
 
         ITEM("Journal", "Enabled", VALUE_BOOL, journal_enabled),
         ITEM("Journal", "Units", VALUE_STRV, journal_units),
@@ -293,6 +294,7 @@ static int set_defaults(Config *c) {
         c->max_clients = 64;
         c->client_timeout = 30 * USEC_PER_SEC;
         c->queue_size = 1024;
+        c->max_line_bytes = 64 * 1024;
         c->journal_enabled = true;
         c->journal_min_priority = LOG_INFO;
         c->gemini_timeout = 30 * USEC_PER_SEC;

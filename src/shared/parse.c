@@ -270,3 +270,14 @@ usec_t now_monotonic(void) {
 usec_t now_realtime(void) {
         return now_clock(CLOCK_REALTIME);
 }
+
+char *unit_to_app(const char *unit) {
+        const char *at = strchr(unit, '@'), *dot = strrchr(unit, '.');
+        size_t n = strlen(unit);
+
+        if (dot && strcmp(dot, ".service") == 0)
+                n = (size_t) (dot - unit);
+        if (at && (size_t) (at - unit) + 1 < n)
+                return strndup(at + 1, n - (size_t) (at - unit) - 1);
+        return strndup(unit, n);
+}

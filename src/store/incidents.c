@@ -529,3 +529,51 @@ int pending_foreach(Store *s, PendingFunc f, void *userdata) {
         (void) sqlite3_reset(st);
         return r < 0 ? r : 0;
 }
+
+int incident_set_analysis(Store *s, int64_t id, const char *analysis) {
+        static const char *const sql = "UPDATE incidents SET analysis = ? WHERE id = ?";
+        sqlite3_stmt *st;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        bind_text(st, 1, analysis);
+        sqlite3_bind_int64(st, 2, id);
+        r = step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(store_db(s)) > 0 ? 0 : -ENOENT;
+}
+
+int incident_list_unanalyzed(Store *s, size_t limit, int64_t **ret, size_t *ret_n) {
+        static const char *const sql =
+                "SELECT id FROM incidents WHERE analysis IS NULL ORDER BY id LIMIT ?";
+        int64_t *ids = NULL;
+        size_t n = 0;
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, (int64_t) limit);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t *n_ids = realloc(ids, sizeof(int64_t) * (n + 1));
+                if (!n_ids) {
+                        free(ids);
+                        (void) sqlite3_reset(st);
+                        return -ENOMEM;
+                }
+                ids = n_ids;
+                ids[n++] = sqlite3_column_int64(st, 0);
+        }
+        (void) sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                free(ids);
+                return store_step_errno(s, rc);
+        }
+        *ret = ids;
+        *ret_n = n;
+        return 0;
+}

@@ -16,6 +16,8 @@ import unittest
 
 APPWATCHD = os.environ.get("APPWATCHD", "appwatchd")
 APPWATCHCTL = os.environ.get("APPWATCHCTL", "appwatchctl")
+SRCDIR = os.environ.get("MESON_SOURCE_ROOT",
+                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
 class NotifySocket:
@@ -80,6 +82,11 @@ class Daemon:
                   "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID"):
             self.env.pop(k, None)
         self.env["NOTIFY_SOCKET"] = self.notify.path
+        # The rules of this checkout, not whatever is installed.
+        self.env["APPWATCH_RULES_DIR"] = os.path.join(SRCDIR, "etc", "rules.d")
+        self.spool_dir = os.path.join(self.dir, "spool")
+        os.makedirs(self.spool_dir, exist_ok=True)
+        self.env["APPWATCH_SPOOL_DIR"] = self.spool_dir
         if watchdog_usec:
             self.env["WATCHDOG_USEC"] = str(watchdog_usec)
         if env:
@@ -100,6 +107,8 @@ class Daemon:
         return args
 
     def start(self, wait_ready=True):
+        if getattr(self, "log", None):
+            self.log.close()
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=self.log, env=self.env)
@@ -122,6 +131,7 @@ class Daemon:
             self.proc.wait()
         if getattr(self, "log", None):
             self.log.close()
+            self.log = None
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         self.proc.send_signal(sig)
@@ -134,12 +144,37 @@ class Daemon:
     def call(self, verb, args=None, timeout=10):
         return call(self.socket_path, verb, args, timeout)
 
-    def ctl(self, *args, check=True, user=None, timeout=30):
+    def incidents(self, *args):
+        """The incidents as a list of dicts (appwatchctl incidents --json)."""
+        out = self.ctl("incidents", "--json", *args).stdout
+        return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+    def wait_incidents(self, predicate, timeout=20, what="incidents"):
+        """Polls until predicate(incidents) is true; returns the incidents."""
+        last = []
+
+        def check():
+            nonlocal last
+            last = self.incidents()
+            return predicate(last)
+        try:
+            wait_until(check, timeout=timeout, interval=0.1, what=what)
+        except AssertionError:
+            raise AssertionError("%s; incidents were:\n%s\nlog:\n%s" % (
+                what, json.dumps(last, indent=1)[:4000], self.logtext()[-4000:]))
+        return last
+
+    def ctl(self, *args, check=True, user=None, timeout=30, input=None, cwd=None):
         argv = [APPWATCHCTL, "--socket=" + self.socket_path] + list(args)
         kw = {}
+        if input is not None:
+            kw["input"] = input
+        if cwd is not None:
+            kw["cwd"] = cwd
         if user is not None:
             kw["user"] = user
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                           env=dict(os.environ, APPWATCH_SPOOL_DIR=self.spool_dir), **kw)
         if check and p.returncode != 0:
             raise AssertionError("appwatchctl %s failed (%d): %s%s" % (
                 " ".join(args), p.returncode, p.stdout, p.stderr))

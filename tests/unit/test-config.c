@@ -295,6 +295,7 @@ TEST(shipped_config_documents_defaults) {
         ASSERT_EQ(c->max_clients, def->max_clients);
         ASSERT_EQ(c->client_timeout, def->client_timeout);
         ASSERT_EQ(c->queue_size, def->queue_size);
+        ASSERT_EQ(c->max_line_bytes, def->max_line_bytes);
         ASSERT_EQ(c->journal_enabled, def->journal_enabled);
         ASSERT_EQ(c->journal_min_priority, def->journal_min_priority);
         ASSERT_STREQ(c->gemini_model, def->gemini_model);

@@ -93,3 +93,19 @@ TEST(strv) {
         ASSERT_TRUE(now_realtime() > 1600000000 * USEC_PER_SEC);
         return 0;
 }
+
+TEST(unit_to_app) {
+        static const char *const cases[][2] = {
+                { "flutter-build@shop.service", "shop" },
+                { "nightly.service", "nightly" },
+                { "scraper", "scraper" },
+                { "weird@.service", "weird@" },
+                { "backup.timer", "backup.timer" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *a = unit_to_app(cases[i][0]);
+                ASSERT_STREQ(a, cases[i][1]);
+        }
+        return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* The Manager's fields, shared by manager.c and the control verbs in verbs.c. */
+#pragma once
+
+#include <jansson.h>
+#include <systemd/sd-event.h>
+
+#include "core/control.h"
+#include "core/manager.h"
+#include "core/pipeline.h"
+#include "core/pool.h"
+#include "core/sources.h"
+#include "detect/rules.h"
+#include "store/store.h"
+
+struct Manager {
+        sd_event *event;
+        Config *config;
+        char *config_path;
+        bool config_explicit;
+        bool dry_run;
+        char *state_dir;
+        char *runtime_dir;
+        char *spool_dir;
+        char *socket_path;        /* NULL when socket-activated */
+        bool socket_activated;
+        char *host;
+        Store *store;
+        DetectRules *rules;
+        size_t n_rules;
+        Pool *pool;
+        Pipeline *pipeline;
+        Sources *sources;
+        ControlServer *control;
+        usec_t start_monotonic;
+        unsigned n_reloads;
+        unsigned n_reloads_rejected;
+        char *last_status;
+};
+
+/* Handles one control request (verbs.c). */
+int manager_handle_verb(Manager *m, const ControlPeer *peer, const char *verb, json_t *args,
+                        json_t **ret_data, char **ret_message);
+/* The status object of `appwatchctl status` (manager.c). */
+int manager_build_status(Manager *m, json_t **ret);
+/* Re-sends STATUS= if it changed (manager.c). */
+void manager_refresh_status(Manager *m);
+/* Processes spooled submissions (verbs.c). Returns how many. */
+int manager_process_spool(Manager *m);

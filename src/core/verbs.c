@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket's verbs: ping, status, reload, incidents, show,
+ * resolve and submit, plus the spool directory that appwatchctl falls back
+ * to when the daemon cannot be reached. Read-only verbs are listed in
+ * protocol.c; the control server checks the caller for the others.
+ * Loop thread only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "manager-internal.h"
+#include "shared/log.h"
+#include "shared/protocol.h"
+#include "store/incidents.h"
+
+/* Largest output a submission may carry; its tail is what matters. */
+#define SUBMIT_MAX_OUTPUT (1024 * 1024)
+
+static int fail_msg(char **ret_message, int error, const char *format, ...) _printf_(3, 4);
+static int fail_msg(char **ret_message, int error, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(ret_message, format, ap) < 0)
+                *ret_message = NULL;
+        va_end(ap);
+        return error;
+}
+
+static int verb_incidents(Manager *m, json_t *args, json_t **ret, char **msg) {
+        IncidentFilter f = { .status = -1 };
+        const char *status = json_string_value(json_object_get(args, "status"));
+        json_t *since = json_object_get(args, "since");
+        json_t *limit = json_object_get(args, "limit");
+        Incident **l = NULL;
+        size_t n = 0;
+        json_t *a;
+        int r;
+
+        f.app = json_string_value(json_object_get(args, "app"));
+        if (status) {
+                f.status = incident_status_from_string(status);
+                if (f.status < 0)
+                        return fail_msg(msg, -EINVAL, "unknown status '%s': expected New, "
+                                        "In Progress, Resolved or Manual Required", status);
+        }
+        if (since && !json_is_integer(since))
+                return fail_msg(msg, -EINVAL, "\"since\" must be microseconds since the epoch");
+        f.since = json_integer_value(since);
+        if (limit && (!json_is_integer(limit) || json_integer_value(limit) <= 0))
+                return fail_msg(msg, -EINVAL, "\"limit\" must be a positive integer");
+        f.limit = (size_t) json_integer_value(limit);
+
+        r = pipeline_commit(m->pipeline);
+        if (r < 0)
+                return r;
+        r = incident_list(m->store, &f, &l, &n);
+        if (r < 0)
+                return r;
+        a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+                if (json_array_append_new(a, incident_to_json(l[i])) < 0) {
+                        json_decref(a);
+                        a = NULL;
+                }
+        incident_list_free(l, n);
+        if (!a)
+                return -ENOMEM;
+        *ret = json_pack("{s:o}", "incidents", a);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int get_id(json_t *args, int64_t *ret, char **msg) {
+        json_t *id = json_object_get(args, "id");
+
+        if (!json_is_integer(id) || json_integer_value(id) <= 0)
+                return fail_msg(msg, -EINVAL, "\"id\" must be a positive integer");
+        *ret = json_integer_value(id);
+        return 0;
+}
+
+static int verb_show(Manager *m, json_t *args, json_t **ret, char **msg) {
+        _cleanup_(incident_freep) Incident *i = NULL;
+        json_t *o, *occ = NULL;
+        int64_t id;
+        int r;
+
+        r = get_id(args, &id, msg);
+        if (r < 0)
+                return r;
+        r = pipeline_commit(m->pipeline);
+        if (r < 0)
+                return r;
+        r = incident_get(m->store, id, &i);
+        if (r == -ENOENT)
+                return fail_msg(msg, r, "no incident #%lld", (long long) id);
+        if (r < 0)
+                return r;
+        r = incident_occurrences_json(m->store, id, 20, &occ);
+        if (r < 0)
+                return r;
+        o = incident_to_json(i);
+        if (!o || json_object_set_new(o, "occurrences", occ) < 0) {
+                json_decref(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int verb_resolve(Manager *m, json_t *args, json_t **ret, char **msg) {
+        const char *status = json_string_value(json_object_get(args, "status"));
+        IncidentStatus st = INCIDENT_RESOLVED;
+        int64_t id;
+        int r;
+
+        r = get_id(args, &id, msg);
+        if (r < 0)
+                return r;
+        if (status) {
+                st = incident_status_from_string(status);
+                if (st < 0)
+                        return fail_msg(msg, -EINVAL, "unknown status '%s'", status);
+        }
+        r = pipeline_set_status(m->pipeline, id, st);
+        if (r == -ENOENT)
+                return fail_msg(msg, r, "no incident #%lld", (long long) id);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:I, s:s, s:b}", "id", (json_int_t) id, "status",
+                         incident_status_to_string(st), "changed", r > 0);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/*
+ * A failed (or succeeded) command, from appwatchctl run/submit, the
+ * OnFailure= template or the spool. Its output is one stream of its own.
+ */
+static int process_submission(Manager *m, json_t *args, json_t **ret, char **msg) {
+        const char *app = json_string_value(json_object_get(args, "app"));
+        const char *command = json_string_value(json_object_get(args, "command"));
+        const char *cwd = json_string_value(json_object_get(args, "cwd"));
+        const char *origin = json_string_value(json_object_get(args, "origin")) ?: "submit";
+        const char *host = json_string_value(json_object_get(args, "host"));
+        json_t *output = json_object_get(args, "output");
+        json_t *code = json_object_get(args, "exit_code");
+        _cleanup_free_ char *stream = NULL, *failed = NULL;
+        const int64_t *ids;
+        size_t n_ids;
+        int resolved = 0, r;
+
+        if (!app || !app[0] || strlen(app) > 128)
+                return fail_msg(msg, -EINVAL, "\"app\" must be a name of 1-128 characters");
+        if (!json_is_integer(code))
+                return fail_msg(msg, -EINVAL, "\"exit_code\" must be an integer");
+        if (output && !json_is_string(output))
+                return fail_msg(msg, -EINVAL, "\"output\" must be a string");
+        if (!strchr("rsu", origin[0]) ||
+            (strcmp(origin, "run") != 0 && strcmp(origin, "submit") != 0 &&
+             strcmp(origin, "unit") != 0))
+                return fail_msg(msg, -EINVAL, "\"origin\" must be run, submit or unit");
+
+        const char *unit = json_string_value(json_object_get(args, "unit"));
+        if (unit && m->config->journal_enabled &&
+            (strv_contains(m->config->journal_units, unit) ||
+             strv_contains(m->config->journal_units, "*"))) {
+                log_notice("Submission for %s ignored: the journal source already reads that "
+                           "unit, and counting its failure twice would be wrong.", unit);
+                *ret = json_pack("{s:[], s:i, s:b}", "incidents", "resolved", 0, "ignored", 1);
+                return *ret ? 0 : -ENOMEM;
+        }
+
+        if (asprintf(&stream, "%s:%s:%llu", origin, app, (unsigned long long) now_realtime()) < 0)
+                return -ENOMEM;
+        StreamMeta meta = { .app = app, .host = host, .origin = origin,
+                            .source = command ?: origin };
+
+        pipeline_collect_begin(m->pipeline);
+        if (output) {
+                const char *p = json_string_value(output);
+                size_t len = json_string_length(output);
+                /* Only the tail matters, and it bounds the work. */
+                if (len > SUBMIT_MAX_OUTPUT) {
+                        p += len - SUBMIT_MAX_OUTPUT;
+                        len = SUBMIT_MAX_OUTPUT;
+                }
+                while (len > 0) {
+                        const char *nl = memchr(p, '\n', len);
+                        size_t l = nl ? (size_t) (nl - p) : len;
+                        r = pipeline_feed(m->pipeline, stream, &meta, p, l, 0);
+                        if (r < 0)
+                                goto finish;
+                        if (!nl)
+                                break;
+                        len -= l + 1;
+                        p = nl + 1;
+                }
+        }
+        r = pipeline_flush_stream(m->pipeline, stream);
+        if (r < 0)
+                goto finish;
+        if (json_integer_value(code) != 0 && m->pipeline && pipeline_collect_end(m->pipeline, &ids) == 0) {
+                /* Nothing in the output explains the failure: record the failure itself. */
+                pipeline_collect_begin(m->pipeline);
+                if (asprintf(&failed, "Failed: '%s' exited with status %lld%s%s",
+                             command ?: "(command)", (long long) json_integer_value(code),
+                             cwd ? " in " : "", cwd ?: "") < 0) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                r = pipeline_feed(m->pipeline, stream, &meta, failed, strlen(failed), 0);
+                if (r >= 0)
+                        r = pipeline_flush_stream(m->pipeline, stream);
+                if (r < 0)
+                        goto finish;
+        }
+        if (json_integer_value(code) == 0 && strcmp(origin, "unit") != 0) {
+                r = pipeline_resolve_app(m->pipeline, app, "run");
+                if (r < 0)
+                        goto finish;
+                resolved = r;
+        }
+        r = 0;
+finish:
+        n_ids = pipeline_collect_end(m->pipeline, &ids);
+        pipeline_forget_stream(m->pipeline, stream);
+        if (r < 0)
+                return r;
+        /* The reply promises the submission is on disk. */
+        r = pipeline_commit(m->pipeline);
+        if (r < 0)
+                return r;
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n_ids; i++)
+                if (json_array_append_new(a, json_integer(ids[i])) < 0) {
+                        json_decref(a);
+                        a = NULL;
+                }
+        if (!a)
+                return -ENOMEM;
+        *ret = json_pack("{s:o, s:i}", "incidents", a, "resolved", resolved);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int spool_filter(const struct dirent *de) {
+        size_t l = strlen(de->d_name);
+        return de->d_name[0] != '.' && l > 5 && strcmp(de->d_name + l - 5, ".json") == 0;
+}
+
+/* Reads one spooled submission; a damaged file is moved aside, never lost. */
+static int spool_one(Manager *m, const char *name) {
+        _cleanup_free_ char *path = NULL, *key = NULL;
+        _cleanup_free_ char *msg = NULL;
+        json_auto_t *args = NULL, *reply = NULL;
+        StorePosition done = {};
+        json_error_t err;
+        int r;
+
+        if (asprintf(&path, "%s/%s", m->spool_dir, name) < 0 ||
+            asprintf(&key, "spool:%s", name) < 0)
+                return -ENOMEM;
+        /* Recorded in the same commit as its incidents: seen before means
+         * we crashed between that commit and the unlink. */
+        r = position_load(m->store, key, &done);
+        store_position_done(&done);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                args = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+                if (!json_is_object(args)) {
+                        _cleanup_free_ char *bad = NULL;
+                        log_warning("%s:%d: spooled submission is not valid JSON (%s); moved to "
+                                    "%s.bad, ignoring", path, err.line, err.text, name);
+                        if (asprintf(&bad, "%s.bad", path) >= 0)
+                                (void) rename(path, bad);
+                        return 0;
+                }
+                r = pipeline_set_position(m->pipeline, key, &(StorePosition) {});
+                if (r < 0)
+                        return r;
+                r = process_submission(m, args, &reply, &msg);
+                if (r < 0 && r != -EINVAL)
+                        return r;
+                if (r == -EINVAL)
+                        log_warning("%s: spooled submission rejected: %s, ignoring", path,
+                                    msg ?: "invalid");
+        }
+        if (unlink(path) < 0 && errno != ENOENT)
+                return log_warning_errno(-errno, "Cannot remove %s: %m", path);
+        return pipeline_drop_position(m->pipeline, key) < 0 ? -ENOMEM : 1;
+}
+
+int manager_process_spool(Manager *m) {
+        struct dirent **list = NULL;
+        int n, done = 0, r = 0;
+
+        n = scandir(m->spool_dir, &list, spool_filter, alphasort);
+        if (n < 0)
+                return errno == ENOENT ? 0 : log_warning_errno(-errno, "Cannot read spool %s: %m",
+                                                               m->spool_dir);
+        for (int i = 0; i < n; i++) {
+                if (r >= 0) {
+                        r = spool_one(m, list[i]->d_name);
+                        if (r > 0)
+                                done++;
+                }
+                free(list[i]);
+        }
+        free(list);
+        if (done > 0) {
+                (void) pipeline_commit(m->pipeline);
+                log_info("Processed %d spooled submission%s from %s.", done, done == 1 ? "" : "s",
+                         m->spool_dir);
+        }
+        return r < 0 ? r : done;
+}
+
+int manager_handle_verb(Manager *m, const ControlPeer *peer, const char *verb, json_t *args,
+                        json_t **ret_data, char **ret_message) {
+        int r;
+
+        if (strcmp(verb, "ping") == 0) {
+                *ret_data = json_pack("{s:s}", "version", PACKAGE_VERSION);
+                return *ret_data ? 0 : -ENOMEM;
+        }
+        if (strcmp(verb, "status") == 0)
+                return manager_build_status(m, ret_data);
+        if (strcmp(verb, "incidents") == 0)
+                return verb_incidents(m, args, ret_data, ret_message);
+        if (strcmp(verb, "show") == 0)
+                return verb_show(m, args, ret_data, ret_message);
+        if (strcmp(verb, "resolve") == 0)
+                return verb_resolve(m, args, ret_data, ret_message);
+        if (strcmp(verb, "submit") == 0) {
+                /* Whatever was spooled while we were away goes first, in order. */
+                (void) manager_process_spool(m);
+                return process_submission(m, args, ret_data, ret_message);
+        }
+        if (strcmp(verb, "reload") == 0) {
+                log_info("Reload requested by PID %d (UID %u).", (int) peer->pid,
+                         (unsigned) peer->uid);
+                r = manager_reload(m);
+                if (r == -EINVAL)
+                        *ret_message = strdup("the new configuration was rejected; see "
+                                              "journalctl -u appwatch");
+                return r;
+        }
+        return fail_msg(ret_message, -EOPNOTSUPP, "unknown verb '%s'", verb);
+}

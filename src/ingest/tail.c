@@ -1,0 +1,1202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The file tailer (see include/ingest/tail.h for the contract).
+ *
+ * One inotify instance watches directories, never files: a watch's
+ * directory gets IN_MODIFY for appends and the namespace events (create,
+ * move, delete) for rotation. Namespace events do not patch state event by
+ * event; they make the watch "reconcile": list the directory, match names,
+ * and compare inodes with the open files. A tracked inode found under a new
+ * name was renamed (it keeps its offset); a tracked file not found under any
+ * matching name was rotated away or deleted and is retired; an unknown
+ * inode is a new file. Startup and IN_Q_OVERFLOW rescans are the same
+ * reconcile, so there is one code path for "what is in the directory".
+ *
+ * Reading happens only in a defer source, at most read_budget bytes per
+ * loop iteration: retired files first (so an old file's last lines come
+ * before its replacement's), then the others round-robin. Each file keeps
+ * the offset of the start of its current line and the bytes of that line
+ * read so far (at most max_line of them); a line is consumed only when the
+ * callback accepts it, so a refused line is read again on resume.
+ *
+ * Threading: loop thread only.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ingest/tail.h"
+#include "shared/log.h"
+
+#define TAIL_DEFAULT_MAX_LINE (64U * 1024U)
+#define TAIL_DEFAULT_MAX_FILES 1024U
+#define TAIL_DEFAULT_READ_BUDGET (1024U * 1024U)
+#define TAIL_DEFAULT_ROTATE_WAIT (5 * USEC_PER_SEC)
+#define TAIL_CHUNK (64U * 1024U)
+/* A line buffer bigger than this is given back once its line is consumed. */
+#define TAIL_KEEP_BUF (16U * 1024U)
+#define TAIL_WARN_INTERVAL USEC_PER_MINUTE
+
+/* A watched directory reports appends and every change of its names. */
+#define MASK_ACTIVE                                                                  \
+        (IN_MODIFY | IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF | \
+         IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK | IN_MASK_ADD)
+/* An ancestor waited on only needs to say that something appeared in it. */
+#define MASK_WAITING \
+        (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_MASK_ADD)
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+typedef enum WatchState {
+        WATCH_NEW,      /* not set up, or failed: retried on the next rescan */
+        WATCH_WAITING,  /* directory missing; wd is on its nearest existing ancestor */
+        WATCH_ACTIVE,   /* wd is on the directory */
+} WatchState;
+
+typedef struct TailWatch {
+        char *name, *app;
+        char *dir;              /* the directory holding the files */
+        char *pattern;          /* fnmatch() pattern of their names; NULL = every name */
+        bool literal;           /* pattern is one exact name */
+        bool from_head;
+        bool initial_done;      /* files found from now on appeared later: read from 0 */
+        WatchState state;
+        int wd;
+        bool need_setup, need_reset, need_reconcile;
+} TailWatch;
+
+typedef struct TailFile {
+        Tailer *tailer;
+        TailWatch *watch;
+        char *name;             /* within watch->dir, when last seen */
+        char *path;
+        int fd;
+        uint64_t dev, inode;
+        uint64_t pos;           /* offset of the first byte of the current line */
+        uint64_t line_len;      /* bytes of the current line read so far */
+        char *buf;              /* the first buf_len (<= max_line) of them */
+        size_t buf_len, buf_size;
+        bool discard;           /* skipping up to the next '\n' (a line begun before pos) */
+        bool pending;           /* may have unread data */
+        bool retired;           /* left its watch: drain, then close once expired */
+        bool expired;           /* rotate_wait is over */
+        unsigned scan_gen;
+        sd_event_source *timer;
+} TailFile;
+
+struct Tailer {
+        sd_event *event;
+        TailOptions opts;
+        TailLineFunc on_line;
+        TailLookupFunc lookup;
+        void *userdata;
+        TailDestroyFunc destroy;
+
+        int inotify_fd;
+        sd_event_source *inotify_source;
+        sd_event_source *defer_source;
+
+        TailWatch **watches;
+        size_t n_watches;
+        TailFile **files;
+        size_t n_files;
+        size_t rr;              /* where the next round-robin pass starts */
+
+        char *chunk;            /* TAIL_CHUNK bytes */
+        bool started, paused, need_rescan;
+        unsigned scan_gen;
+        usec_t last_files_warning;
+        TailStats stats;
+};
+
+/* Outcomes of reading one file. */
+enum {
+        READ_EOF = 0,   /* everything readable was consumed */
+        READ_BUDGET,    /* the budget ran out first */
+        READ_STOPPED,   /* the tailer is paused (the callback refused a line, or paused) */
+        READ_CLOSED,    /* the file was retired, drained and closed (it is freed) */
+};
+
+/* FNV-1a, 64 bit: fast, stable across versions and architectures, and good
+ * enough to notice that different bytes now sit before a saved offset. */
+void tail_marker(const void *data, size_t len, char ret[static 17]) {
+        const unsigned char *p = data;
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (size_t i = 0; i < len; i++) {
+                h ^= p[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        (void) snprintf(ret, 17, "%016" PRIx64, h);
+}
+
+/* Reads exactly len bytes at off; -ESTALE if the file is shorter now. */
+static int pread_full(int fd, void *buf, size_t len, uint64_t off) {
+        size_t done = 0;
+
+        while (done < len) {
+                ssize_t n = pread(fd, (char *) buf + done, len - done, (off_t) (off + done));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -ESTALE;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+/* The marker of the <= TAIL_MARKER_WINDOW bytes before offset in fd. */
+static int fd_marker(int fd, uint64_t offset, char ret[static 17]) {
+        char buf[TAIL_MARKER_WINDOW];
+        size_t len = (size_t) MIN(offset, (uint64_t) sizeof buf);
+        int r;
+
+        if (offset == 0) {
+                ret[0] = '\0';
+                return 0;
+        }
+        r = pread_full(fd, buf, len, offset - len);
+        if (r < 0)
+                return r;
+        tail_marker(buf, len, ret);
+        return 0;
+}
+
+static bool watch_matches(const TailWatch *w, const char *name) {
+        if (!w->pattern)
+                return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+        if (w->literal)
+                return strcmp(w->pattern, name) == 0;
+        return fnmatch(w->pattern, name, FNM_PERIOD) == 0;
+}
+
+static char *path_join(const char *dir, const char *name) {
+        char *p;
+
+        if (asprintf(&p, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name) < 0)
+                return NULL;
+        return p;
+}
+
+static TailFile *find_file(Tailer *t, uint64_t dev, uint64_t inode) {
+        for (size_t i = 0; i < t->n_files; i++)
+                if (t->files[i]->dev == dev && t->files[i]->inode == inode)
+                        return t->files[i];
+        return NULL;
+}
+
+/* A live (not retired) file of w by its name. */
+static TailFile *find_file_by_name(Tailer *t, const TailWatch *w, const char *name) {
+        for (size_t i = 0; i < t->n_files; i++) {
+                TailFile *f = t->files[i];
+                if (f->watch == w && !f->retired && strcmp(f->name, name) == 0)
+                        return f;
+        }
+        return NULL;
+}
+
+static TailFile *file_free(TailFile *f) {
+        if (!f)
+                return NULL;
+        sd_event_source_disable_unref(f->timer);
+        safe_close(f->fd);
+        free(f->buf);
+        free(f->path);
+        free(f->name);
+        return mfree(f);
+}
+DEFINE_CLEANUP(TailFile, file_free)
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
+
+/* Removes f from the tailer and frees it. */
+static void file_close(Tailer *t, TailFile *f) {
+        for (size_t i = 0; i < t->n_files; i++) {
+                if (t->files[i] != f)
+                        continue;
+                memmove(t->files + i, t->files + i + 1, (t->n_files - i - 1) * sizeof *t->files);
+                t->n_files--;
+                if (t->rr > i)
+                        t->rr--;
+                break;
+        }
+        log_debug("Watch '%s': closed '%s' at offset %" PRIu64 ".", f->watch->name, f->path,
+                  f->pos);
+        file_free(f);
+}
+
+static void file_reset(TailFile *f) {
+        f->pos = 0;
+        f->line_len = 0;
+        f->buf_len = 0;
+        f->discard = false;
+}
+
+/*
+ * Where a file with no saved position is read from when the watch starts
+ * from the tail: the start of its last line, so a line being written is not
+ * cut; if that is more than a marker window back, the end, skipping up to the
+ * next '\n'.
+ */
+static void file_seek_last_line(TailFile *f, uint64_t size) {
+        char buf[TAIL_MARKER_WINDOW];
+        size_t len = (size_t) MIN(size, (uint64_t) sizeof buf);
+        const char *nl;
+
+        f->pos = size;
+        if (size == 0)
+                return;
+        if (pread_full(f->fd, buf, len, size - len) < 0)
+                return;
+        if (buf[len - 1] == '\n')
+                return;
+        nl = memrchr(buf, '\n', len);
+        if (nl)
+                f->pos = size - len + (uint64_t) (nl - buf) + 1;
+        else if (len == size)
+                f->pos = 0;
+        else
+                f->discard = true;
+}
+
+/* Decides where a newly opened file starts: its saved position if still valid,
+ * else the head or the last line. */
+static void file_seek_start(Tailer *t, TailFile *f, uint64_t size, bool initial) {
+        TailPosition saved = {};
+        int r = 0;
+
+        if (t->lookup) {
+                r = t->lookup(t, f->dev, f->inode, &saved, t->userdata);
+                if (r < 0)
+                        log_debug_errno(r, "Watch '%s': looking up the position of '%s' failed, "
+                                        "ignoring: %m", f->watch->name, f->path);
+        }
+        if (r > 0 && saved.dev == f->dev && saved.inode == f->inode) {
+                char marker[17];
+
+                saved.marker[sizeof saved.marker - 1] = '\0';
+                if (saved.offset <= size && fd_marker(f->fd, saved.offset, marker) >= 0 &&
+                    strcmp(marker, saved.marker) == 0) {
+                        f->pos = saved.offset;
+                        log_debug("Watch '%s': resuming '%s' at offset %" PRIu64 ".",
+                                  f->watch->name, f->path, f->pos);
+                        return;
+                }
+                t->stats.truncations++;
+                log_debug("Watch '%s': saved position %" PRIu64 " of '%s' no longer matches "
+                          "(size %" PRIu64 "), reading it from the start.",
+                          f->watch->name, saved.offset, f->path, size);
+                return;
+        }
+        if (initial && !f->watch->from_head)
+                file_seek_last_line(f, size);
+}
+
+/* Opens name (an entry of w's directory, dir_fd) and starts following it. */
+static int file_open(Tailer *t, TailWatch *w, int dir_fd, const char *name, bool initial) {
+        _cleanup_(file_freep) TailFile *f = NULL;
+        TailFile **files;
+        struct stat st;
+
+        f = calloc(1, sizeof *f);
+        if (!f)
+                return log_oom();
+        *f = (TailFile) {
+                .tailer = t,
+                .watch = w,
+                .fd = -EBADF,
+        };
+        f->name = strdup(name);
+        f->path = path_join(w->dir, name);
+        if (!f->name || !f->path)
+                return log_oom();
+
+        /* O_NOFOLLOW: a symlink planted in a log directory must not make us
+         * read (and ship off) some other file. O_NONBLOCK: a FIFO swapped in
+         * after the stat cannot block the loop. */
+        f->fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+        if (f->fd < 0)
+                return log_debug_errno(-errno, "Watch '%s': cannot open '%s', ignoring: %m",
+                                       w->name, f->path);
+        if (fstat(f->fd, &st) < 0)
+                return log_debug_errno(-errno, "Watch '%s': cannot stat '%s', ignoring: %m",
+                                       w->name, f->path);
+        if (!S_ISREG(st.st_mode))
+                return log_debug_errno(-EBADFD, "Watch '%s': '%s' is not a regular file, ignoring.",
+                                       w->name, f->path);
+        f->dev = (uint64_t) st.st_dev;
+        f->inode = (uint64_t) st.st_ino;
+        if (find_file(t, f->dev, f->inode))
+                return 0; /* raced with a rename: already followed */
+
+        files = reallocarray(t->files, t->n_files + 1, sizeof *files);
+        if (!files)
+                return log_oom();
+        t->files = files;
+
+        file_seek_start(t, f, (uint64_t) st.st_size, initial);
+        f->pending = true;
+        f->scan_gen = t->scan_gen;
+        log_debug("Watch '%s': following '%s' (inode %" PRIu64 ") from offset %" PRIu64 ".",
+                  w->name, f->path, f->inode, f->pos);
+        t->files[t->n_files++] = TAKE_PTR(f);
+        return 0;
+}
+
+static int on_rotate_wait(sd_event_source *s, uint64_t usec, void *userdata) {
+        TailFile *f = userdata;
+
+        f->timer = sd_event_source_disable_unref(f->timer);
+        f->expired = true;
+        f->pending = true;
+        if (!f->tailer->paused)
+                (void) sd_event_source_set_enabled(f->tailer->defer_source, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* f left its watch (renamed away, deleted, or its directory went): drain it
+ * now, keep it open for rotate_wait, then drain it again and close it. */
+static void file_retire(Tailer *t, TailFile *f) {
+        int r;
+
+        if (f->retired)
+                return;
+        f->retired = true;
+        f->pending = true;
+        t->stats.rotations++;
+        log_debug("Watch '%s': '%s' was rotated or deleted, draining it.", f->watch->name,
+                  f->path);
+        r = sd_event_add_time_relative(t->event, &f->timer, CLOCK_MONOTONIC,
+                                       t->opts.rotate_wait, USEC_PER_MSEC, on_rotate_wait, f);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to add a rotation timer, closing '%s' once drained: %m",
+                                f->path);
+                f->expired = true;
+                return;
+        }
+        (void) sd_event_source_set_description(f->timer, "tail-rotate-wait");
+}
+
+/* A retired file that shows up again under a matching name (renamed back). */
+static void file_unretire(TailFile *f) {
+        f->timer = sd_event_source_disable_unref(f->timer);
+        f->retired = false;
+        f->expired = false;
+}
+
+static int file_rename(TailFile *f, const char *name) {
+        char *n, *p;
+
+        n = strdup(name);
+        p = path_join(f->watch->dir, name);
+        if (!n || !p) {
+                free(n);
+                free(p);
+                return log_oom();
+        }
+        log_debug("Watch '%s': '%s' was renamed to '%s'.", f->watch->name, f->path, p);
+        free(f->name);
+        free(f->path);
+        f->name = n;
+        f->path = p;
+        return 0;
+}
+
+static void warn_too_many_files(Tailer *t, const TailWatch *w, size_t skipped) {
+        usec_t now = now_monotonic();
+
+        if (t->last_files_warning != 0 && now < t->last_files_warning + TAIL_WARN_INTERVAL)
+                return;
+        t->last_files_warning = now;
+        log_warning("Watch '%s': %zu more file(s) in '%s' over the limit of %zu open files, "
+                    "ignoring.", w->name, skipped, w->dir, t->opts.max_files);
+}
+
+/*
+ * Brings w's files in line with its directory: follows new files, notes
+ * renames, retires the files that left. initial: files without a saved
+ * position start as from_head says; otherwise they appeared later and are
+ * read from 0.
+ */
+static int watch_reconcile(Tailer *t, TailWatch *w) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        bool initial = !w->initial_done;
+        size_t skipped = 0;
+        unsigned gen;
+        struct dirent *de;
+
+        w->need_reconcile = false;
+        d = opendir(w->dir);
+        if (!d) {
+                if (errno == ENOENT || errno == ENOTDIR) {
+                        /* Gone under us; the IN_DELETE_SELF/IN_MOVE_SELF is on its way. */
+                        w->need_reset = true;
+                        return 0;
+                }
+                return log_warning_errno(-errno, "Watch '%s': cannot list '%s', ignoring: %m",
+                                         w->name, w->dir);
+        }
+
+        gen = ++t->scan_gen;
+        while ((errno = 0, de = readdir(d))) {
+                struct stat st;
+                TailFile *f;
+
+                if (!watch_matches(w, de->d_name))
+                        continue;
+                if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode))
+                        continue;
+
+                f = find_file(t, (uint64_t) st.st_dev, (uint64_t) st.st_ino);
+                if (f) {
+                        if (f->watch != w)
+                                continue; /* another watch follows it */
+                        f->scan_gen = gen;
+                        f->pending = true;
+                        if (f->retired)
+                                file_unretire(f);
+                        if (strcmp(f->name, de->d_name) != 0)
+                                (void) file_rename(f, de->d_name);
+                        continue;
+                }
+                if (t->n_files >= t->opts.max_files) {
+                        skipped++;
+                        continue;
+                }
+                (void) file_open(t, w, dirfd(d), de->d_name, initial);
+        }
+        if (errno != 0)
+                log_warning_errno(-errno, "Watch '%s': reading '%s' failed, ignoring: %m",
+                                  w->name, w->dir);
+        if (skipped > 0)
+                warn_too_many_files(t, w, skipped);
+
+        /* A file not met under a matching name lost it: rotated away or deleted. */
+        for (size_t i = 0; i < t->n_files; i++) {
+                TailFile *f = t->files[i];
+                if (f->watch == w && !f->retired && f->scan_gen != gen)
+                        file_retire(t, f);
+        }
+        return 0;
+}
+
+/* Drops our use of wd, removing it from inotify when no watch shares it. */
+static void tailer_release_wd(Tailer *t, int wd) {
+        if (wd < 0)
+                return;
+        for (size_t i = 0; i < t->n_watches; i++)
+                if (t->watches[i]->wd == wd)
+                        return;
+        (void) inotify_rm_watch(t->inotify_fd, wd);
+}
+
+static void watch_set_wd(Tailer *t, TailWatch *w, int wd) {
+        int old = w->wd;
+
+        w->wd = wd;
+        if (old != wd)
+                tailer_release_wd(t, old);
+}
+
+/* The first component of w->dir below its ancestor a ("/a/b" under "/"
+ * gives "/a"). */
+static char *path_child_towards(const char *a, const char *dir) {
+        size_t n = strcmp(a, "/") == 0 ? 1 : strlen(a) + 1;
+        const char *slash = strchr(dir + n, '/');
+
+        return strndup(dir, slash ? (size_t) (slash - dir) : strlen(dir));
+}
+
+static int watch_setup_failed(Tailer *t, TailWatch *w, int error) {
+        watch_set_wd(t, w, -1);
+        w->state = WATCH_NEW;
+        return log_warning_errno(error, "Watch '%s': cannot watch '%s', ignoring until the next "
+                                 "rescan: %m", w->name, w->dir);
+}
+
+/*
+ * Watches w's directory and reconciles it, or, while it does not exist,
+ * waits on its nearest existing ancestor. Goes again when the directory (or
+ * a step towards it) appeared before the ancestor was watched.
+ */
+static int watch_setup(Tailer *t, TailWatch *w) {
+        w->need_setup = false;
+        for (unsigned attempt = 0; attempt < 64; attempt++) {
+                _cleanup_free_ char *a = NULL, *child = NULL;
+                int wd;
+
+                wd = inotify_add_watch(t->inotify_fd, w->dir, MASK_ACTIVE);
+                if (wd >= 0) {
+                        watch_set_wd(t, w, wd);
+                        w->state = WATCH_ACTIVE;
+                        return watch_reconcile(t, w);
+                }
+                if (errno != ENOENT && errno != ENOTDIR)
+                        return watch_setup_failed(t, w, -errno);
+
+                a = strdup(w->dir);
+                if (!a)
+                        return log_oom();
+                for (;;) {
+                        char *slash = strrchr(a, '/');
+
+                        if (!slash || strcmp(a, "/") == 0)
+                                return watch_setup_failed(t, w, -ENOENT);
+                        if (slash == a)
+                                slash[1] = '\0';
+                        else
+                                *slash = '\0';
+                        wd = inotify_add_watch(t->inotify_fd, a, MASK_WAITING);
+                        if (wd >= 0)
+                                break;
+                        if (errno != ENOENT && errno != ENOTDIR)
+                                return watch_setup_failed(t, w, -errno);
+                }
+                if (w->state != WATCH_WAITING || w->wd != wd)
+                        log_debug("Watch '%s': waiting for '%s' to appear (watching '%s').",
+                                  w->name, w->dir, a);
+                watch_set_wd(t, w, wd);
+                w->state = WATCH_WAITING;
+
+                child = path_child_towards(a, w->dir);
+                if (!child)
+                        return log_oom();
+                if (access(child, F_OK) < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+/* w's directory went away (or was moved): retire its files and start over. */
+static int watch_reset(Tailer *t, TailWatch *w) {
+        w->need_reset = false;
+        for (size_t i = 0; i < t->n_files; i++)
+                if (t->files[i]->watch == w)
+                        file_retire(t, t->files[i]);
+        watch_set_wd(t, w, -1);
+        w->state = WATCH_NEW;
+        return watch_setup(t, w);
+}
+
+static void tailer_rescan(Tailer *t) {
+        t->need_rescan = false;
+        t->stats.rescans++;
+        log_debug("Rescanning all %zu watches.", t->n_watches);
+        for (size_t i = 0; i < t->n_watches; i++) {
+                TailWatch *w = t->watches[i];
+
+                if (w->need_reset)
+                        (void) watch_reset(t, w);
+                else if (w->state == WATCH_ACTIVE)
+                        (void) watch_reconcile(t, w);
+                else
+                        (void) watch_setup(t, w);
+                w->need_setup = w->need_reconcile = false;
+        }
+        /* IN_MODIFY events may have been lost with the overflow. */
+        for (size_t i = 0; i < t->n_files; i++)
+                t->files[i]->pending = true;
+}
+
+static void tailer_handle_event(Tailer *t, const struct inotify_event *ev) {
+        if (ev->mask & IN_Q_OVERFLOW) {
+                t->stats.overflows++;
+                t->need_rescan = true;
+                log_debug("inotify queue overflowed, rescanning.");
+                return;
+        }
+
+        for (size_t i = 0; i < t->n_watches; i++) {
+                TailWatch *w = t->watches[i];
+                TailFile *f;
+
+                if (w->wd != ev->wd)
+                        continue;
+                if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
+                        /* Our directory or the ancestor waited on is gone or moved. */
+                        w->need_reset = true;
+                        continue;
+                }
+                if (w->state != WATCH_ACTIVE) {
+                        if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+                                w->need_setup = true;
+                        continue;
+                }
+                if (ev->len == 0 || (ev->mask & IN_ISDIR))
+                        continue;
+                if (ev->mask & IN_MODIFY) {
+                        f = find_file_by_name(t, w, ev->name);
+                        if (f)
+                                f->pending = true;
+                } else if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+                        if (watch_matches(w, ev->name))
+                                w->need_reconcile = true;
+                } else if (ev->mask & (IN_MOVED_FROM | IN_DELETE)) {
+                        if (find_file_by_name(t, w, ev->name))
+                                w->need_reconcile = true;
+                }
+        }
+}
+
+static bool tailer_has_pending(Tailer *t) {
+        for (size_t i = 0; i < t->n_files; i++)
+                if (t->files[i]->pending)
+                        return true;
+        return false;
+}
+
+static void tailer_schedule(Tailer *t) {
+        if (!t->started || t->paused || !tailer_has_pending(t))
+                return;
+        (void) sd_event_source_set_enabled(t->defer_source, SD_EVENT_ONESHOT);
+}
+
+/* Reads queued inotify events (one buffer, or all of them) and acts on them. */
+static int tailer_process_inotify(Tailer *t, bool all) {
+        union {
+                struct inotify_event ev;
+                char raw[32 * 1024];
+        } buf;
+        int r = 0;
+
+        for (;;) {
+                ssize_t n = read(t->inotify_fd, &buf, sizeof buf);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN)
+                                r = log_warning_errno(-errno, "Failed to read inotify events, "
+                                                      "ignoring: %m");
+                        break;
+                }
+                for (char *p = buf.raw; p < buf.raw + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+
+                        tailer_handle_event(t, ev);
+                        p += sizeof *ev + ev->len;
+                }
+                if (!all)
+                        break;
+        }
+
+        if (t->need_rescan)
+                tailer_rescan(t);
+        for (size_t i = 0; i < t->n_watches; i++) {
+                TailWatch *w = t->watches[i];
+
+                /* A reconcile may find the directory gone: then reset at once. */
+                if (w->need_reconcile)
+                        (void) watch_reconcile(t, w);
+                if (w->need_reset)
+                        (void) watch_reset(t, w);
+                else if (w->need_setup)
+                        (void) watch_setup(t, w);
+        }
+        tailer_schedule(t);
+        return r;
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) tailer_process_inotify(userdata, false);
+        return 0;
+}
+
+/* Hands the current line to the callback; consumes it if accepted. */
+static int file_deliver(Tailer *t, TailFile *f, const char *data, size_t len, bool truncated,
+                        uint64_t next_offset) {
+        const TailLine line = {
+                .watch = f->watch->name,
+                .app = f->watch->app,
+                .path = f->path,
+                .dev = f->dev,
+                .inode = f->inode,
+                .offset = f->pos,
+                .next_offset = next_offset,
+                .data = data,
+                .len = len,
+                .truncated = truncated,
+        };
+
+        if (t->on_line(t, &line, t->userdata) < 0) {
+                t->paused = true;
+                return READ_STOPPED;
+        }
+        t->stats.lines++;
+        if (truncated)
+                t->stats.truncated_lines++;
+        f->pos = next_offset;
+        f->line_len = 0;
+        f->buf_len = 0;
+        if (f->buf_size > TAIL_KEEP_BUF) {
+                f->buf = mfree(f->buf);
+                f->buf_size = 0;
+        }
+        return t->paused ? READ_STOPPED : READ_EOF;
+}
+
+/* Keeps what fits of a piece of the current line in f->buf. If memory runs
+ * out the line is cut shorter than max_line (and flagged), never failed. */
+static void file_append(Tailer *t, TailFile *f, const char *p, size_t n) {
+        size_t want = MIN(n, t->opts.max_line - f->buf_len);
+
+        f->line_len += n;
+        if (f->buf_len + want > f->buf_size) {
+                size_t size = f->buf_size ? f->buf_size : 256;
+                char *b;
+
+                while (size < f->buf_len + want)
+                        size *= 2;
+                size = MIN(size, t->opts.max_line);
+                b = realloc(f->buf, size);
+                if (!b) {
+                        log_debug("Out of memory for a line of '%s', cutting it.", f->path);
+                        want = f->buf_size - f->buf_len;
+                        if (want == 0)
+                                return;
+                } else {
+                        f->buf = b;
+                        f->buf_size = size;
+                }
+        }
+        if (want == 0)
+                return;
+        memcpy(f->buf + f->buf_len, p, want);
+        f->buf_len += want;
+}
+
+/* Splits freshly read bytes into lines and delivers them. */
+static int file_consume(Tailer *t, TailFile *f, const char *p, size_t n) {
+        const char *end = p + n;
+        int r;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t seg = (size_t) ((nl ? nl : end) - p);
+
+                if (f->discard) {
+                        f->pos += seg;
+                        if (!nl)
+                                return READ_EOF;
+                        f->pos++;
+                        f->discard = false;
+                } else if (nl && f->line_len == 0) {
+                        /* The whole line is in the chunk: no copy. */
+                        r = file_deliver(t, f, p, MIN(seg, t->opts.max_line),
+                                         seg > t->opts.max_line, f->pos + seg + 1);
+                        if (r != READ_EOF)
+                                return r;
+                } else {
+                        file_append(t, f, p, seg);
+                        if (!nl)
+                                return READ_EOF;
+                        /* A refused line keeps line_len, so the next read starts at its '\n'. */
+                        r = file_deliver(t, f, f->buf ? f->buf : "", f->buf_len,
+                                         f->line_len > f->buf_len, f->pos + f->line_len + 1);
+                        if (r != READ_EOF)
+                                return r;
+                }
+                p = nl + 1;
+        }
+        return READ_EOF;
+}
+
+/* At EOF: notices truncation and deletion; closes an expired retired file
+ * after delivering its final unterminated line. */
+static int file_at_eof(Tailer *t, TailFile *f, bool *ret_again) {
+        uint64_t read_off = f->pos + f->line_len;
+        struct stat st;
+        int r;
+
+        *ret_again = false;
+        if (fstat(f->fd, &st) < 0) {
+                log_warning_errno(-errno, "Watch '%s': cannot stat '%s', closing it: %m",
+                                  f->watch->name, f->path);
+                file_close(t, f);
+                return READ_CLOSED;
+        }
+        if ((uint64_t) st.st_size < read_off) {
+                /* copytruncate, or shrunk some other way: start over. */
+                log_debug("Watch '%s': '%s' shrank to %" PRIu64 " below offset %" PRIu64
+                          ", reading it from the start.", f->watch->name, f->path,
+                          (uint64_t) st.st_size, read_off);
+                t->stats.truncations++;
+                file_reset(f);
+                *ret_again = true;
+                return READ_EOF;
+        }
+        if (!f->retired && st.st_nlink == 0)
+                file_retire(t, f); /* deleted, and the event was lost in an overflow */
+
+        f->pending = false;
+        if (!f->retired || !f->expired)
+                return READ_EOF;
+
+        if (f->line_len > 0 && !f->discard) {
+                r = file_deliver(t, f, f->buf ? f->buf : "", f->buf_len, f->line_len > f->buf_len,
+                                 f->pos + f->line_len);
+                if (r != READ_EOF) {
+                        f->pending = true;
+                        return r;
+                }
+        }
+        file_close(t, f);
+        return READ_CLOSED;
+}
+
+/* Reads f until EOF, the budget runs out or delivery stops. */
+static int file_read(Tailer *t, TailFile *f, size_t *budget) {
+        for (;;) {
+                uint64_t read_off = f->pos + f->line_len;
+                size_t want = MIN((size_t) TAIL_CHUNK, *budget);
+                bool again;
+                ssize_t n;
+                int r;
+
+                if (want == 0)
+                        return READ_BUDGET;
+                n = pread(f->fd, t->chunk, want, (off_t) read_off);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN) {
+                                log_warning_errno(-errno, "Watch '%s': cannot read '%s', "
+                                                  "closing it: %m", f->watch->name, f->path);
+                                file_close(t, f);
+                                return READ_CLOSED;
+                        }
+                        n = 0;
+                }
+                if (n == 0) {
+                        r = file_at_eof(t, f, &again);
+                        if (again)
+                                continue;
+                        return r;
+                }
+                *budget -= (size_t) n;
+                t->stats.bytes += (uint64_t) n;
+                r = file_consume(t, f, t->chunk, (size_t) n);
+                if (r != READ_EOF)
+                        return r;
+        }
+}
+
+/* One reading pass: retired files first, then the others round-robin.
+ * Returns READ_EOF when nothing is left to read now. */
+static int tailer_read_pass(Tailer *t, size_t budget) {
+        size_t n;
+        int r;
+
+        if (t->paused)
+                return READ_STOPPED;
+
+        for (size_t i = 0; i < t->n_files;) {
+                TailFile *f = t->files[i];
+
+                if (!f->retired || !f->pending) {
+                        i++;
+                        continue;
+                }
+                r = file_read(t, f, &budget);
+                if (r == READ_CLOSED)
+                        continue; /* files[i] is the next one now */
+                if (r != READ_EOF)
+                        return r;
+                i++;
+        }
+
+        n = t->n_files;
+        for (size_t k = 0; k < n; k++) {
+                size_t i = (t->rr + k) % n;
+                TailFile *f = t->files[i];
+
+                if (f->retired || !f->pending)
+                        continue;
+                r = file_read(t, f, &budget);
+                if (r == READ_CLOSED)
+                        return READ_BUDGET; /* the array changed: go again */
+                if (r != READ_EOF) {
+                        /* The next pass starts with the next file, so one busy file cannot
+                         * starve the others; this one keeps its pending flag. */
+                        t->rr = (i + 1) % n;
+                        return r;
+                }
+        }
+        return READ_EOF;
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        Tailer *t = userdata;
+
+        (void) tailer_read_pass(t, t->opts.read_budget);
+        tailer_schedule(t);
+        return 0;
+}
+
+int tailer_new(sd_event *e, const TailOptions *o, TailLineFunc on_line, TailLookupFunc lookup,
+               void *userdata, TailDestroyFunc destroy, Tailer **ret) {
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        int r;
+
+        if (!e || !on_line || !ret)
+                return -EINVAL;
+
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        *t = (Tailer) {
+                .event = sd_event_ref(e),
+                .opts = o ? *o : (TailOptions) {},
+                .on_line = on_line,
+                .lookup = lookup,
+                .inotify_fd = -EBADF,
+        };
+        if (t->opts.max_line == 0)
+                t->opts.max_line = TAIL_DEFAULT_MAX_LINE;
+        if (t->opts.max_files == 0)
+                t->opts.max_files = TAIL_DEFAULT_MAX_FILES;
+        if (t->opts.read_budget == 0)
+                t->opts.read_budget = TAIL_DEFAULT_READ_BUDGET;
+        if (t->opts.rotate_wait == 0)
+                t->opts.rotate_wait = TAIL_DEFAULT_ROTATE_WAIT;
+
+        t->chunk = malloc(TAIL_CHUNK);
+        if (!t->chunk)
+                return -ENOMEM;
+
+        t->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (t->inotify_fd < 0)
+                return -errno;
+
+        r = sd_event_add_io(e, &t->inotify_source, t->inotify_fd, EPOLLIN, on_inotify, t);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(t->inotify_source, "tail-inotify");
+
+        r = sd_event_add_defer(e, &t->defer_source, on_defer, t);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(t->defer_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(t->defer_source, "tail-read");
+
+        /* Set last, so a failed constructor does not destroy the caller's userdata. */
+        t->userdata = userdata;
+        t->destroy = destroy;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static TailWatch *watch_free(TailWatch *w) {
+        if (!w)
+                return NULL;
+        free(w->name);
+        free(w->app);
+        free(w->dir);
+        free(w->pattern);
+        return mfree(w);
+}
+DEFINE_CLEANUP(TailWatch, watch_free)
+
+Tailer *tailer_free(Tailer *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = t->n_files; i > 0; i--)
+                file_free(t->files[i - 1]);
+        free(t->files);
+        for (size_t i = t->n_watches; i > 0; i--)
+                watch_free(t->watches[i - 1]);
+        free(t->watches);
+        sd_event_source_disable_unref(t->defer_source);
+        sd_event_source_disable_unref(t->inotify_source);
+        safe_close(t->inotify_fd);
+        free(t->chunk);
+        sd_event_unref(t->event);
+        if (t->destroy)
+                t->destroy(t->userdata);
+        return mfree(t);
+}
+
+/* Splits path into the watch's directory and name pattern. */
+static int watch_parse_path(TailWatch *w, const char *path) {
+        _cleanup_free_ char *p = NULL;
+        const char *base;
+        char *slash;
+        size_t len;
+        struct stat st;
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        len = strlen(p);
+        while (len > 1 && p[len - 1] == '/')
+                p[--len] = '\0';
+
+        slash = strrchr(p, '/');
+        base = slash + 1;
+        /* A glob only in the last component: the directory part is literal. */
+        if (memchr(p, '*', (size_t) (slash - p)) || memchr(p, '?', (size_t) (slash - p)) ||
+            memchr(p, '[', (size_t) (slash - p)))
+                return -EINVAL;
+        if (strpbrk(base, "*?[")) {
+                *slash = '\0';
+                w->pattern = strdup(base);
+                w->dir = strdup(slash == p ? "/" : p);
+        } else if (stat(p, &st) >= 0 && S_ISREG(st.st_mode)) {
+                /* One file: follow its name, so its rotations are followed too. */
+                *slash = '\0';
+                w->pattern = strdup(base);
+                w->literal = true;
+                w->dir = strdup(slash == p ? "/" : p);
+        } else {
+                w->dir = TAKE_PTR(p);
+                return 0;
+        }
+        if (!w->pattern || !w->dir)
+                return -ENOMEM;
+        return 0;
+}
+
+int tailer_add_watch(Tailer *t, const char *name, const char *path, const char *app,
+                     bool from_head) {
+        _cleanup_(watch_freep) TailWatch *w = NULL;
+        TailWatch **watches;
+        int r;
+
+        if (!t || !name || !name[0] || !path)
+                return -EINVAL;
+        for (size_t i = 0; i < t->n_watches; i++)
+                if (strcmp(t->watches[i]->name, name) == 0)
+                        return -EEXIST;
+
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        *w = (TailWatch) {
+                .from_head = from_head,
+                .state = WATCH_NEW,
+                .wd = -1,
+        };
+        w->name = strdup(name);
+        if (!w->name)
+                return -ENOMEM;
+        if (app) {
+                w->app = strdup(app);
+                if (!w->app)
+                        return -ENOMEM;
+        }
+        r = watch_parse_path(w, path);
+        if (r < 0)
+                return r;
+
+        watches = reallocarray(t->watches, t->n_watches + 1, sizeof *watches);
+        if (!watches)
+                return -ENOMEM;
+        t->watches = watches;
+        t->watches[t->n_watches++] = TAKE_PTR(w);
+
+        if (t->started) {
+                TailWatch *added = t->watches[t->n_watches - 1];
+
+                (void) watch_setup(t, added);
+                added->initial_done = true;
+                tailer_schedule(t);
+        }
+        return 0;
+}
+
+int tailer_start(Tailer *t) {
+        if (!t)
+                return -EINVAL;
+        if (t->started)
+                return -EALREADY;
+
+        t->started = true;
+        for (size_t i = 0; i < t->n_watches; i++) {
+                (void) watch_setup(t, t->watches[i]);
+                t->watches[i]->initial_done = true;
+        }
+        tailer_schedule(t);
+        return 0;
+}
+
+void tailer_pause(Tailer *t) {
+        if (!t)
+                return;
+        t->paused = true;
+        (void) sd_event_source_set_enabled(t->defer_source, SD_EVENT_OFF);
+}
+
+void tailer_resume(Tailer *t) {
+        if (!t || !t->paused)
+                return;
+        t->paused = false;
+        tailer_schedule(t);
+}
+
+bool tailer_is_paused(Tailer *t) {
+        return t && t->paused;
+}
+
+int tailer_position(Tailer *t, uint64_t dev, uint64_t inode, uint64_t offset,
+                    TailPosition *ret) {
+        TailPosition p = { .dev = dev, .inode = inode, .offset = offset };
+        TailFile *f;
+        int r;
+
+        if (!t || !ret)
+                return -EINVAL;
+        f = find_file(t, dev, inode);
+        if (!f)
+                return -ENOENT;
+        if (offset > f->pos)
+                return -ESTALE;
+        r = fd_marker(f->fd, offset, p.marker);
+        if (r < 0)
+                return r;
+        *ret = p;
+        return 0;
+}
+
+int tailer_poll(Tailer *t) {
+        int r;
+
+        if (!t)
+                return -EINVAL;
+        if (!t->started)
+                return 0;
+        r = tailer_process_inotify(t, true);
+        if (r < 0)
+                return r;
+        for (;;) {
+                r = tailer_read_pass(t, SIZE_MAX);
+                if (r == READ_STOPPED)
+                        return 1;
+                if (r == READ_EOF)
+                        return 0;
+        }
+}
+
+void tailer_get_stats(Tailer *t, TailStats *ret) {
+        *ret = t->stats;
+        ret->files = t->n_files;
+}

@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Integration tests of ingestion and incidents with the real appwatchd:
+watched log directories (appends, rotation, copytruncate, huge and binary
+lines, restarts), journal files made by systemd-journal-remote, wrapped
+builds and submissions (with the spool when the daemon is down), the
+incident lifecycle through appwatchctl, floods, backpressure, and a crash
+test that SIGKILLs the daemon while failures stream in."""
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", os.path.dirname(__file__) + "/.."), "lib"))
+from awtest import APPWATCHCTL, Daemon, wait_until  # noqa: E402
+
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+
+TRACEBACK = ("Traceback (most recent call last):\n"
+             "  File \"/srv/tool/main.py\", line 3, in <module>\n"
+             "    import {mod}\n"
+             "ModuleNotFoundError: No module named '{mod}'\n")
+
+
+def by_title(incidents, needle):
+    return [i for i in incidents if needle in i["title"] or needle in i.get("excerpt", "")]
+
+
+def watch_config(logdir, extra=""):
+    return ("[Journal]\nEnabled=no\n[Service]\nWorkers=2\n[Watch.shop]\nPath=%s\nApp=shop\n%s"
+            % (logdir, extra))
+
+
+class WatchedFiles(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="appwatch-logs.")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.logdir = os.path.join(self.tmp, "logs")
+        os.makedirs(self.logdir)
+        self.log = os.path.join(self.logdir, "build.log")
+
+    def write(self, text, path=None, mode="a"):
+        with open(path or self.log, mode + "b") as f:
+            f.write(text.encode() if isinstance(text, str) else text)
+
+    def test_append_rotate_copytruncate(self):
+        # Present before the watch ever ran: old news, not read.
+        self.write("ERROR: stale failure from last week\n")
+        d = Daemon(self, watch_config(self.logdir))
+        d.start()
+        self.write("ERROR: gradle daemon crashed\n")
+        d.wait_incidents(lambda l: by_title(l, "gradle daemon crashed"), what="first line")
+        # logrotate "create": rename, then a new file under the old name.
+        os.rename(self.log, self.log + ".1")
+        self.write("ERROR: gradle daemon crashed\n")
+        self.write("ERROR: gradle daemon crashed\n", path=self.log + ".1")  # late writer
+        # copytruncate: copy aside, truncate in place, append again.
+        time.sleep(0.3)
+        shutil.copy(self.log, self.log + ".2")
+        os.truncate(self.log, 0)
+        # A writer appends after the truncation is seen; a file truncated and
+        # refilled to its old size before the tailer looks cannot be told
+        # from an untouched one while running (only restore checks markers).
+        time.sleep(0.5)
+        self.write("ERROR: gradle daemon crashed\n")
+        inc = d.wait_incidents(lambda l: by_title(l, "gradle daemon crashed")
+                               and by_title(l, "gradle daemon crashed")[0]["count"] >= 4,
+                               what="4 sightings")
+        time.sleep(1.0)
+        inc = by_title(d.incidents(), "gradle daemon crashed")
+        self.assertEqual(len(inc), 1)
+        # .2 is a new inode in the watched directory: read whole, so it adds one.
+        self.assertEqual(inc[0]["count"], 5, inc)
+        self.assertEqual(inc[0]["app"], "shop")
+        self.assertEqual(inc[0]["origin"], "file")
+        self.assertFalse(by_title(d.incidents(), "stale failure"))
+
+    def test_multiline_traceback_is_one_incident(self):
+        d = Daemon(self, watch_config(self.logdir))
+        d.start()
+        self.write("starting tool\n" + TRACEBACK.format(mod="yaml") + "tool exited\n")
+        inc = d.wait_incidents(lambda l: len(l) >= 1, what="traceback")
+        time.sleep(2.5)   # past the idle timeout: nothing else may appear
+        inc = d.incidents()
+        self.assertEqual(len(inc), 1, inc)
+        self.assertEqual(inc[0]["category"], "python_missing_package")
+        self.assertEqual(inc[0]["fix"], "pip_install:PyYAML")
+        self.assertIn("import yaml", inc[0]["excerpt"])
+        self.assertNotIn("tool exited", inc[0]["excerpt"])
+        full = json.loads(d.ctl("show", "--json", str(inc[0]["id"])).stdout)
+        wait_until(lambda: json.loads(d.ctl("show", "--json", str(inc[0]["id"])).stdout)
+                   .get("analysis"), what="analysis")
+        self.assertEqual(full["occurrences"][0]["source"], self.log)
+
+    def test_long_binary_and_invalid_utf8_lines(self):
+        d = Daemon(self, watch_config(self.logdir, "[Service]\nMaxLineBytes=1K\n"))
+        d.start()
+        self.write(b"ERROR: huge line " + b"x" * 200000 + b"\n")
+        self.write(b"\x00\x01\x02\xff\xfe binary junk \x00\n")
+        self.write(b"ERROR: bad bytes \xff\xfe\xc3 in name\n")
+        self.write(b"ERROR: after the junk\n")
+        inc = d.wait_incidents(lambda l: by_title(l, "after the junk"), what="after junk")
+        huge = by_title(inc, "huge line")
+        self.assertEqual(len(huge), 1)
+        self.assertLess(len(huge[0]["excerpt"]), 8000)
+        self.assertIn("appwatch: line cut", huge[0]["excerpt"])
+        bad = by_title(inc, "bad bytes")
+        self.assertEqual(len(bad), 1)
+        bad[0]["title"].encode("utf-8")   # valid UTF-8 whatever came in
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual(st["ingest"]["files"]["truncated_lines"], 1)
+
+    def test_restart_reads_what_was_written_while_down(self):
+        d = Daemon(self, watch_config(self.logdir))
+        d.start()
+        self.write("ERROR: pub get failed\n")
+        d.wait_incidents(lambda l: by_title(l, "pub get failed"))
+        self.assertEqual(d.stop(), 0)
+        self.write("ERROR: pub get failed\n")
+        self.write("ERROR: pub get failed\n", path=os.path.join(self.logdir, "new.log"))
+        d.start()
+        inc = d.wait_incidents(lambda l: by_title(l, "pub get failed")
+                               and by_title(l, "pub get failed")[0]["count"] >= 3)
+        time.sleep(0.5)
+        self.assertEqual(by_title(d.incidents(), "pub get failed")[0]["count"], 3)
+
+    def test_traceback_split_by_restart(self):
+        # The block is open when the daemon stops: it is saved and finished later.
+        d = Daemon(self, watch_config(self.logdir))
+        d.start()
+        tb = TRACEBACK.format(mod="cv2").splitlines(True)
+        self.write("".join(tb[:2]))
+        time.sleep(0.5)
+        d.stop()
+        d.start()
+        self.write("".join(tb[2:]) + "done\n")
+        inc = d.wait_incidents(lambda l: len(l) >= 1)
+        time.sleep(2.5)
+        inc = d.incidents()
+        self.assertEqual(len(inc), 1, inc)
+        self.assertEqual(inc[0]["fix"], "pip_install:opencv-python")
+        self.assertIn("File \"/srv/tool/main.py\"", inc[0]["excerpt"])
+
+    def test_flood_is_counted_exactly(self):
+        d = Daemon(self, watch_config(self.logdir))
+        d.start()
+        n = 100000
+        self.write("ERROR: connection pool exhausted\n" * n)
+        inc = d.wait_incidents(lambda l: by_title(l, "pool exhausted")
+                               and by_title(l, "pool exhausted")[0]["count"] >= n,
+                               timeout=120, what="flood counted")
+        self.assertEqual(by_title(inc, "pool exhausted")[0]["count"], n)
+        self.assertEqual(len(inc), 1)
+
+
+class Crash(unittest.TestCase):
+    """SIGKILL at random moments while a known set of failures streams in;
+    after the last restart every failure is counted exactly once."""
+
+    WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+
+    def test_sigkill_exactly_once(self):
+        tmp = tempfile.mkdtemp(prefix="appwatch-crash.")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        logdir = os.path.join(tmp, "logs")
+        os.makedirs(logdir)
+        rng = random.Random(int(os.environ.get("APPWATCH_CRASH_SEED", "4242")))
+        d = Daemon(self, watch_config(logdir), state_dir=os.path.join(tmp, "state"))
+        d.start()
+        expected = {}
+        rounds = int(os.environ.get("APPWATCH_CRASH_ROUNDS", "12"))
+        for r in range(rounds):
+            # A burst of one-line errors and multi-line tracebacks...
+            # Filler between failures, as in real build output: tools report
+            # one failure several times in a row, and the engine folds such
+            # echoes within 25 lines into the first report.
+            with open(os.path.join(logdir, "app%d.log" % (r % 3)), "ab") as f:
+                for _ in range(rng.randint(20, 120)):
+                    w = rng.choice(self.WORDS)
+                    if rng.random() < 0.3:
+                        f.write(TRACEBACK.format(mod="mod_" + w).encode())
+                        key = "mod_" + w
+                    else:
+                        f.write(("ERROR: failure %s\n" % w).encode())
+                        key = "failure " + w
+                    f.write(b"".join(b"step %d ok\n" % k for k in range(30)))
+                    expected[key] = expected.get(key, 0) + 1
+                f.flush()
+            # ...and a kill at a random moment while it is being read.
+            time.sleep(rng.uniform(0, 0.15))
+            d.proc.kill()
+            d.proc.wait()
+            d.start()
+        total = sum(expected.values())
+
+        def counted(l):
+            got = {}
+            for i in l:
+                for k in expected:
+                    if ("'%s'" % k if k.startswith("mod_") else k) in i["title"] + i["excerpt"]:
+                        got[k] = got.get(k, 0) + i["count"]
+            return got
+
+        d.wait_incidents(lambda l: sum(counted(l).values()) >= total, timeout=60,
+                         what="all %d failures" % total)
+        time.sleep(2.5)   # idle flush of the last block, and anything extra
+        self.assertEqual(counted(d.incidents()), expected)
+
+
+class Journal(unittest.TestCase):
+    def setUp(self):
+        if not os.path.exists(JOURNAL_REMOTE):
+            self.skipTest("systemd-journal-remote is not installed")
+        self.tmp = tempfile.mkdtemp(prefix="appwatch-journal.")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.jdir = os.path.join(self.tmp, "remote")
+        os.makedirs(self.jdir)
+        self.n = 0
+
+    def make_journal(self, messages, host="builder7", unit="flutter-build@shop.service"):
+        """Writes a journal file from export format with systemd-journal-remote."""
+        t = int(time.time() * 1e6)
+        out = []
+        for i, m in enumerate(messages):
+            out += ["__REALTIME_TIMESTAMP=%d" % (t + i), "__MONOTONIC_TIMESTAMP=%d" % (t + i),
+                    "_BOOT_ID=" + hashlib.md5(host.encode()).hexdigest(), "_HOSTNAME=" + host,
+                    "_SYSTEMD_UNIT=" + unit, "SYSLOG_IDENTIFIER=build", "PRIORITY=6",
+                    "MESSAGE=" + m, ""]
+        self.n += 1
+        path = os.path.join(self.jdir, "remote-%d.journal" % self.n)
+        subprocess.run([JOURNAL_REMOTE, "-o", path, "-"], input=("\n".join(out) + "\n").encode(),
+                       check=True, capture_output=True)
+        return path
+
+    def config(self):
+        return ("[Journal]\nDirectory=%s\nUnits=flutter-build@shop.service\n"
+                "[Service]\nWorkers=1\n" % self.jdir)
+
+    def test_directory_cursor_and_hosts(self):
+        self.make_journal(TRACEBACK.format(mod="yaml").splitlines() +
+                          ["step %d" % k for k in range(30)] + ["ERROR: Gradle task failed"])
+        self.make_journal(["ERROR: Gradle task failed"], host="builder9")
+        d = Daemon(self, self.config())
+        d.start()
+        inc = d.wait_incidents(lambda l: len(l) >= 3, what="journal incidents")
+        hosts = sorted(i["host"] for i in by_title(inc, "Gradle task failed"))
+        self.assertEqual(hosts, ["builder7", "builder9"])
+        self.assertTrue(all(i["app"] == "shop" and i["origin"] == "journal" for i in inc))
+        mods = by_title(inc, "No module named")
+        self.assertEqual(len(mods), 1)
+        self.assertEqual(mods[0]["fix"], "pip_install:PyYAML")
+        # A restart resumes after the committed cursor: nothing counted twice.
+        d.stop()
+        d.start()
+        self.make_journal(["step %d" % k for k in range(30)] + ["ERROR: Gradle task failed"])
+        inc = d.wait_incidents(lambda l: sum(i["count"] for i in by_title(l, "Gradle task failed")) >= 3)
+        time.sleep(1)
+        inc = d.incidents()
+        b7 = [i for i in by_title(inc, "Gradle task failed") if i["host"] == "builder7"]
+        self.assertEqual(b7[0]["count"], 2)
+        self.assertEqual(len(by_title(inc, "No module named")), 1)
+        self.assertEqual(by_title(inc, "No module named")[0]["count"], 1)
+
+    def test_invalid_cursor_falls_back_to_tail(self):
+        self.make_journal(["ERROR: before the reset"])
+        d = Daemon(self, self.config())
+        os.makedirs(d.state_dir)
+        d.start()
+        d.wait_incidents(lambda l: by_title(l, "before the reset"))
+        d.stop()
+        db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"))
+        db.execute("UPDATE positions SET cursor = 'this is no cursor' WHERE source LIKE 'journal%'")
+        db.commit()
+        db.close()
+        d.start()
+        wait_until(lambda: "cannot be used" in d.logtext(), what="cursor reset record")
+        self.make_journal(["ERROR: after the reset"])
+        inc = d.wait_incidents(lambda l: by_title(l, "after the reset"))
+        self.assertEqual(by_title(inc, "before the reset")[0]["count"], 1)
+
+
+class Submissions(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(self, "[Journal]\nEnabled=no\n")
+
+    def run_ctl(self, *args, **kw):
+        return subprocess.run([APPWATCHCTL, "--socket=" + self.d.socket_path] + list(args),
+                              capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, APPWATCH_SPOOL_DIR=self.d.spool_dir), **kw)
+
+    def test_run_failure_success_and_regression(self):
+        self.d.start()
+        cmd = ["run", "--app", "tool", "--", "sh", "-c",
+               "echo building; echo \"ModuleNotFoundError: No module named 'bs4'\" >&2; exit 3"]
+        p = self.run_ctl(*cmd)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("building", p.stdout)              # live output passed through
+        self.assertIn("No module named 'bs4'", p.stderr)
+        self.assertIn("recorded incident #", p.stderr)
+        inc = self.d.incidents("--app", "tool")
+        self.assertEqual(len(inc), 1)
+        self.assertEqual(inc[0]["origin"], "run")
+        self.assertEqual(inc[0]["fix"], "pip_install:beautifulsoup4")
+
+        # A run with nothing recognisable still records the failure itself.
+        p = self.run_ctl("run", "--app", "tool", "--", "false")
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(by_title(self.d.incidents(), "'false' exited with status 1"))
+
+        # Success resolves the app's build incidents.
+        p = self.run_ctl("run", "--app", "tool", "--", "true")
+        self.assertEqual(p.returncode, 0)
+        inc = self.d.incidents("--app", "tool")
+        self.assertTrue(all(i["status"] == "Resolved" for i in inc), inc)
+        self.assertEqual(self.d.incidents("--status", "new"), [])
+
+        # Seen again: reopened as a regression.
+        p = self.run_ctl(*cmd)
+        self.assertEqual(p.returncode, 3)
+        bs4 = by_title(self.d.incidents(), "bs4")[0]
+        self.assertEqual(bs4["status"], "New")
+        self.assertTrue(bs4["regression"])
+        self.assertEqual(bs4["regressions"], 1)
+        self.assertEqual(bs4["count"], 2)
+        show = self.d.ctl("show", str(bs4["id"])).stdout
+        self.assertIn("Status:      New (regression)", show)
+
+        # Manual resolve, and its errors.
+        self.assertIn("resolved", self.d.ctl("resolve", str(bs4["id"])).stdout)
+        self.assertIn("already resolved", self.d.ctl("resolve", str(bs4["id"])).stdout)
+        p = self.d.ctl("resolve", "9999", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no incident #9999", p.stderr)
+        p = self.d.ctl("show", "abc", check=False)
+        self.assertEqual(p.returncode, 2)
+        p = self.d.ctl("incidents", "--status", "closed", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("unknown status 'closed'", p.stderr)
+        p = self.d.ctl("incidents", "--since", "last tuesday", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(len(self.d.incidents("--since", "1h")), 2)
+        self.assertEqual(self.d.incidents("--since", "2099-01-01"), [])
+
+    def test_run_missing_command(self):
+        self.d.start()
+        p = self.run_ctl("run", "--app", "x", "--", "/nonexistent/tool")
+        self.assertEqual(p.returncode, 127)
+        self.assertTrue(self.d.incidents("--app", "x"))
+
+    def test_submit_from_pipe(self):
+        self.d.start()
+        p = self.run_ctl("submit", "--app", "flutterapp", "--exit-code", "1", "--command",
+                         "flutter build apk",
+                         input="FAILURE: Build failed with an exception.\n\n* What went wrong:\n"
+                               "Execution failed for task ':app:compileDebugKotlin'.\n\n* Try:\n"
+                               "> Run with --stacktrace option.\n\nBUILD FAILED in 12s\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        inc = self.d.incidents("--app", "flutterapp")
+        self.assertEqual(len(inc), 1, inc)
+        self.assertEqual(inc[0]["origin"], "submit")
+        p = self.run_ctl("submit", "--exit-code", "1", input="x")
+        self.assertEqual(p.returncode, 2)
+        p = self.run_ctl("submit", "--app", "a", "--exit-code", "999", input="x")
+        self.assertEqual(p.returncode, 2)
+
+    def test_spool_when_daemon_is_down(self):
+        p = self.run_ctl("run", "--app", "offline", "--", "sh", "-c",
+                         "echo 'ERROR: offline failure'; exit 2")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("saved to " + self.d.spool_dir, p.stderr)
+        p = self.run_ctl("submit", "--app", "offline", input="ERROR: piped while down\n")
+        self.assertEqual(p.returncode, 0)
+        with open(os.path.join(self.d.spool_dir, "0-broken.json"), "w") as f:
+            f.write("{not json")
+        self.assertEqual(len([n for n in os.listdir(self.d.spool_dir) if n.endswith(".json")]), 3)
+        self.d.start()
+        inc = self.d.incidents("--app", "offline")
+        self.assertEqual(len(inc), 2, inc)
+        self.assertEqual(sorted(os.listdir(self.d.spool_dir)), ["0-broken.json.bad"])
+        self.assertIn("not valid JSON", self.d.logtext())
+        # Restart: nothing is read twice.
+        self.d.stop()
+        self.d.start()
+        self.assertEqual(sum(i["count"] for i in self.d.incidents("--app", "offline")), 2)
+
+    def test_backpressure_never_drops(self):
+        self.d.write_config("[Journal]\nEnabled=no\n[Service]\nWorkers=1\nQueueSize=1\n")
+        self.d.start()
+        text = "".join("ERROR: distinct failure %s\nnext step\n" % w for w in
+                       [a + b for a in "abcdefghij" for b in "klmnopqrst"])
+        p = self.run_ctl("submit", "--app", "many", input=text)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        inc = self.d.incidents("--app", "many")
+        self.assertEqual(len(inc), 100)
+
+        def analysed():
+            ids = [i["id"] for i in self.d.incidents("--app", "many")]
+            return all(json.loads(self.d.ctl("show", "--json", str(i)).stdout).get("analysis")
+                       for i in ids)
+        wait_until(analysed, timeout=30, what="every incident analysed")
+        st = json.loads(self.d.ctl("status", "--json").stdout)
+        self.assertGreater(st["queues"]["jobs_waiting"], 0)   # the queue was full at times
+        self.assertEqual(st["counts"]["analyses"], 100)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,954 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for ingest/tail: real files and real inotify in a temporary
+ * directory, driven by running a private sd-event loop until a condition
+ * holds (or a few seconds pass).
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "ingest/tail.h"
+#include "shared/log.h"
+#include "tests.h"
+
+#define WAIT_USEC (10 * USEC_PER_SEC)
+
+typedef struct Rec {
+        char *path;
+        char *data;
+        size_t len;
+        uint64_t dev, inode, offset, next_offset;
+        bool truncated;
+} Rec;
+
+typedef struct Ctx {
+        Rec *recs;
+        size_t n, cap;
+        long refuse_at;         /* refuse the line when n == refuse_at (once); -1 = never */
+        bool have_saved;
+        TailPosition saved;
+        unsigned lookups;
+} Ctx;
+
+static void ctx_done(Ctx *c) {
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->recs[i].path);
+                free(c->recs[i].data);
+        }
+        free(c->recs);
+}
+
+static int on_line(Tailer *t, const TailLine *l, void *userdata) {
+        Ctx *c = userdata;
+        Rec *r;
+
+        if (c->refuse_at >= 0 && (size_t) c->refuse_at == c->n) {
+                c->refuse_at = -1;
+                return -EAGAIN;
+        }
+        if (c->n == c->cap) {
+                c->cap = c->cap ? c->cap * 2 : 64;
+                c->recs = realloc(c->recs, c->cap * sizeof *c->recs);
+                if (!c->recs)
+                        abort();
+        }
+        r = &c->recs[c->n++];
+        *r = (Rec) {
+                .path = strdup(l->path),
+                .data = malloc(l->len + 1),
+                .len = l->len,
+                .dev = l->dev,
+                .inode = l->inode,
+                .offset = l->offset,
+                .next_offset = l->next_offset,
+                .truncated = l->truncated,
+        };
+        if (!r->path || !r->data)
+                abort();
+        memcpy(r->data, l->data, l->len);
+        r->data[l->len] = '\0';
+        return 0;
+}
+
+static int lookup(Tailer *t, uint64_t dev, uint64_t inode, TailPosition *ret, void *userdata) {
+        Ctx *c = userdata;
+
+        c->lookups++;
+        if (!c->have_saved || c->saved.dev != dev || c->saved.inode != inode)
+                return 0;
+        *ret = c->saved;
+        return 1;
+}
+
+/* Runs the loop until done(t, c) or WAIT_USEC; returns whether it held. */
+static bool run_until(sd_event *e, Tailer *t, Ctx *c, bool (*done)(Tailer *, Ctx *, size_t),
+                      size_t arg) {
+        usec_t end = now_monotonic() + WAIT_USEC;
+
+        while (!done(t, c, arg)) {
+                if (now_monotonic() > end)
+                        return false;
+                if (sd_event_run(e, 10 * USEC_PER_MSEC) < 0)
+                        return false;
+        }
+        return true;
+}
+
+static void run_for(sd_event *e, usec_t usec) {
+        usec_t end = now_monotonic() + usec;
+
+        while (now_monotonic() < end)
+                (void) sd_event_run(e, 5 * USEC_PER_MSEC);
+}
+
+static bool lines_at_least(Tailer *t, Ctx *c, size_t n) {
+        return c->n >= n;
+}
+
+static bool files_equal(Tailer *t, Ctx *c, size_t n) {
+        TailStats s;
+
+        tailer_get_stats(t, &s);
+        return s.files == n;
+}
+
+static size_t count_line(const Ctx *c, const char *s) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < c->n; i++)
+                if (c->recs[i].len == strlen(s) && memcmp(c->recs[i].data, s, c->recs[i].len) == 0)
+                        k++;
+        return k;
+}
+
+/* Index of the first line equal to s, or -1. */
+static long find_line(const Ctx *c, const char *s) {
+        for (size_t i = 0; i < c->n; i++)
+                if (strcmp(c->recs[i].data, s) == 0)
+                        return (long) i;
+        return -1;
+}
+
+static bool has_line(Tailer *t, Ctx *c, size_t arg) {
+        return find_line(c, (const char *) arg) >= 0;
+}
+
+static void append(const char *path, const char *data) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+        if (fd < 0 || write(fd, data, strlen(data)) != (ssize_t) strlen(data))
+                abort();
+        close(fd);
+}
+
+static char *join(const char *dir, const char *name) {
+        char *p;
+
+        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                abort();
+        return p;
+}
+
+static int setup(const TailOptions *o, Ctx *c, sd_event **ret_e, Tailer **ret_t) {
+        int r;
+
+        c->refuse_at = -1;
+        if (getenv("TEST_TAIL_DEBUG"))
+                log_set_max_level(LOG_DEBUG);
+        if (!*ret_e) {
+                r = sd_event_new(ret_e);
+                if (r < 0)
+                        return r;
+        }
+        return tailer_new(*ret_e, o, on_line, lookup, c, NULL, ret_t);
+}
+
+TEST(marker) {
+        char m[17];
+
+        tail_marker("", 0, m);
+        ASSERT_STREQ(m, "cbf29ce484222325");
+        tail_marker("a", 1, m);
+        ASSERT_STREQ(m, "af63dc4c8601ec8c");
+        return 0;
+}
+
+TEST(append_and_partial_line) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log"), *b = join(dir, "b.log");
+        TailStats s;
+
+        append(a, "one\ntwo\n");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, "app", true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+        ASSERT_STREQ(c.recs[0].data, "one");
+        ASSERT_EQ(c.recs[0].offset, 0);
+        ASSERT_EQ(c.recs[0].next_offset, 4);
+        ASSERT_STREQ(c.recs[1].data, "two");
+        ASSERT_EQ(c.recs[1].offset, 4);
+        ASSERT_EQ(c.recs[1].next_offset, 8);
+        ASSERT_STREQ(c.recs[1].path, a);
+
+        /* A partial line is held until its '\n' comes. */
+        append(a, "thr");
+        run_for(e, 100 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 2);
+        append(a, "ee\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_STREQ(c.recs[2].data, "three");
+        ASSERT_EQ(c.recs[2].offset, 8);
+        ASSERT_EQ(c.recs[2].next_offset, 14);
+
+        /* A new file. */
+        append(b, "bee\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 4));
+        ASSERT_STREQ(c.recs[3].data, "bee");
+        ASSERT_STREQ(c.recs[3].path, b);
+        ASSERT_EQ(c.recs[3].offset, 0);
+
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.files, 2);
+        ASSERT_EQ(s.lines, 4);
+        ASSERT_EQ(s.bytes, 18);
+        return 0;
+}
+
+TEST(from_tail) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log"), *b = join(dir, "b.log");
+
+        append(a, "old1\nold2\npart");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, false));
+        ASSERT_OK(tailer_start(t));
+        run_for(e, 100 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 0);
+
+        /* The line being written when we started is delivered whole. */
+        append(a, "ial\nnew\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+        ASSERT_STREQ(c.recs[0].data, "partial");
+        ASSERT_EQ(c.recs[0].offset, 10);
+        ASSERT_STREQ(c.recs[1].data, "new");
+
+        /* Files that appear later are read from 0. */
+        append(b, "b1\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_STREQ(c.recs[2].data, "b1");
+        return 0;
+}
+
+TEST(from_tail_long_last_line) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log");
+        char part[6001];
+
+        /* The last line began more than a marker window back: it is skipped
+         * whole rather than delivered cut at the front. */
+        memset(part, 'p', sizeof part - 1);
+        part[sizeof part - 1] = '\0';
+        append(a, "old\n");
+        append(a, part);
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, false));
+        ASSERT_OK(tailer_start(t));
+        run_for(e, 50 * USEC_PER_MSEC);
+        append(a, "end\nnext\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 1));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 1);
+        ASSERT_STREQ(c.recs[0].data, "next");
+        ASSERT_EQ(c.recs[0].offset, 4 + 6000 + 4);
+        return 0;
+}
+
+TEST(rotate_rename_glob) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *glob = join(dir, "*.log"),
+                            *a = join(dir, "app.log"), *a1 = join(dir, "app.log.1");
+        _cleanup_close_ int writer = -EBADF;
+        TailOptions o = { .rotate_wait = USEC_PER_SEC };
+        TailStats s;
+
+        append(a, "a1\na2\n");
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", glob, "app", true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+
+        /* logrotate "create": the writer still holds the old file. */
+        writer = open(a, O_WRONLY | O_APPEND | O_CLOEXEC);
+        ASSERT_TRUE(writer >= 0);
+        ASSERT_EQ(write(writer, "a3\n", 3), 3);
+        ASSERT_OK(rename(a, a1));
+        append(a, "b1\n");
+        ASSERT_TRUE(run_until(e, t, &c, has_line, (size_t) "b1"));
+        ASSERT_TRUE(find_line(&c, "a3") >= 0);
+        ASSERT_TRUE(find_line(&c, "a3") < find_line(&c, "b1"));
+        ASSERT_EQ(c.recs[find_line(&c, "b1")].offset, 0);
+
+        /* Late writes before the writer reopens are still read, and the final
+         * unterminated line is delivered when the old file is closed. */
+        ASSERT_EQ(write(writer, "a4\nlast", 7), 7);
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 1));
+        ASSERT_EQ(count_line(&c, "a1"), 1);
+        ASSERT_EQ(count_line(&c, "a2"), 1);
+        ASSERT_EQ(count_line(&c, "a3"), 1);
+        ASSERT_EQ(count_line(&c, "a4"), 1);
+        ASSERT_EQ(count_line(&c, "b1"), 1);
+        ASSERT_EQ(count_line(&c, "last"), 1);
+        ASSERT_EQ(c.recs[find_line(&c, "last")].offset, 12);
+        ASSERT_EQ(c.recs[find_line(&c, "last")].next_offset, 16);
+        ASSERT_EQ(c.n, 6);
+
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.rotations, 1);
+        ASSERT_EQ(s.truncations, 0);
+        return 0;
+}
+
+TEST(rotate_rename_directory) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "app.log"),
+                            *a1 = join(dir, "app.log.1");
+        TailStats s;
+
+        append(a, "a1\n");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, "app", true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 1));
+
+        /* In a directory watch the renamed file is the same file: it goes on
+         * where it was and is not read again from 0. */
+        ASSERT_OK(rename(a, a1));
+        append(a1, "a2\n");
+        append(a, "b1\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 3);
+        ASSERT_EQ(count_line(&c, "a1"), 1);
+        ASSERT_EQ(c.recs[find_line(&c, "a2")].offset, 3);
+        ASSERT_STREQ(c.recs[find_line(&c, "a2")].path, a1);
+        ASSERT_EQ(c.recs[find_line(&c, "b1")].offset, 0);
+        ASSERT_STREQ(c.recs[find_line(&c, "b1")].path, a);
+        ASSERT_TRUE(c.recs[find_line(&c, "b1")].inode != c.recs[0].inode);
+
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.files, 2);
+        ASSERT_EQ(s.rotations, 0);
+        return 0;
+}
+
+TEST(copytruncate) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *glob = join(dir, "*.log"),
+                            *a = join(dir, "app.log"), *a1 = join(dir, "app.log.1");
+        TailStats s;
+
+        append(a, "line1\nline2\n");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", glob, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+
+        append(a1, "line1\nline2\n");
+        ASSERT_OK(truncate(a, 0));
+        append(a, "new1\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_STREQ(c.recs[2].data, "new1");
+        ASSERT_EQ(c.recs[2].offset, 0);
+        ASSERT_EQ(c.recs[2].inode, c.recs[0].inode);
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 3);
+
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.truncations, 1);
+        ASSERT_EQ(s.rotations, 0);
+        return 0;
+}
+
+TEST(shrink) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log");
+        TailStats s;
+
+        append(a, "aaaa\nbbbb\ncccc\n");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+
+        /* Shorter than the offset: read again from 0. */
+        ASSERT_OK(truncate(a, 5));
+        append(a, "dd\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 5));
+        ASSERT_STREQ(c.recs[3].data, "aaaa");
+        ASSERT_EQ(c.recs[3].offset, 0);
+        ASSERT_STREQ(c.recs[4].data, "dd");
+        ASSERT_EQ(c.recs[4].offset, 5);
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.truncations, 1);
+        return 0;
+}
+
+TEST(delete) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log");
+        TailOptions o = { .rotate_wait = 20 * USEC_PER_MSEC };
+        TailStats s;
+
+        append(a, "x\npartial");
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 1));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 1);
+
+        /* Deleted: drained, its final partial line delivered, closed. */
+        ASSERT_OK(unlink(a));
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 0));
+        ASSERT_EQ(c.n, 2);
+        ASSERT_STREQ(c.recs[1].data, "partial");
+        ASSERT_EQ(c.recs[1].offset, 2);
+        ASSERT_EQ(c.recs[1].next_offset, 9);
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.rotations, 1);
+        ASSERT_ERROR(tailer_position(t, c.recs[0].dev, c.recs[0].inode, 2, &(TailPosition) {}),
+                     ENOENT);
+        return 0;
+}
+
+TEST(directories_appear_later) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *logs = join(dir, "a/b/logs"),
+                            *glob = join(dir, "g/sub/*.log"), *cmd = NULL, *x = NULL,
+                            *y = NULL, *z = NULL;
+        TailOptions o = { .rotate_wait = 20 * USEC_PER_MSEC };
+
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "dir", logs, NULL, false));
+        ASSERT_OK(tailer_add_watch(t, "glob", glob, NULL, false));
+        ASSERT_OK(tailer_start(t));
+        run_for(e, 30 * USEC_PER_MSEC);
+
+        /* Created step by step, while the loop runs in between. */
+        x = join(dir, "a");
+        ASSERT_OK(mkdir(x, 0755));
+        run_for(e, 30 * USEC_PER_MSEC);
+        free(x);
+        x = join(dir, "a/b");
+        ASSERT_OK(mkdir(x, 0755));
+        ASSERT_OK(mkdir(logs, 0755));
+        free(x);
+        x = join(logs, "x.log");
+        append(x, "x1\n");
+
+        /* Created all at once, without the loop running. */
+        ASSERT_TRUE(asprintf(&cmd, "mkdir -p '%s/g/sub'", dir) > 0);
+        ASSERT_EQ(system(cmd), 0);
+        y = join(dir, "g/sub/y.log");
+        z = join(dir, "g/sub/z.txt");
+        append(z, "no\n");
+        append(y, "y1\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+        ASSERT_EQ(count_line(&c, "x1"), 1);
+        ASSERT_EQ(count_line(&c, "y1"), 1);
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 2));
+
+        /* The directory goes away and comes back. */
+        ASSERT_OK(unlink(x));
+        ASSERT_OK(rmdir(logs));
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 1));
+        ASSERT_OK(mkdir(logs, 0755));
+        append(x, "x2\n");
+        ASSERT_TRUE(run_until(e, t, &c, has_line, (size_t) "x2"));
+        ASSERT_EQ(count_line(&c, "no"), 0);
+        ASSERT_EQ(c.n, 3);
+        return 0;
+}
+
+TEST(overflow_rescan) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log"), *b = join(dir, "b.log");
+        _cleanup_close_ int fa = -EBADF, fb = -EBADF;
+        _cleanup_fclose_ FILE *q = NULL;
+        unsigned long max_queued = 16384, n;
+        TailStats s;
+
+        q = fopen("/proc/sys/fs/inotify/max_queued_events", "re");
+        if (q && fscanf(q, "%lu", &max_queued) != 1)
+                max_queued = 16384;
+        if (max_queued > 1000000)
+                return EXIT_TEST_SKIP;
+        n = max_queued + 2000;
+
+        append(a, "");
+        append(b, "");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 2));
+
+        /* Alternating files: the kernel cannot merge the events, and nobody
+         * reads them while we write, so the queue overflows. */
+        fa = open(a, O_WRONLY | O_APPEND | O_CLOEXEC);
+        fb = open(b, O_WRONLY | O_APPEND | O_CLOEXEC);
+        ASSERT_TRUE(fa >= 0 && fb >= 0);
+        for (unsigned long i = 0; i < n; i++) {
+                char line[32];
+                int len;
+
+                len = snprintf(line, sizeof line, "a %lu\n", i);
+                ASSERT_EQ(write(fa, line, (size_t) len), len);
+                len = snprintf(line, sizeof line, "b %lu\n", i);
+                ASSERT_EQ(write(fb, line, (size_t) len), len);
+        }
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2 * n));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 2 * n);
+
+        /* Every line once, in order per file. */
+        for (unsigned long i = 0, ia = 0, ib = 0; i < c.n; i++) {
+                char want[32];
+                bool is_a = c.recs[i].data[0] == 'a';
+
+                snprintf(want, sizeof want, "%c %lu", is_a ? 'a' : 'b', is_a ? ia++ : ib++);
+                ASSERT_STREQ(c.recs[i].data, want);
+        }
+        tailer_get_stats(t, &s);
+        ASSERT_TRUE(s.overflows >= 1);
+        ASSERT_TRUE(s.rescans >= 1);
+        return 0;
+}
+
+TEST(restore) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log");
+        TailPosition pos, zero;
+        TailStats s;
+
+        append(a, "l1\nl2\n");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+        ASSERT_EQ(c.lookups, 1);
+        ASSERT_OK(tailer_position(t, c.recs[1].dev, c.recs[1].inode, c.recs[1].next_offset, &pos));
+        ASSERT_EQ(pos.offset, 6);
+        ASSERT_EQ(pos.dev, c.recs[1].dev);
+        ASSERT_EQ(pos.inode, c.recs[1].inode);
+        ASSERT_EQ(strlen(pos.marker), 16);
+        ASSERT_OK(tailer_position(t, pos.dev, pos.inode, 0, &zero));
+        ASSERT_STREQ(zero.marker, "");
+        ASSERT_ERROR(tailer_position(t, pos.dev, pos.inode, 7, &zero), ESTALE);
+        ASSERT_ERROR(tailer_position(t, pos.dev, pos.inode + 1, 0, &zero), ENOENT);
+        t = tailer_free(t);
+        ctx_done(&c);
+
+        /* Same inode, long enough, marker matches: resume. */
+        append(a, "l3\n");
+        c = (Ctx) { .have_saved = true, .saved = pos };
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 1));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 1);
+        ASSERT_STREQ(c.recs[0].data, "l3");
+        ASSERT_EQ(c.recs[0].offset, 6);
+        t = tailer_free(t);
+        ctx_done(&c);
+
+        /* The bytes before the offset differ (rewritten in place): from 0. */
+        c = (Ctx) { .have_saved = true, .saved = pos };
+        strcpy(c.saved.marker, "0123456789abcdef");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, false));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_STREQ(c.recs[0].data, "l1");
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.truncations, 1);
+        t = tailer_free(t);
+        ctx_done(&c);
+
+        /* The file is shorter than the offset: from 0. */
+        c = (Ctx) { .have_saved = true, .saved = pos };
+        c.saved.offset = 1000;
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, false));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_STREQ(c.recs[0].data, "l1");
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.truncations, 1);
+        t = tailer_free(t);
+        ctx_done(&c);
+
+        /* Another inode's position is not ours: from_head=false, from the end. */
+        c = (Ctx) { .have_saved = true, .saved = pos };
+        c.saved.inode++;
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, false));
+        ASSERT_OK(tailer_start(t));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 0);
+        ASSERT_EQ(c.lookups, 1);
+        return 0;
+}
+
+TEST(max_line) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log"), *big = join(dir, "big.log");
+        TailOptions o = { .max_line = 16 };
+        char longline[42];
+        TailStats s;
+
+        memset(longline, 'x', 40);
+        longline[40] = '\n';
+        longline[41] = '\0';
+        append(a, "short\n");
+        append(a, longline);
+        append(a, "after\n");
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_STREQ(c.recs[0].data, "short");
+        ASSERT_TRUE(!c.recs[0].truncated);
+        ASSERT_EQ(c.recs[1].len, 16);
+        ASSERT_TRUE(c.recs[1].truncated);
+        ASSERT_EQ(c.recs[1].offset, 6);
+        ASSERT_EQ(c.recs[1].next_offset, 47);
+        ASSERT_STREQ(c.recs[2].data, "after");
+        ASSERT_EQ(c.recs[2].offset, 47);
+
+        /* Split over several reads: 100 MB without a newline (a sparse file of
+         * NULs), then its end. Memory stays at max_line. */
+        append(big, "start");
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 2));
+        run_for(e, 20 * USEC_PER_MSEC);
+        ASSERT_OK(truncate(big, 5 + 100 * 1024 * 1024));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 3);
+        append(big, "\nend\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 5));
+        ASSERT_EQ(c.recs[3].len, 16);
+        ASSERT_TRUE(c.recs[3].truncated);
+        ASSERT_EQ(memcmp(c.recs[3].data, "start\0\0\0\0\0\0\0\0\0\0\0", 16), 0);
+        ASSERT_EQ(c.recs[3].offset, 0);
+        ASSERT_EQ(c.recs[3].next_offset, 5 + 100 * 1024 * 1024 + 1);
+        ASSERT_STREQ(c.recs[4].data, "end");
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.truncated_lines, 2);
+        return 0;
+}
+
+TEST(binary_data) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.bin");
+        static const char data[] = "a\0b\xff\xfe\n\x80\xc3(\r\n\n";
+        int fd;
+
+        fd = open(a, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(write(fd, data, sizeof data - 1), (ssize_t) sizeof data - 1);
+        close(fd);
+
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_EQ(c.recs[0].len, 5);
+        ASSERT_EQ(memcmp(c.recs[0].data, "a\0b\xff\xfe", 5), 0);
+        ASSERT_EQ(c.recs[1].len, 4);
+        ASSERT_EQ(memcmp(c.recs[1].data, "\x80\xc3(\r", 4), 0);
+        ASSERT_EQ(c.recs[2].len, 0);
+        ASSERT_EQ(c.recs[2].next_offset, sizeof data - 1);
+        return 0;
+}
+
+/* The open flags of our fd for path, from /proc/self/fdinfo; -1 if none. */
+static long fd_flags_of(const char *path) {
+        for (int fd = 3; fd < 1024; fd++) {
+                char link[64], target[4096], info[64], line[256];
+                _cleanup_fclose_ FILE *f = NULL;
+                ssize_t n;
+                unsigned long flags;
+
+                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+                n = readlink(link, target, sizeof target - 1);
+                if (n < 0)
+                        continue;
+                target[n] = '\0';
+                if (strcmp(target, path) != 0)
+                        continue;
+                snprintf(info, sizeof info, "/proc/self/fdinfo/%d", fd);
+                f = fopen(info, "re");
+                while (f && fgets(line, sizeof line, f))
+                        if (sscanf(line, "flags: %lo", &flags) == 1)
+                                return (long) flags;
+        }
+        return -1;
+}
+
+TEST(only_regular_files) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir(), *other = test_tmpdir();
+        _cleanup_free_ char *secret = join(other, "secret"), *fifo = join(dir, "fifo.log"),
+                            *sub = join(dir, "sub.log"), *link = join(dir, "link.log"),
+                            *link2 = join(dir, "link2.log"), *real = join(dir, "real.log");
+        TailStats s;
+        long flags;
+
+        append(secret, "secret\n");
+        ASSERT_OK(mkfifo(fifo, 0644));
+        ASSERT_OK(mkdir(sub, 0755));
+        ASSERT_OK(symlink(secret, link));
+        append(real, "ok\n");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 1));
+        ASSERT_OK(symlink(secret, link2));
+        append(real, "ok2\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 2);
+        ASSERT_EQ(count_line(&c, "secret"), 0);
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.files, 1);
+
+        flags = fd_flags_of(real);
+        ASSERT_TRUE(flags >= 0 || access("/proc/self/fdinfo", F_OK) < 0);
+        if (flags >= 0) {
+                ASSERT_EQ(flags & O_ACCMODE, O_RDONLY);
+                ASSERT_TRUE(flags & O_CLOEXEC);
+                ASSERT_TRUE(flags & O_NONBLOCK);
+        }
+        return 0;
+}
+
+TEST(max_files) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a"), *b = join(dir, "b"),
+                            *d = join(dir, "d");
+        TailOptions o = { .max_files = 2 };
+        TailStats s;
+
+        append(a, "a\n");
+        append(b, "b\n");
+        append(d, "d\n");
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 2);
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.files, 2);
+        return 0;
+}
+
+TEST(backpressure) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log");
+
+        append(a, "l1\nl2\nl3\n");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        c.refuse_at = 1;
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 1));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 1);
+        ASSERT_TRUE(tailer_is_paused(t));
+
+        /* The refused line comes again, once. */
+        tailer_resume(t);
+        ASSERT_TRUE(!tailer_is_paused(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_STREQ(c.recs[1].data, "l2");
+        ASSERT_EQ(c.recs[1].offset, 3);
+        ASSERT_STREQ(c.recs[2].data, "l3");
+
+        /* Paused from outside: events are still collected. */
+        tailer_pause(t);
+        append(a, "l4\n");
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 3);
+        ASSERT_EQ(tailer_poll(t), 1);
+        ASSERT_EQ(c.n, 3);
+        tailer_resume(t);
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 4));
+        ASSERT_STREQ(c.recs[3].data, "l4");
+
+        /* A refused line in the middle of a long one (kept in the buffer). */
+        c.refuse_at = 4;
+        append(a, "l5-");
+        run_for(e, 20 * USEC_PER_MSEC);
+        append(a, "continued\nl6\n");
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 4);
+        tailer_resume(t);
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 6));
+        ASSERT_STREQ(c.recs[4].data, "l5-continued");
+        ASSERT_EQ(c.recs[4].offset, 12);
+        ASSERT_STREQ(c.recs[5].data, "l6");
+        return 0;
+}
+
+TEST(read_budget) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log");
+        TailOptions o = { .read_budget = 64 };
+        size_t max_step = 0, steps = 0;
+        usec_t end = now_monotonic() + WAIT_USEC;
+        _cleanup_fclose_ FILE *f = fopen(a, "we");
+
+        ASSERT_TRUE(f);
+        for (int i = 0; i < 200; i++)
+                fprintf(f, "line %03d\n", i);
+        ASSERT_OK(fflush(f));
+
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        while (c.n < 200 && now_monotonic() < end) {
+                size_t before = c.n;
+
+                ASSERT_OK(sd_event_run(e, 10 * USEC_PER_MSEC));
+                if (c.n - before > max_step)
+                        max_step = c.n - before;
+                steps++;
+        }
+        ASSERT_EQ(c.n, 200);
+        /* 64 bytes hold at most 8 lines of 9 bytes (one finished from before). */
+        ASSERT_TRUE(max_step <= 8);
+        ASSERT_TRUE(steps >= 25);
+        for (int i = 0; i < 200; i++)
+                ASSERT_EQ(c.recs[i].offset, (uint64_t) i * 9);
+        return 0;
+}
+
+TEST(poll_and_single_file) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "app.log"),
+                            *a1 = join(dir, "app.log.1"), *other = join(dir, "other.log");
+        TailOptions o = { .rotate_wait = 1 };
+
+        append(a, "one\n");
+        append(other, "no\n");
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", a, NULL, true));
+        ASSERT_EQ(tailer_poll(t), 0);  /* not started: nothing */
+        ASSERT_OK(tailer_start(t));
+        ASSERT_EQ(tailer_poll(t), 0);
+        ASSERT_EQ(c.n, 1);
+        ASSERT_STREQ(c.recs[0].data, "one");
+
+        /* A file given by name follows that name across rotation. */
+        ASSERT_OK(rename(a, a1));
+        append(a, "two\n");
+        ASSERT_EQ(tailer_poll(t), 0);
+        ASSERT_EQ(c.n, 2);
+        ASSERT_STREQ(c.recs[1].data, "two");
+        ASSERT_EQ(count_line(&c, "no"), 0);
+        return 0;
+}
+
+TEST(invalid_arguments) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        Tailer *t2 = NULL;
+
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_ERROR(tailer_new(e, NULL, NULL, NULL, NULL, NULL, &t2), EINVAL);
+        ASSERT_ERROR(tailer_add_watch(t, "w", "relative/dir", NULL, true), EINVAL);
+        ASSERT_ERROR(tailer_add_watch(t, "w", "/var/*/log/x.log", NULL, true), EINVAL);
+        ASSERT_ERROR(tailer_add_watch(t, "", "/var/log", NULL, true), EINVAL);
+        ASSERT_OK(tailer_add_watch(t, "w", "/nonexistent/appwatch-test/", NULL, true));
+        ASSERT_ERROR(tailer_add_watch(t, "w", "/var/log", NULL, true), EEXIST);
+        ASSERT_OK(tailer_start(t));
+        ASSERT_ERROR(tailer_start(t), EALREADY);
+        ASSERT_ERROR(tailer_position(t, 1, 2, 0, &(TailPosition) {}), ENOENT);
+        ASSERT_TRUE(tailer_free(NULL) == NULL);
+        return 0;
+}
+
+static void count_destroy(void *userdata) {
+        (*(unsigned *) userdata)++;
+}
+
+TEST(destroy_userdata) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Tailer *t = NULL;
+        unsigned destroyed = 0;
+
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(tailer_new(e, NULL, on_line, NULL, &destroyed, count_destroy, &t));
+        ASSERT_EQ(destroyed, 0);
+        tailer_free(t);
+        ASSERT_EQ(destroyed, 1);
+        return 0;
+}
