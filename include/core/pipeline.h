@@ -83,6 +83,12 @@ int pipeline_set_position(Pipeline *p, const char *source, const StorePosition *
 /* Forgets a source's position at the next commit (a deleted file). */
 int pipeline_drop_position(Pipeline *p, const char *source);
 
+/*
+ * Switches to new rules (a reload): open blocks are finished with the old
+ * ones first. Takes a reference on rules. Returns 0 or -errno.
+ */
+int pipeline_set_rules(Pipeline *p, DetectRules *rules);
+
 /* Commits the current batch now (also done automatically once per loop iteration). */
 int pipeline_commit(Pipeline *p);
 

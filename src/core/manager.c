@@ -139,6 +139,8 @@ static void log_diags(const ConfigDiags *d) {
         }
 }
 
+static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_count);
+
 static void on_throttle(Pipeline *p, bool pause, void *userdata) {
         Manager *m = userdata;
 
@@ -194,10 +196,23 @@ int manager_reload(Manager *m) {
 
         /* New sources resume exactly where the old ones stopped: commit first. */
         if (m->pipeline) {
+                DetectRules *rules = NULL;
+                size_t n_rules = 0;
+
                 r = pipeline_commit(m->pipeline);
                 if (r < 0) {
                         config_free(c);
                         return r;
+                }
+                /* Rules are re-read too; a broken rule file only loses its
+                 * broken rules (logged), never the others. */
+                if (load_rules(c->path, &rules, &n_rules) >= 0) {
+                        if (pipeline_set_rules(m->pipeline, rules) >= 0) {
+                                detect_rules_unref(m->rules);
+                                m->rules = rules;
+                                m->n_rules = n_rules;
+                        } else
+                                detect_rules_unref(rules);
                 }
         }
         old = m->config;
@@ -410,26 +425,32 @@ static int open_store(Manager *m) {
         return 0;
 }
 
-static int load_rules(Manager *m) {
+/*
+ * Loads the shipped rules and the local ones (rules.d next to the main
+ * configuration file, /etc/appwatch/rules.d when installed) into a new,
+ * sealed set.
+ */
+static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_count) {
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = NULL;
         _cleanup_free_ char *etc = NULL;
         DetectRuleErrors errs = {};
         const char *dirs[2];
-        const char *confdir = getenv("CONFIGURATION_DIRECTORY");
+        const char *slash = strrchr(config_path, '/');
         int r;
 
-        if (confdir && confdir[0])
-                r = asprintf(&etc, "%.*s/rules.d", (int) strcspn(confdir, ":"), confdir);
+        if (slash)
+                r = asprintf(&etc, "%.*s/rules.d", (int) (slash - config_path), config_path);
         else
-                r = asprintf(&etc, "%s/rules.d", PKGSYSCONFDIR);
+                r = asprintf(&etc, "rules.d");
         if (r < 0)
                 return log_oom();
         dirs[0] = getenv("APPWATCH_RULES_DIR") ?: PKGDATADIR "/rules.d";
         dirs[1] = etc;
 
-        r = detect_rules_new(DETECT_RULES_NO_JIT, &m->rules);
+        r = detect_rules_new(0, &rules);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the rule set: %m");
-        r = detect_rules_load_dirs(m->rules, dirs, ELEMENTSOF(dirs), &errs);
+        r = detect_rules_load_dirs(rules, dirs, ELEMENTSOF(dirs), &errs);
         for (size_t i = 0; i < errs.n_errors; i++) {
                 const DetectRuleError *e = &errs.errors[i];
                 if (e->line > 0)
@@ -440,10 +461,11 @@ static int load_rules(Manager *m) {
         detect_rule_errors_done(&errs);
         if (r < 0)
                 return log_error_errno(r, "Cannot load rules from %s and %s: %m", dirs[0], dirs[1]);
-        r = detect_rules_seal(m->rules);
+        r = detect_rules_seal(rules);
         if (r < 0)
                 return log_error_errno(r, "Cannot compile the rules: %m");
-        m->n_rules = detect_rules_count(m->rules);
+        *ret_count = detect_rules_count(rules);
+        *ret = TAKE_PTR(rules);
         return 0;
 }
 
@@ -518,7 +540,7 @@ int manager_start(Manager *m) {
         r = open_store(m);
         if (r < 0)
                 return r;
-        r = load_rules(m);
+        r = load_rules(m->config->path, &m->rules, &m->n_rules);
         if (r < 0)
                 return r;
         r = start_pipeline(m);

@@ -62,6 +62,7 @@ struct Pipeline {
         sd_event_source *flush_timer;
         char *host;
         DetectLanguage language;
+        size_t max_line;
 
         Stream **buckets;
         size_t n_buckets, n_streams;
@@ -735,6 +736,30 @@ int pipeline_set_status(Pipeline *p, int64_t id, IncidentStatus status) {
         return r;
 }
 
+int pipeline_set_rules(Pipeline *p, DetectRules *rules) {
+        DetectOptions dopts = { .max_line_length = p->max_line };
+        DetectEngine *e;
+        int r;
+
+        r = detect_engine_new(rules, &dopts, &e);
+        if (r < 0)
+                return r;
+        /* Open blocks are finished under the rules they started with. */
+        r = detect_engine_flush(p->engine, NULL, UINT64_MAX, on_finding, p);
+        if (r < 0) {
+                detect_engine_free(e);
+                return fatal(p, r, "record an incident");
+        }
+        sync_all(p);
+        detect_engine_free(p->engine);
+        p->engine = e;
+        detect_rules_unref(p->rules);
+        p->rules = detect_rules_ref(rules);
+        arm_flush_timer(p);
+        (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
+        return 0;
+}
+
 void pipeline_get_stats(const Pipeline *p, PipelineStats *ret) {
         *ret = p->stats;
 }
@@ -764,6 +789,7 @@ int pipeline_new(sd_event *event, Store *store, Pool *pool, DetectRules *rules,
                 .pool = pool,
                 .rules = detect_rules_ref(rules),
                 .language = o->language,
+                .max_line = o->max_line,
                 .n_buckets = 64,
         };
         p->host = strdup(o->host ?: "localhost");

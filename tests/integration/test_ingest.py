@@ -150,6 +150,27 @@ class WatchedFiles(unittest.TestCase):
         self.assertEqual(inc[0]["fix"], "pip_install:opencv-python")
         self.assertIn("File \"/srv/tool/main.py\"", inc[0]["excerpt"])
 
+    def test_local_rules_and_reload(self):
+        d = Daemon(self, watch_config(self.logdir))
+        rules = os.path.join(d.dir, "rules.d")
+        os.makedirs(rules)
+        with open(os.path.join(rules, "50-local.rules"), "w") as f:
+            f.write("[Rule.broken]\nPattern=unclosed (group\nCategory=network\n\n"
+                    "[Rule.quota]\nPattern=^QUOTA BLOWN: (?<what>\\w+)\nCategory=api_quota\n"
+                    "Priority=90\n")
+        d.start()
+        self.assertRegex(d.logtext(), r"50-local.rules:2: .*offset")   # file:line, PCRE2 offset
+        self.write("QUOTA BLOWN: gemini\nnext\n")
+        inc = d.wait_incidents(lambda l: by_title(l, "QUOTA BLOWN"))
+        self.assertEqual(inc[0]["category"], "api_quota")
+        # A rule added later takes effect on reload.
+        with open(os.path.join(rules, "60-more.rules"), "w") as f:
+            f.write("[Rule.printer]\nPattern=^PRINTER ON FIRE\nCategory=permission\nPriority=90\n")
+        d.ctl("reload")
+        self.write("PRINTER ON FIRE\nnext\n")
+        inc = d.wait_incidents(lambda l: by_title(l, "PRINTER ON FIRE"))
+        self.assertEqual(by_title(inc, "PRINTER")[0]["category"], "permission")
+
     def test_flood_is_counted_exactly(self):
         d = Daemon(self, watch_config(self.logdir))
         d.start()
