@@ -23,6 +23,7 @@
  */
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -180,6 +181,31 @@ static bool watch_matches(const TailWatch *w, const char *name) {
         if (w->literal)
                 return strcmp(w->pattern, name) == 0;
         return fnmatch(w->pattern, name, FNM_PERIOD) == 0;
+}
+
+/*
+ * Names logrotate and friends give rotated copies: "app.log.1", "app.log.2.gz",
+ * "app.log-20261126", "app.log.old". In a directory watch such a file that
+ * we do not already follow is a copy of lines already read (copytruncate,
+ * compression), so it is not opened; a file we follow keeps being followed
+ * when it is renamed to one (rotation by rename is drained to its end).
+ */
+static bool is_rotated_name(const char *name) {
+        static const char *const suffixes[] = { ".gz", ".xz", ".bz2", ".zst", ".lz4", ".zip",
+                                                ".old", ".bak", "~" };
+        size_t n = strlen(name), d = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                size_t l = strlen(suffixes[i]);
+                if (n > l && strcmp(name + n - l, suffixes[i]) == 0)
+                        return true;
+        }
+        while (d < n && isdigit((unsigned char) name[n - 1 - d]))
+                d++;
+        /* ".1", ".12" after a name, or a date stamp "-20261126" / "-2026112609" */
+        if (d > 0 && d < n && name[n - 1 - d] == '.' && d <= 3)
+                return true;
+        return d >= 8 && d < n && name[n - 1 - d] == '-';
 }
 
 static char *path_join(const char *dir, const char *name) {
@@ -477,6 +503,8 @@ static int watch_reconcile(Tailer *t, TailWatch *w) {
                                 (void) file_rename(f, de->d_name);
                         continue;
                 }
+                if (!w->pattern && is_rotated_name(de->d_name))
+                        continue;
                 if (t->n_files >= t->opts.max_files) {
                         skipped++;
                         continue;

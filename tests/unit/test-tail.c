@@ -359,6 +359,36 @@ TEST(rotate_rename_directory) {
         return 0;
 }
 
+TEST(rotated_copies_not_read_in_directory_watch) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        static const char *const copies[] = { "app.log.1", "app.log.2.gz", "app.log-20261126",
+                                              "app.log.old" };
+        _cleanup_free_ char *a = join(dir, "app.log"), *other = join(dir, "worker-2.log");
+
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, "app", true));
+        ASSERT_OK(tailer_start(t));
+        append(a, "a1\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 1));
+        /* copytruncate and compression make copies of lines already read:
+         * new files with rotated names are not followed... */
+        for (size_t i = 0; i < ELEMENTSOF(copies); i++) {
+                _cleanup_free_ char *p = join(dir, copies[i]);
+                append(p, "a1\n");
+        }
+        /* ...but ordinary new files are, digits in their names or not. */
+        append(other, "w1\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+        run_for(e, 100 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 2);
+        ASSERT_EQ(count_line(&c, "a1"), 1);
+        ASSERT_EQ(count_line(&c, "w1"), 1);
+        return 0;
+}
+
 TEST(copytruncate) {
         _cleanup_(ctx_done) Ctx c = {};
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
