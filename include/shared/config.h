@@ -56,13 +56,21 @@ AppKind app_kind_from_string(const char *s);
 const char *severity_to_string(Severity s);
 Severity severity_from_string(const char *s);
 
+/* Where a [Watch.*] or [App.*] section was last assigned to, for errors. */
+typedef struct ConfigWhere {
+        char *file;
+        unsigned line;
+} ConfigWhere;
+
 typedef struct ConfigWatch {
+        ConfigWhere where;
         char *name;
         char *path;   /* a directory, or a glob of files */
         char *app;
 } ConfigWatch;
 
 typedef struct ConfigApp {
+        ConfigWhere where;
         char *name;
         char *directory;
         AppKind kind;

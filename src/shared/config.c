@@ -213,12 +213,14 @@ static void free_secret(char *s) {
 }
 
 static void watch_done(ConfigWatch *w) {
+        free(w->where.file);
         free(w->name);
         free(w->path);
         free(w->app);
 }
 
 static void app_done(ConfigApp *a) {
+        free(a->where.file);
         free(a->name);
         free(a->directory);
         free(a->build_command);
@@ -571,6 +573,13 @@ static int on_ini_value(void *userdata, const char *section, const char *key, co
                         return 1;
                 }
                 base = dynamic_entry(s, kind, dot + 1);
+                if (base) {
+                        /* Both kinds start with their ConfigWhere. */
+                        ConfigWhere *where = base;
+                        if (set_string(&where->file, s->file) < 0)
+                                oom(s);
+                        where->line = s->line;
+                }
                 if (!base) {
                         if (strcmp(kind, "Watch") == 0 ? s->config->n_watches >= CONFIG_MAX_WATCHES
                                                        : s->config->n_apps >= CONFIG_MAX_APPS)
@@ -719,15 +728,13 @@ static int parse_dropins(Config *c, const char *main_path, ConfigDiags *diags) {
 }
 
 static int validate(Config *c, ConfigDiags *diags) {
-        const char *file = c->path;
-
         for (size_t i = 0; i < c->n_watches; i++) {
                 ConfigWatch *w = &c->watches[i];
-                if (!w->path && diag_add(diags, CONFIG_DIAG_ERROR, file, 0,
+                if (!w->path && diag_add(diags, CONFIG_DIAG_ERROR, w->where.file, w->where.line,
                                          "[Watch.%s] has no Path=", w->name) < 0)
                         return -ENOMEM;
                 if (w->path && w->path[0] != '/' &&
-                    diag_add(diags, CONFIG_DIAG_ERROR, file, 0,
+                    diag_add(diags, CONFIG_DIAG_ERROR, w->where.file, w->where.line,
                              "[Watch.%s] Path='%s' must be absolute", w->name, w->path) < 0)
                         return -ENOMEM;
                 if (!w->app && !(w->app = strdup(w->name)))
@@ -736,7 +743,7 @@ static int validate(Config *c, ConfigDiags *diags) {
         for (size_t i = 0; i < c->n_apps; i++) {
                 ConfigApp *a = &c->apps[i];
                 if (a->auto_fix && !a->directory &&
-                    diag_add(diags, CONFIG_DIAG_ERROR, file, 0,
+                    diag_add(diags, CONFIG_DIAG_ERROR, a->where.file, a->where.line,
                              "[App.%s] AutoFix=yes needs Directory=", a->name) < 0)
                         return -ENOMEM;
         }

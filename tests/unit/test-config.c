@@ -184,12 +184,33 @@ TEST(bad_values_are_errors_naming_key_and_accepted) {
         x = find_diag(&d, "invalid section name");
         ASSERT_TRUE(x && x->line == 12);
         x = find_diag(&d, "[Watch.nopath] has no Path=");
-        ASSERT_TRUE(x);
+        ASSERT_TRUE(x && x->line == 14);     /* its last assignment */
+        ASSERT_STREQ(x->file, p);
         x = find_diag(&d, "Urgent");
         ASSERT_TRUE(x && x->line == 16);
         ASSERT_STRSTR(x->message, "Low, Medium, High or Critical");
         x = find_diag(&d, "perhaps");
         ASSERT_TRUE(x && x->line == 18);
+        return 0;
+}
+
+TEST(section_errors_name_the_dropin) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        char *dir = test_tmpdir();
+        _cleanup_free_ char *main_path = NULL, *dropdir = NULL, *p1 = NULL;
+        const ConfigDiag *x;
+
+        clear_env();
+        main_path = test_write_file(dir, "appwatch.conf", "[Service]\nWorkers=2\n");
+        ASSERT_TRUE(asprintf(&dropdir, "%s/appwatch.conf.d", dir) > 0);
+        ASSERT_EQ(mkdir(dropdir, 0755), 0);
+        p1 = test_write_file(dropdir, "50-app.conf", "# app\n[App.shop]\nKind=flutter\nAutoFix=yes\n");
+        ASSERT_ERROR(config_load(main_path, true, &c, &d), EINVAL);
+        x = find_diag(&d, "AutoFix=yes needs Directory=");
+        ASSERT_TRUE(x);
+        ASSERT_STREQ(x->file, p1);
+        ASSERT_EQ(x->line, 4);
         return 0;
 }
 
