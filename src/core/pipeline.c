@@ -30,6 +30,7 @@ typedef struct Stream {
         Line *lines;                /* ring of the open block's lines */
         size_t n_lines, cap_lines, first;
         bool dirty;                 /* pending lines changed since the last commit */
+        uint64_t last_realtime;     /* of the line being fed */
 } Stream;
 
 typedef struct Position {
@@ -132,8 +133,12 @@ static int grow_buckets(Pipeline *p) {
 }
 
 static int set_str(char **field, const char *v) {
-        char *c = v ? strdup(v) : NULL;
+        char *c;
 
+        /* Called for every line: copy only what changed. */
+        if (v && *field && strcmp(*field, v) == 0)
+                return 0;
+        c = v ? strdup(v) : NULL;
         if (v && !c)
                 return -ENOMEM;
         free(*field);
@@ -339,8 +344,9 @@ static int on_finding(DetectEngine *e, const Finding *f, void *userdata) {
                 .fix_id = f->fix && strcmp(f->fix, "none") != 0 ? f->fix : NULL,
                 .origin = s->origin ?: "file",
                 .source = s->source ?: s->key,
-                /* The block's first line is still at the front of the ring. */
-                .seen = (int64_t) (s->n_lines > 0 ? s->lines[s->first].realtime : now_realtime()),
+                /* The block's first line is still at the front of the ring;
+                 * a block of the line being fed is not in it yet. */
+                .seen = (int64_t) (s->n_lines > 0 ? s->lines[s->first].realtime : s->last_realtime),
         };
         if (o.seen == 0)
                 o.seen = (int64_t) now_realtime();
@@ -406,19 +412,28 @@ int pipeline_feed(Pipeline *p, const char *stream, const StreamMeta *meta, const
         Stream *s;
         int r;
 
+        size_t pending;
+
         r = stream_get(p, stream, meta, &s);
         if (r < 0)
                 return r;
-        r = stream_push(s, line, len, realtime_usec ?: now_realtime());
-        if (r < 0)
-                return r;
         p->stats.lines++;
+        s->last_realtime = realtime_usec ?: now_realtime();
         /* The engine's idle clock is ours, not the line's: replayed journal
          * entries are old but must still be assembled. */
         r = detect_engine_feed(p->engine, stream, line, len, now_monotonic(), on_finding, p);
         if (r < 0)
                 return fatal(p, r, "record an incident");
-        stream_sync(p, s);
+        /* Keep a copy only of lines the engine still holds in an open block:
+         * the earlier ones were kept when they were fed, this one now. Most
+         * lines belong to no block and are never copied. */
+        pending = detect_engine_pending_lines(p->engine, stream);
+        if (pending > 0) {
+                r = stream_push(s, line, len, s->last_realtime);
+                if (r < 0)
+                        return r;
+        }
+        stream_trim(s, pending);
         if (s->dirty)
                 (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
         arm_flush_timer(p);
