@@ -284,7 +284,14 @@ static int seek_start(JournalSource *s, const JournalOptions *o) {
                 return r;
         /* Position on the last entry, so the next read returns only newer ones. */
         r = sd_journal_previous(s->journal);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        /* No matching entry at all yet: after seek_tail, libsystemd 252 then
+         * never returns the first one written later. From the head there is
+         * nothing old to read, and new entries are found. */
+        if (r == 0)
+                return sd_journal_seek_head(s->journal);
+        return 0;
 }
 
 int journal_source_new(sd_event *event, const JournalOptions *o, JournalLineFunc on_line,

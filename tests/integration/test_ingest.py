@@ -237,6 +237,46 @@ class Crash(unittest.TestCase):
         self.assertEqual(counted(d.incidents()), expected)
 
 
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("mount"), "needs root to mount a tmpfs")
+class FullDisk(unittest.TestCase):
+    """The state directory fills up: appwatchd stops rather than lose what it
+    read, and once there is room again a restart counts everything once."""
+
+    def test_full_disk_loses_nothing(self):
+        tmp = tempfile.mkdtemp(prefix="appwatch-full.")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        state = os.path.join(tmp, "state")
+        logdir = os.path.join(tmp, "logs")
+        os.makedirs(state)
+        os.makedirs(logdir)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", state], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", state])
+        d = Daemon(self, watch_config(logdir), state_dir=state)
+        d.start()
+        # Distinct failures (letters only: digits are folded by fingerprints).
+        rng = random.Random(7)
+        words = set()
+        while len(words) < 3000:
+            words.add("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(10)))
+        words = sorted(words)
+        with open(os.path.join(logdir, "app.log"), "w") as f:
+            for w in words:
+                f.write("ERROR: failure %s\nnext\n" % w)
+        self.assertNotEqual(d.proc.wait(60), 0)
+        self.assertIn("No space left on device", d.logtext())
+        self.assertIn("nothing is lost", d.logtext())
+        # Room again: a restart resumes from the last commit.
+        subprocess.run(["mount", "-o", "remount,size=64m", state], check=True)
+        d.start()
+        inc = d.wait_incidents(lambda l: len(l) >= len(words), timeout=60,
+                               what="%d incidents after the disk was freed" % len(words),
+                               args=("--limit", "10000"))
+        time.sleep(1)
+        inc = d.incidents("--limit", "10000")
+        self.assertEqual(len(inc), len(words))
+        self.assertTrue(all(i["count"] == 1 for i in inc))
+
+
 class Journal(unittest.TestCase):
     def setUp(self):
         if not os.path.exists(JOURNAL_REMOTE):
@@ -290,6 +330,21 @@ class Journal(unittest.TestCase):
         self.assertEqual(b7[0]["count"], 2)
         self.assertEqual(len(by_title(inc, "No module named")), 1)
         self.assertEqual(by_title(inc, "No module named")[0]["count"], 1)
+
+    def test_vacuum_while_running(self):
+        first = self.make_journal(["ERROR: first file failure"])
+        d = Daemon(self, self.config())
+        d.start()
+        d.wait_incidents(lambda l: by_title(l, "first file failure"))
+        os.unlink(first)      # journald vacuumed it
+        self.make_journal(["ERROR: second file failure"])
+        inc = d.wait_incidents(lambda l: by_title(l, "second file failure"))
+        self.assertEqual(by_title(inc, "first file failure")[0]["count"], 1)
+        d.stop()
+        d.start()             # the saved cursor's file is gone: no re-read, no loss
+        self.make_journal(["ERROR: third file failure"])
+        inc = d.wait_incidents(lambda l: by_title(l, "third file failure"))
+        self.assertEqual(by_title(inc, "second file failure")[0]["count"], 1)
 
     def test_invalid_cursor_falls_back_to_tail(self):
         self.make_journal(["ERROR: before the reset"])

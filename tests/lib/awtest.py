@@ -149,13 +149,13 @@ class Daemon:
         out = self.ctl("incidents", "--json", *args).stdout
         return [json.loads(l) for l in out.splitlines() if l.strip()]
 
-    def wait_incidents(self, predicate, timeout=20, what="incidents"):
+    def wait_incidents(self, predicate, timeout=20, what="incidents", args=()):
         """Polls until predicate(incidents) is true; returns the incidents."""
         last = []
 
         def check():
             nonlocal last
-            last = self.incidents()
+            last = self.incidents(*args)
             return predicate(last)
         try:
             wait_until(check, timeout=timeout, interval=0.1, what=what)
