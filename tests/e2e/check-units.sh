@@ -4,14 +4,16 @@
 # Static checks of the files in systemd/, as built. No root, no booted
 # systemd needed.
 #
-#   check-units.sh verify   SERVICE SOCKET
-#       systemd-analyze verify on the units, with ExecStart= pointed at the
-#       built $APPWATCHD; any output at all (unknown keys, bad values,
-#       missing binaries, ordering cycles) fails.
-#   check-units.sh security SERVICE THRESHOLD
+#   check-units.sh verify   UNIT...
+#       systemd-analyze verify on the units (appwatch.service first), with
+#       the Exec*= commands of appwatchd and appwatchctl pointed at the
+#       built $APPWATCHD and $APPWATCHCTL; any output at all (unknown keys,
+#       bad values, missing binaries, ordering cycles) fails. A template
+#       (NAME@.service) is verified as an instance.
+#   check-units.sh security UNIT THRESHOLD
 #       systemd-analyze security --offline=yes; fails when the overall
 #       exposure is above THRESHOLD (e.g. 2.5), so hardening cannot regress
-#       unnoticed.
+#       unnoticed. A template is measured as an instance.
 #   check-units.sh catalog  CATALOG IDS_HEADER
 #       compiles the catalog like journalctl --update-catalog and checks
 #       that every MESSAGE_ID in the header has an English and a Korean
@@ -27,36 +29,60 @@ command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
+# The name a unit file is verified or measured under: templates as an
+# instance whose name has an escape and an '@' in it, as OnFailure=
+# appwatch-failure@%n.service gives for a template build unit.
+instance_name() {
+        local name=${1##*/}
+        if [[ $name == *@.* ]]; then
+                name="${name%%@.*}@build@e2e\\x2dapp.service.${name##*@.}"
+        fi
+        printf '%s\n' "$name"
+}
+
 case ${1:-} in
 verify)
-        service=$2 socket=$3
-        : "${APPWATCHD:?}"
+        shift
+        : "${APPWATCHD:?}" "${APPWATCHCTL:?}"
         [[ -x $APPWATCHD ]] || fail "$APPWATCHD is not built"
-        # The unit names must stay appwatch.*: the socket activates the
+        [[ -x $APPWATCHCTL ]] || fail "$APPWATCHCTL is not built"
+        # The unit names must stay appwatch*: the socket activates the
         # service of the same name.
-        sed "s|^ExecStart=.*/appwatchd\\b|ExecStart=$APPWATCHD|" "$service" >"$TMP/appwatch.service"
-        cp "$socket" "$TMP/appwatch.socket"
-        grep -q "^ExecStart=$APPWATCHD" "$TMP/appwatch.service" || fail "no ExecStart=.../appwatchd in $service"
+        names=()
+        for unit in "$@"; do
+                file=${unit##*/}
+                sed -e "s|^\(Exec[A-Za-z]*=[-+!@:]*\)/[^ ]*/appwatchd\b|\1$APPWATCHD|" \
+                    -e "s|^\(Exec[A-Za-z]*=[-+!@:]*\)/[^ ]*/appwatchctl\b|\1$APPWATCHCTL|" \
+                        "$unit" >"$TMP/$file"
+                if grep -E '^Exec[A-Za-z]*=[-+!@:]*/[^ ]*/appwatch(d|ctl)\b' "$TMP/$file" |
+                                grep -Fv -e "$APPWATCHD" -e "$APPWATCHCTL"; then
+                        fail "$file runs an appwatch binary that is not the built one (above)"
+                fi
+                names+=("$(instance_name "$file")")
+        done
+        grep -q "^ExecStart=$APPWATCHD\$" "$TMP/appwatch.service" || fail "no ExecStart=.../appwatchd in appwatch.service"
         rc=0
-        out=$(SYSTEMD_UNIT_PATH="$TMP:" SYSTEMD_LOG_LEVEL=notice \
-                systemd-analyze verify --man=yes "$TMP/appwatch.socket" "$TMP/appwatch.service" 2>&1) || rc=$?
+        out=$(cd "$TMP" && SYSTEMD_UNIT_PATH="$TMP:" SYSTEMD_LOG_LEVEL=notice \
+                systemd-analyze verify --man=yes "${names[@]}" 2>&1) || rc=$?
         if [[ $rc -ne 0 || -n $out ]]; then
                 printf '%s\n' "$out"
                 fail "systemd-analyze verify: exit $rc, output above"
         fi
-        echo "systemd-analyze verify: clean"
+        echo "systemd-analyze verify: clean (${names[*]})"
         ;;
 security)
-        service=$2 threshold=$3
-        cp "$service" "$TMP/appwatch.service"
-        out=$(systemd-analyze security --offline=yes --no-pager "$TMP/appwatch.service" 2>&1) ||
+        unit=$2 threshold=$3
+        name=$(instance_name "$unit")
+        cp "$unit" "$TMP/$name"
+        out=$(systemd-analyze security --offline=yes --no-pager "$TMP/$name" 2>&1) ||
                 { printf '%s\n' "$out"; fail "systemd-analyze security failed"; }
-        score=$(sed -n 's/.*Overall exposure level for appwatch.service: \([0-9.]*\).*/\1/p' <<<"$out")
+        score=$(NAME=$name awk '{ i = index($0, "Overall exposure level for " ENVIRON["NAME"] ": ")
+                if (i) { $0 = substr($0, i); print $6 } }' <<<"$out")
         [[ -n $score ]] || { printf '%s\n' "$out"; fail "no overall exposure level in the output"; }
         grep '✗' <<<"$out" || :
-        echo "overall exposure: $score (threshold $threshold)"
+        echo "overall exposure of $name: $score (threshold $threshold)"
         awk -v s="$score" -v t="$threshold" 'BEGIN { exit !(s <= t) }' ||
-                fail "appwatch.service exposure $score is above $threshold"
+                fail "$name exposure $score is above $threshold"
         ;;
 catalog)
         catalog=$2 header=$3
@@ -99,7 +125,7 @@ catalog)
         echo "catalog: ${#ids[@]} IDs, ${#entries[@]} entries"
         ;;
 *)
-        echo "usage: $0 verify SERVICE SOCKET | security SERVICE THRESHOLD | catalog CATALOG IDS_HEADER" >&2
+        echo "usage: $0 verify UNIT... | security UNIT THRESHOLD | catalog CATALOG IDS_HEADER" >&2
         exit 2
         ;;
 esac

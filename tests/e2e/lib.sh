@@ -1,0 +1,296 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+#
+# Shared plumbing of the end-to-end tests (sourced by tests/e2e/e2e-*.sh):
+# boots the host's /usr in a throw-away systemd-nspawn container
+# (--volatile=yes: / and /etc are a tmpfs, /usr is the host's, read-only),
+# installs appwatch there the way a package would (units, sysusers.d,
+# tmpfiles.d, catalog, config) and drives it with systemctl, journalctl and
+# appwatchctl through nsenter.
+#
+# appwatch is built a second time with --prefix=/opt/appwatch (an
+# incremental build kept in the build tree under tests/e2e/, shared by the
+# tests, which therefore run one at a time), installed with DESTDIR, and the
+# tree is bind-mounted read-only at /opt/appwatch in the container, since
+# /usr there cannot be written to.
+#
+# A test sets MACHINE, sources this file, then calls
+#   e2e_init              skip unless root and systemd-nspawn; traps, $TMP
+#   e2e_build_install     build and install into $DEST (or use
+#                         $APPWATCH_E2E_DESTDIR)
+#   e2e_boot              boot the container; sets $LEADER
+#   e2e_install           install appwatch in it (not started)
+# and then uses in_ct / in_ct_sh / awctl / wait_for / fail. A test may define
+# diagnostics_extra() to print more when it fails.
+#
+# Environment:
+#   MESON_SOURCE_ROOT, MESON_BUILD_ROOT  set by meson test
+#   APPWATCH_E2E_DESTDIR   use this installed tree instead of building one
+#                          (must hold opt/appwatch/... and etc/appwatch/...)
+#   APPWATCH_E2E_KEEP=1    keep the temporary directory for inspection
+#   APPWATCH_E2E_HOLD=N    keep the container running N seconds before the
+#                          teardown, to look around with nsenter
+
+PREFIX=/opt/appwatch
+START_TIME=$SECONDS
+TMP=
+NSPAWN_PID=
+LEADER=
+
+log() { printf '# %s\n' "$*"; }
+skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
+
+# --- helpers ------------------------------------------------------------------
+
+# Runs a command inside the container (all its namespaces, as root).
+in_ct() {
+        nsenter -t "$LEADER" -a -- "$@"
+}
+
+# Runs a command inside the container through a login-less shell, for pipes.
+in_ct_sh() {
+        nsenter -t "$LEADER" -a -- /bin/sh -c "$1"
+}
+
+# appwatchctl inside the container, as root.
+awctl() {
+        in_ct "$PREFIX/bin/appwatchctl" "$@"
+}
+
+diagnostics() {
+        [[ -n $NSPAWN_PID ]] || return 0
+        [[ -n $LEADER ]] && kill -0 "$LEADER" 2>/dev/null || {
+                log "container is not running; its console:"
+                sed 's/^/console: /' "$TMP/console.log" 2>/dev/null | tail -n 50 || :
+                return 0
+        }
+        log "---- systemctl status appwatch.socket appwatch.service"
+        in_ct systemctl --no-pager --full status appwatch.socket appwatch.service 2>&1 || :
+        log "---- journalctl -u appwatch.socket -u appwatch.service"
+        in_ct journalctl --no-pager --full -o short-monotonic \
+                -u appwatch.socket -u appwatch.service 2>&1 | tail -n 80 || :
+        log "---- systemctl --failed"
+        in_ct systemctl --no-pager --failed 2>&1 || :
+        if declare -F diagnostics_extra >/dev/null; then
+                diagnostics_extra || :
+        fi
+}
+
+fail() {
+        printf 'FAIL: %s\n' "$*"
+        diagnostics
+        exit 1
+}
+
+# Polls a shell condition (run on the host; use in_ct inside it) for up to
+# $1 deciseconds.
+wait_for() {
+        local tries=$1
+        shift
+        while ((tries-- > 0)); do
+                if eval "$@" >/dev/null 2>&1; then
+                        return 0
+                fi
+                sleep 0.1
+        done
+        return 1
+}
+
+e2e_cleanup() {
+        local rc=$?
+        set +e
+        if [[ -n $NSPAWN_PID ]] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
+                if [[ -n ${APPWATCH_E2E_HOLD:-} ]]; then
+                        log "holding the container for ${APPWATCH_E2E_HOLD}s:" \
+                                "nsenter -t $LEADER -a journalctl -u appwatch"
+                        sleep "$APPWATCH_E2E_HOLD"
+                fi
+                if [[ -n $LEADER ]]; then
+                        in_ct systemctl poweroff --no-block >/dev/null 2>&1
+                fi
+                for _ in $(seq 100); do
+                        kill -0 "$NSPAWN_PID" 2>/dev/null || break
+                        sleep 0.1
+                done
+                if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+                        log "container did not power off; terminating systemd-nspawn"
+                        kill -TERM "$NSPAWN_PID"
+                        sleep 2
+                        kill -KILL "$NSPAWN_PID" 2>/dev/null
+                fi
+                wait "$NSPAWN_PID" 2>/dev/null
+        fi
+        if [[ -n $TMP ]]; then
+                if [[ ${APPWATCH_E2E_KEEP:-0} == 1 ]]; then
+                        log "kept $TMP"
+                else
+                        rm -rf "$TMP"
+                fi
+        fi
+        log "finished in $((SECONDS - START_TIME)) s, exit $rc"
+        exit "$rc"
+}
+
+e2e_init() {
+        : "${MACHINE:?set MACHINE before e2e_init}"
+        if [[ $EUID -ne 0 ]]; then
+                skip "needs root"
+        fi
+        if ! command -v systemd-nspawn >/dev/null; then
+                skip "systemd-nspawn not installed (package systemd-container)"
+        fi
+        if [[ ! -x /usr/lib/systemd/systemd && ! -x /lib/systemd/systemd ]]; then
+                skip "no systemd to boot in the container"
+        fi
+        command -v python3 >/dev/null || skip "python3 not installed"
+        TMP=$(mktemp -d /tmp/appwatch-e2e.XXXXXX)
+        trap e2e_cleanup EXIT
+        trap 'exit 130' INT TERM
+}
+
+# --- build and install into a staging tree ----------------------------------
+
+e2e_build_install() {
+        local build f
+        if [[ -n ${APPWATCH_E2E_DESTDIR:-} ]]; then
+                DEST=$APPWATCH_E2E_DESTDIR
+                log "using installed tree $DEST"
+        else
+                : "${MESON_SOURCE_ROOT:?run this from meson test}"
+                : "${MESON_BUILD_ROOT:?run this from meson test}"
+                build="$MESON_BUILD_ROOT/tests/e2e/prefix-build"
+                DEST="$TMP/dest"
+                if [[ ! -f $build/build.ninja ]]; then
+                        log "configuring $build (prefix $PREFIX)"
+                        meson setup "$build" "$MESON_SOURCE_ROOT" \
+                                --prefix="$PREFIX" --sysconfdir=/etc --localstatedir=/var \
+                                -Dsystemdsystemunitdir="$PREFIX/lib/systemd/system" \
+                                -Dsysusersdir="$PREFIX/lib/sysusers.d" \
+                                -Dtmpfilesdir="$PREFIX/lib/tmpfiles.d" \
+                                -Dcatalogdir="$PREFIX/lib/systemd/catalog" \
+                                -Dtests=disabled >"$TMP/setup.log" 2>&1 ||
+                                { cat "$TMP/setup.log"; rm -rf "$build"; fail "meson setup failed"; }
+                fi
+                log "building and installing into $DEST"
+                ninja -C "$build" >"$TMP/build.log" 2>&1 || { tail -n 40 "$TMP/build.log"; fail "build failed"; }
+                meson install -C "$build" --no-rebuild --quiet --destdir "$DEST" >"$TMP/install.log" 2>&1 ||
+                        { cat "$TMP/install.log"; fail "meson install failed"; }
+        fi
+
+        for f in "$DEST$PREFIX/bin/appwatchd" "$DEST$PREFIX/bin/appwatchctl" \
+                 "$DEST$PREFIX/lib/systemd/system/appwatch.service" \
+                 "$DEST$PREFIX/lib/systemd/system/appwatch.socket" \
+                 "$DEST$PREFIX/lib/systemd/system/appwatch-failure@.service" \
+                 "$DEST$PREFIX/lib/sysusers.d/appwatch.conf" \
+                 "$DEST$PREFIX/lib/tmpfiles.d/appwatch.conf" \
+                 "$DEST$PREFIX/lib/systemd/catalog/appwatch.catalog"; do
+                [[ -e $f ]] || fail "not installed: $f"
+        done
+        grep -qx "ExecStart=$PREFIX/bin/appwatchd" "$DEST$PREFIX/lib/systemd/system/appwatch.service" ||
+                fail "installed appwatch.service does not run $PREFIX/bin/appwatchd"
+        grep -qx "ExecStart=$PREFIX/bin/appwatchctl submit-unit %i" \
+                "$DEST$PREFIX/lib/systemd/system/appwatch-failure@.service" ||
+                fail "installed appwatch-failure@.service does not run $PREFIX/bin/appwatchctl submit-unit %i"
+}
+
+# --- boot ---------------------------------------------------------------------
+
+# The container's PID 1 is the child of systemd-nspawn that runs systemd.
+find_leader() {
+        local pid
+        for pid in $(ps -o pid= --ppid "$NSPAWN_PID"); do
+                if [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd ]]; then
+                        LEADER=$pid
+                        return 0
+                fi
+        done
+        return 1
+}
+
+e2e_boot() {
+        log "booting container $MACHINE"
+        mkdir -p "$DEST/etc"
+        systemd-nspawn --quiet -D / --volatile=yes --boot --register=no --keep-unit \
+                -M "$MACHINE" --console=read-only \
+                --bind-ro="$DEST$PREFIX:$PREFIX" \
+                --bind-ro="$DEST/etc:/run/appwatch-e2e-etc" \
+                -- systemd.firstboot=off systemd.show_status=false \
+                </dev/null >"$TMP/console.log" 2>&1 &
+        NSPAWN_PID=$!
+
+        wait_for 200 find_leader || fail "the container's systemd did not start"
+        # is-system-running only answers once PID 1 is up; "degraded" is fine
+        # here (host units that make no sense in a container may fail).
+        wait_for 300 'timeout 30 nsenter -t "$LEADER" -a -- systemctl is-system-running --wait |
+                grep -Eq "^(running|degraded)$"' ||
+                fail "container did not finish booting: $(in_ct systemctl is-system-running 2>&1)"
+        log "container up after $((SECONDS - START_TIME)) s (leader pid $LEADER)"
+}
+
+# --- install the way a package would ---------------------------------------------
+
+e2e_install() {
+        in_ct_sh "set -e
+                mkdir -p /etc/systemd/system
+                cp $PREFIX/lib/systemd/system/appwatch.service $PREFIX/lib/systemd/system/appwatch.socket \
+                        $PREFIX/lib/systemd/system/appwatch-failure@.service /etc/systemd/system/
+                cp -a /run/appwatch-e2e-etc/. /etc/
+                # journalctl reads catalogs only from /usr/{local/,}lib/systemd/catalog,
+                # which is read-only here: build the database in a scratch root from
+                # a copy of those plus ours, and put it in place.
+                cat=/run/appwatch-e2e-catalog
+                mkdir -p \$cat/usr/lib/systemd/catalog \$cat/var/lib/systemd/catalog /var/lib/systemd/catalog
+                cp /usr/lib/systemd/catalog/*.catalog $PREFIX/lib/systemd/catalog/appwatch.catalog \
+                        \$cat/usr/lib/systemd/catalog/
+                journalctl --root=\$cat --update-catalog
+                cp \$cat/var/lib/systemd/catalog/database /var/lib/systemd/catalog/database
+                systemd-sysusers $PREFIX/lib/sysusers.d/appwatch.conf
+                systemd-tmpfiles --create $PREFIX/lib/tmpfiles.d/appwatch.conf
+                systemctl daemon-reload" || fail "installing into the container failed"
+
+        in_ct getent group appwatch >/dev/null || fail "systemd-sysusers did not create group appwatch"
+        in_ct getent passwd appwatch >/dev/null || fail "systemd-sysusers did not create user appwatch"
+        [[ $(in_ct stat -c %a /etc/appwatch/rules.d) == 755 ]] || fail "tmpfiles did not create /etc/appwatch/rules.d"
+        [[ $(in_ct stat -c '%a %U:%G' /var/spool/appwatch) == "3770 root:appwatch" ]] ||
+                fail "tmpfiles: /var/spool/appwatch is $(in_ct stat -c '%a %U:%G' /var/spool/appwatch 2>&1)"
+}
+
+# --- journal and status -------------------------------------------------------------
+
+MID_STARTED=e25da710f0e04fb29ced892e3e57d031
+MID_RELOADED=da3df9a867c246908e0b13fe858dba8b
+MID_CONFIG_REJECTED=36aa99e033eb4a2f8003da1ef8670f4c
+MID_STOPPING=42888aa8837f4425bcfa9385dbc37739
+MID_INCIDENT=a0b02017ea2f4919842924bd58c5ac37
+MID_INCIDENT_REGRESSION=bfe03c3e826e42d78b868730adfe9f31
+MID_INCIDENT_STATUS=1aa644ee07f64b62aa05e4d0a0ea93e2
+MID_CURSOR_RESET=4ce037b6b6394f2e9bddf529e8248cc0
+if [[ -n ${MESON_SOURCE_ROOT:-} && -f $MESON_SOURCE_ROOT/include/shared/catalog-ids.h ]]; then
+        for name in STARTED RELOADED CONFIG_REJECTED STOPPING INCIDENT INCIDENT_REGRESSION \
+                    INCIDENT_STATUS CURSOR_RESET; do
+                id=$(sed -n "s/^#define MESSAGE_ID_$name \"\\([0-9a-f]*\\)\"\$/\\1/p" \
+                        "$MESON_SOURCE_ROOT/include/shared/catalog-ids.h")
+                [[ -n $id ]] && printf -v "MID_$name" %s "$id"
+        done
+fi
+
+journal_has() { # unit-scoped journal match, e.g. MESSAGE_ID=...
+        [[ -n $(in_ct journalctl --no-pager -q -o cat -u appwatch.service "$@") ]]
+}
+
+# Prints one key path of a JSON document given on stdin (e.g. counts.reloads,
+# config_files); lists and objects as JSON.
+json_get() {
+        python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    o = o[int(k)] if isinstance(o, list) else o[k]
+print(json.dumps(o) if isinstance(o, (list, dict)) else o)' "$1"
+}
+
+status_json() { # prints one key path of appwatchctl status --json, e.g. counts.reloads
+        local json
+        json=$(awctl status --json) || return 1
+        json_get "$1" <<<"$json"
+}
