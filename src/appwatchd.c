@@ -121,17 +121,6 @@ static void print_diags(const ConfigDiags *d, FILE *f) {
         }
 }
 
-static void log_diags(const ConfigDiags *d) {
-        for (size_t i = 0; i < d->n; i++) {
-                const ConfigDiag *x = &d->items[i];
-                int level = x->level == CONFIG_DIAG_ERROR ? LOG_ERR : LOG_WARNING;
-                if (x->line > 0)
-                        log_full_errno(level, 0, "%s:%u: %s", x->file, x->line, x->message);
-                else
-                        log_full_errno(level, 0, "%s: %s", x->file, x->message);
-        }
-}
-
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_diags_done) ConfigDiags diags = {};
@@ -161,7 +150,7 @@ int main(int argc, char *argv[]) {
                 config_free(config);
                 return EXIT_SUCCESS;
         }
-        log_diags(&diags);
+        config_diags_log(&diags);
         if (r < 0) {
                 log_error_errno(r, "Refusing to start with an invalid configuration (%zu error%s).",
                                 diags.n_errors, diags.n_errors == 1 ? "" : "s");

@@ -154,6 +154,8 @@ typedef struct ConfigDiags {
 } ConfigDiags;
 
 void config_diags_done(ConfigDiags *d);
+/* Logs every diagnostic as "FILE:LINE: message" at warning or error level. */
+void config_diags_log(const ConfigDiags *d);
 
 /*
  * Loads path (or the default when NULL: $CONFIGURATION_DIRECTORY/appwatch.conf,

@@ -128,17 +128,6 @@ static ControlLimits limits_from_config(const Config *c) {
         };
 }
 
-static void log_diags(const ConfigDiags *d) {
-        for (size_t i = 0; i < d->n; i++) {
-                const ConfigDiag *x = &d->items[i];
-                int level = x->level == CONFIG_DIAG_ERROR ? LOG_ERR : LOG_WARNING;
-                if (x->line > 0)
-                        log_full_errno(level, 0, "%s:%u: %s", x->file, x->line, x->message);
-                else
-                        log_full_errno(level, 0, "%s: %s", x->file, x->message);
-        }
-}
-
 static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_count);
 
 static void on_throttle(Pipeline *p, bool pause, void *userdata) {
@@ -174,7 +163,7 @@ int manager_reload(Manager *m) {
                           "MONOTONIC_USEC=%llu", (unsigned long long) now_monotonic());
 
         r = config_load(m->config_path, m->config_explicit, &c, &diags);
-        log_diags(&diags);
+        config_diags_log(&diags);
         if (r < 0) {
                 _cleanup_free_ char *reason = NULL;
                 const ConfigDiag *first = NULL;

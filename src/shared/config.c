@@ -212,6 +212,17 @@ static void free_secret(char *s) {
         }
 }
 
+void config_diags_log(const ConfigDiags *d) {
+        for (size_t i = 0; i < d->n; i++) {
+                const ConfigDiag *x = &d->items[i];
+                int level = x->level == CONFIG_DIAG_ERROR ? LOG_ERR : LOG_WARNING;
+                if (x->line > 0)
+                        log_full_errno(level, 0, "%s:%u: %s", x->file, x->line, x->message);
+                else
+                        log_full_errno(level, 0, "%s: %s", x->file, x->message);
+        }
+}
+
 static void watch_done(ConfigWatch *w) {
         free(w->where.file);
         free(w->name);

@@ -21,22 +21,8 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "lib"))
 
 
-def proc_field(pid, name):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(name + ":"):
-                return int(line.split()[1])
-    raise KeyError(name)
 
 
-def switches(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-            for line in f:
-                if line.startswith("voluntary_ctxt_switches:"):
-                    total += int(line.split()[1])
-    return total
 
 
 def main():
@@ -46,6 +32,7 @@ def main():
     ap.add_argument("--idle", type=int, default=60)
     a = ap.parse_args()
     os.environ["APPWATCHD"] = os.path.abspath(os.path.join(a.build, "appwatchd"))
+    global awtest
     import awtest
 
     tc = unittest.TestCase()
@@ -56,7 +43,7 @@ def main():
         t0 = time.monotonic()
         d.start()
         times.append((time.monotonic() - t0) * 1000)
-        rss.append(proc_field(d.proc.pid, "VmRSS"))
+        rss.append(awtest.proc_rss_kib(d.proc.pid))
         d.stop()
         d.kill()
     print("start to READY=1: median %.1f ms, max %.1f ms over %d starts"
@@ -67,11 +54,11 @@ def main():
         d = awtest.Daemon(tc, "", watchdog_usec=wd)
         d.start()
         time.sleep(1)
-        before = switches(d.proc.pid)
+        before = awtest.proc_wakeups(d.proc.pid)
         time.sleep(a.idle)
-        after = switches(d.proc.pid)
+        after = awtest.proc_wakeups(d.proc.pid)
         print("wake-ups in %d idle seconds (%s): %d; VmRSS %d KiB"
-              % (a.idle, label, after - before, proc_field(d.proc.pid, "VmRSS")))
+              % (a.idle, label, after - before, awtest.proc_rss_kib(d.proc.pid)))
         d.stop()
         d.kill()
     tc.doCleanups()

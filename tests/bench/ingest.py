@@ -32,22 +32,8 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "lib"))
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
-def switches(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-            for line in f:
-                if line.startswith("voluntary_ctxt_switches:"):
-                    total += int(line.split()[1])
-    return total
 
 
 def status(d):
@@ -58,7 +44,7 @@ def wait_lines(d, n, key):
     peak = 0
     t0 = time.monotonic()
     while True:
-        peak = max(peak, rss_kib(d.proc.pid))
+        peak = max(peak, awtest.proc_rss_kib(d.proc.pid))
         st = status(d)
         if key(st) >= n:
             return time.monotonic() - t0, peak, st
@@ -75,6 +61,7 @@ def main():
     build = os.path.abspath(a.build)
     os.environ["APPWATCHD"] = os.path.join(build, "appwatchd")
     os.environ["APPWATCHCTL"] = os.path.join(build, "appwatchctl")
+    global awtest
     import awtest
 
     tc = unittest.TestCase()
@@ -92,7 +79,7 @@ def main():
         os.makedirs(logdir)
         d = awtest.Daemon(tc, "[Journal]\nEnabled=no\n[Watch.bench]\nPath=%s\n" % logdir)
         d.start()
-        base = rss_kib(d.proc.pid)
+        base = awtest.proc_rss_kib(d.proc.pid)
         t0 = time.monotonic()
         shutil.copy(log, os.path.join(logdir, "build.log"))
         secs, peak, st = wait_lines(d, n_lines, lambda s: s["counts"]["lines"])
@@ -171,10 +158,10 @@ def main():
         d.start()
         wait_lines(d, jlines, lambda s: s["ingest"]["journal_reader"]["lines"])
         time.sleep(3)   # past the idle flush of the last block
-        before = switches(d.proc.pid)
+        before = awtest.proc_wakeups(d.proc.pid)
         time.sleep(a.idle)
         print("idle: %d wake-ups in %d s with a watch and a journal directory; RSS %d KiB"
-              % (switches(d.proc.pid) - before, a.idle, rss_kib(d.proc.pid)))
+              % (awtest.proc_wakeups(d.proc.pid) - before, a.idle, awtest.proc_rss_kib(d.proc.pid)))
         d.stop()
         d.kill()
     finally:
