@@ -214,9 +214,9 @@ static int on_defer(sd_event_source *es, void *userdata) {
         JournalSource *s = userdata;
         int r;
 
+        /* Defer sources are one-shot: ask again while more is waiting. */
         r = read_entries(s, s->batch);
-        if (r <= 0)
-                (void) sd_event_source_set_enabled(s->defer_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(s->defer_source, r > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
         return 0;
 }
 

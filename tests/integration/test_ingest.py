@@ -331,6 +331,15 @@ class Journal(unittest.TestCase):
         self.assertEqual(len(by_title(inc, "No module named")), 1)
         self.assertEqual(by_title(inc, "No module named")[0]["count"], 1)
 
+    def test_many_entries_in_batches(self):
+        # More than one dispatch's batch (1000 entries) of backlog.
+        self.make_journal(["building step"] * 2500 + ["ERROR: after a long backlog"])
+        d = Daemon(self, self.config())
+        d.start()
+        d.wait_incidents(lambda l: by_title(l, "after a long backlog"))
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual(st["ingest"]["journal_reader"]["entries"], 2501)
+
     def test_vacuum_while_running(self):
         first = self.make_journal(["ERROR: first file failure"])
         d = Daemon(self, self.config())
