@@ -9,7 +9,10 @@
 #      OnFailure=appwatch-failure@%n.service: one incident, origin "unit",
 #      app = the instance; the report unit succeeds. A unit that is also
 #      listed in Units= is counted once (by the journal source);
-#   b) systemd-cat -t aw-e2e -p err: an incident with origin "journal";
+#   b) systemd-cat -t aw-e2e -p err: an incident with origin "journal"; after
+#      journalctl --rotate and a journald restart (vacuuming: the integration
+#      test) a new
+#      line is still read, and the old one not again;
 #   c) the watched directory: appends, rotation by rename (with a late write
 #      to the old file) and logrotate's copytruncate: the count is the
 #      number of lines written, none lost or repeated; a line that was there
@@ -261,6 +264,16 @@ wait_for 100 '[[ $(inc_count app=aw-e2e) -ge 1 ]]' || fail "no incident for the 
 [[ $(inc_field title app=aw-e2e) == "ERROR: something broke" ]] ||
         fail "the systemd-cat incident's title is '$(inc_field title app=aw-e2e)'"
 
+log "b) the journal is rotated and journald restarted: reading goes on"
+in_ct_sh 'journalctl --rotate && systemctl restart systemd-journald' ||
+        fail "rotating the journal failed"
+in_ct_sh 'echo "ERROR: after the journal restart" | systemd-cat -t aw-e2e -p err' ||
+        fail "systemd-cat failed"
+wait_for 100 '[[ $(inc_count app=aw-e2e "title~after the journal restart") -ge 1 ]]' ||
+        fail "no incident for a line written after journald restarted"
+[[ $(inc_field count app=aw-e2e "title~something broke") == 1 ]] ||
+        fail "the first systemd-cat line was read again after the journal rotation"
+
 # --- c) the watched directory ---------------------------------------------------------
 
 log "c) $SHOP: append"
@@ -392,10 +405,11 @@ if ((LISTED)); then
         [[ $(inc_field count app=aw-e2e-listed) == 1 ]] ||
                 fail "aw-e2e-listed's incident counts $(inc_field count app=aw-e2e-listed)"
 fi
-[[ $(inc_field count app=aw-e2e) == 1 ]] || fail "the systemd-cat incident counts $(inc_field count app=aw-e2e)"
-# pytool, aw-e2e-listed, aw-e2e, shop, spooled, offline
-[[ $(inc_count) == $((5 + LISTED)) ]] ||
-        fail "expected $((5 + LISTED)) incidents, found $(inc_count): $(inc_field app | tr '\n' ' ')"
+[[ $(inc_field count app=aw-e2e "title~something broke") == 1 ]] ||
+        fail "the systemd-cat incident counts $(inc_field count app=aw-e2e "title~something broke")"
+# pytool, aw-e2e-listed, aw-e2e (twice: before and after journald restarted), shop, spooled, offline
+[[ $(inc_count) == $((6 + LISTED)) ]] ||
+        fail "expected $((6 + LISTED)) incidents, found $(inc_count): $(inc_field app | tr '\n' ' ')"
 [[ $(in_ct systemctl show -P NRestarts appwatch.service) == 0 ]] || fail "appwatchd restarted (crashed?)"
 
 if ((${#SOFT_FAILURES[@]} > 0)); then
