@@ -222,7 +222,6 @@ static int txn_begin(Pipeline *p) {
         if (r < 0)
                 return r;
         p->in_txn = true;
-        (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
         return 0;
 }
 
@@ -434,8 +433,6 @@ int pipeline_feed(Pipeline *p, const char *stream, const StreamMeta *meta, const
                         return r;
         }
         stream_trim(s, pending);
-        if (s->dirty)
-                (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
         arm_flush_timer(p);
         return 0;
 }
@@ -455,7 +452,6 @@ int pipeline_flush_stream(Pipeline *p, const char *stream) {
                 return fatal(p, r, "record an incident");
         if (s)
                 stream_sync(p, s);
-        (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
         arm_flush_timer(p);
         return 0;
 }
@@ -468,7 +464,6 @@ static int on_flush_timer(sd_event_source *es, uint64_t usec, void *userdata) {
         if (r < 0)
                 return fatal(p, r, "record an incident"), 0;
         sync_all(p);
-        (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
         arm_flush_timer(p);
         return 0;
 }
@@ -532,7 +527,6 @@ int pipeline_set_position(Pipeline *p, const char *source, const StorePosition *
         slot->pos = *pos;
         slot->pos.cursor = cursor;
         slot->drop = false;
-        (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
         return 0;
 }
 
@@ -543,7 +537,6 @@ int pipeline_drop_position(Pipeline *p, const char *source) {
                 return -ENOMEM;
         store_position_done(&slot->pos);
         slot->drop = true;
-        (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
         return 0;
 }
 
@@ -644,10 +637,7 @@ int pipeline_commit(Pipeline *p) {
 }
 
 static int on_commit(sd_event_source *es, void *userdata) {
-        Pipeline *p = userdata;
-
-        (void) pipeline_commit(p);
-        (void) sd_event_source_set_enabled(es, SD_EVENT_OFF);
+        (void) pipeline_commit(userdata);
         return 0;
 }
 
@@ -771,7 +761,6 @@ int pipeline_set_rules(Pipeline *p, DetectRules *rules) {
         detect_rules_unref(p->rules);
         p->rules = detect_rules_ref(rules);
         arm_flush_timer(p);
-        (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_ON);
         return 0;
 }
 
@@ -814,12 +803,15 @@ int pipeline_new(sd_event *event, Store *store, Pool *pool, DetectRules *rules,
         r = detect_engine_new(p->rules, &dopts, &p->engine);
         if (r < 0)
                 return r;
-        /* Commit once per loop iteration that did something: a post source. */
+        /* Commit once per loop iteration that did something: a post source.
+         * It stays enabled: one enabled only from inside a dispatch is not
+         * run for that dispatch, which left batches uncommitted until the
+         * next event. With nothing to do a commit returns at once, and post
+         * sources never wake the loop by themselves. */
         r = sd_event_add_post(event, &p->commit_source, on_commit, p);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(p->commit_source, "pipeline-commit");
-        (void) sd_event_source_set_enabled(p->commit_source, SD_EVENT_OFF);
         r = sd_event_add_time(event, &p->flush_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
                               on_flush_timer, p);
         if (r < 0)

@@ -84,6 +84,25 @@ class WatchedFiles(unittest.TestCase):
         self.assertEqual(inc[0]["origin"], "file")
         self.assertFalse(by_title(d.incidents(), "stale failure"))
 
+    def test_committed_without_more_output(self):
+        # Each failure is on disk without waiting for any later event (a
+        # batch left open until the next write was a bug).
+        # Read from the database itself: a control request would make the
+        # daemon commit and hide the bug.
+        d = Daemon(self, watch_config(self.logdir))
+        d.start()
+        db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"), timeout=5)
+        self.addCleanup(db.close)
+
+        def count():
+            row = db.execute("SELECT count FROM incidents WHERE title LIKE '%probe failed%'").fetchone()
+            return row[0] if row else 0
+        for k in range(1, 4):
+            self.write("".join("step %d ok\n" % j for j in range(30)))
+            time.sleep(0.05)
+            self.write("ERROR: probe failed\nnext step\n")
+            wait_until(lambda: count() == k, timeout=10, what="probe %d committed" % k)
+
     def test_multiline_traceback_is_one_incident(self):
         d = Daemon(self, watch_config(self.logdir))
         d.start()
