@@ -46,6 +46,8 @@ def wait_lines(d, n, key):
     t0 = time.monotonic()
     while True:
         peak = max(peak, awtest.proc_rss_kib(d.proc.pid))
+        wait_lines.peak_anon = max(getattr(wait_lines, "peak_anon", 0),
+                                   awtest.proc_rss_kib(d.proc.pid, "RssAnon"))
         st = status(d)
         if key(st) >= n:
             return time.monotonic() - t0, peak, st
@@ -114,9 +116,9 @@ def file_ingest(tc, log, logdir, n_lines, mb):
     secs, peak, st = wait_lines(d, n_lines, lambda s: s["counts"]["lines"])
     secs = time.monotonic() - t0
     print("file ingest: %d lines, %.1f MB in %.2f s: %.0f lines/s, %.1f MB/s; "
-          "%d incidents from %d findings; RSS %d KiB idle, peak %d KiB"
+          "%d incidents from %d findings; RSS %d KiB idle, peak %d KiB (anonymous peak %d KiB)"
           % (n_lines, mb, secs, n_lines / secs, mb / secs, st["counts"]["incidents_total"],
-             st["counts"]["findings"], base, peak))
+             st["counts"]["findings"], base, peak, wait_lines.peak_anon))
     d.stop()
     d.kill()
 
@@ -195,8 +197,10 @@ def idle(tc, jdir, jlines, logdir, seconds):
     time.sleep(3)   # past the idle flush of the last block
     before = awtest.proc_wakeups(d.proc.pid)
     time.sleep(seconds)
-    print("idle: %d wake-ups in %d s with a watch and a journal directory; RSS %d KiB"
-          % (awtest.proc_wakeups(d.proc.pid) - before, seconds, awtest.proc_rss_kib(d.proc.pid)))
+    print("idle: %d wake-ups in %d s with a watch and a journal directory; RSS %d KiB "
+          "(anonymous %d KiB; the rest is mapped journal files and libraries)"
+          % (awtest.proc_wakeups(d.proc.pid) - before, seconds, awtest.proc_rss_kib(d.proc.pid),
+             awtest.proc_rss_kib(d.proc.pid, "RssAnon")))
     d.stop()
     d.kill()
 

@@ -232,11 +232,12 @@ def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-def proc_rss_kib(pid):
-    """Resident memory of a process (VmRSS), in KiB."""
+def proc_rss_kib(pid, field="VmRSS"):
+    """Resident memory of a process, in KiB: VmRSS, or RssAnon (its own
+    heap and stacks, without mapped files such as journal files)."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
