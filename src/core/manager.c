@@ -149,6 +149,12 @@ static int start_sources(Manager *m) {
         r = sources_new(m->event, m->config, m->store, m->pipeline, &m->sources);
         if (r < 0)
                 return r;
+        /* New watches are marked as set up before any of their lines is
+         * read: were the mark lost with a failed first batch, the next start
+         * would take the files for old news and skip what this one read. */
+        r = pipeline_commit(m->pipeline);
+        if (r < 0)
+                return r;
         if (pool_is_full(m->pool))
                 sources_pause(m->sources, true);
         return 0;
