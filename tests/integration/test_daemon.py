@@ -141,9 +141,8 @@ class ControlSocket(unittest.TestCase):
                 sent += flood.send(b'{"verb":"status"}\n' * 64)
         except (BlockingIOError, BrokenPipeError, ConnectionResetError):
             pass
-        t0 = time.monotonic()
+        # Another client is still served (assertAlive's own timeout bounds it).
         self.assertAlive()
-        self.assertLess(time.monotonic() - t0, 3.0)
         # The stalled half request is timed out by ClientTimeoutSec=1s.
         self.assertEqual(read_line(half, timeout=5), b"")
         half.close()
