@@ -4,7 +4,8 @@
 #   1. a gcc build with -Dwerror=true, every suite (unit, integration,
 #      fuzz-regress, e2e under real systemd in systemd-nspawn);
 #   2. a clang build with -Dwerror=true and ASan+UBSan, the unit and
-#      fuzz-regress suites again.
+#      fuzz-regress suites again;
+#   3. the C unit tests of the gcc build once more under valgrind.
 # Ends with one line "N passed, N failed, N skipped" and exits non-zero when
 # anything failed. Build directories: build-test/ and build-asan/ (kept, so a
 # second run is incremental).
@@ -40,14 +41,21 @@ run_build() {
 build_failures=0
 run_build build-test gcc "unit integration fuzz-regress e2e"
 run_build build-asan clang -Db_sanitize=address,undefined -Db_lundef=false "unit fuzz-regress"
+rm -f build-test/meson-logs/testlog-valgrind.json
+if command -v valgrind >/dev/null; then
+        echo "=== build-test: unit tests under valgrind"
+        meson test -C build-test --setup valgrind --print-errorlogs --num-processes 2 \
+                --suite unit --no-suite systemd || status=1
+fi
 
 # meson's own summary is per build; add them up into one line.
 python3 - "$build_failures" build-test build-asan <<'PY'
 import json, os, sys
 passed = failed = skipped = 0
 failed += int(sys.argv[1])
-for d in sys.argv[2:]:
-    path = os.path.join(d, "meson-logs", "testlog.json")
+logs = [os.path.join(d, "meson-logs", n) for d in sys.argv[2:]
+        for n in ("testlog.json", "testlog-valgrind.json")]
+for path in logs:
     if not os.path.exists(path):
         continue
     for line in open(path):

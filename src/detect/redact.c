@@ -52,7 +52,9 @@ static void compile_all(void) {
                                          PCRE2_NEVER_BACKSLASH_C, &err, &off, NULL);
                 if (!codes[i])
                         return;
-                (void) pcre2_jit_compile(codes[i], PCRE2_JIT_COMPLETE);
+                /* As in rules.c: valgrind runs set APPWATCH_PCRE2_NO_JIT. */
+                if (!secure_getenv("APPWATCH_PCRE2_NO_JIT"))
+                        (void) pcre2_jit_compile(codes[i], PCRE2_JIT_COMPLETE);
                 g = pcre2_substring_number_from_name(codes[i], (PCRE2_SPTR) "s");
                 secret_group[i] = g > 0 ? (uint32_t) g : 0;
         }
