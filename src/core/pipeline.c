@@ -309,9 +309,12 @@ static void on_pool_drain(Pool *pool, void *userdata) {
         size_t i = 0;
 
         while (i < p->n_deferred && !pool_is_full(pool)) {
-                if (pool_submit(pool, job_work, job_done, job_free, p->deferred[i]) < 0)
+                /* A refused job is freed by the pool: it leaves the list
+                 * either way (its incident keeps a NULL analysis, and the
+                 * next start queues it again). */
+                int r = pool_submit(pool, job_work, job_done, job_free, p->deferred[i++]);
+                if (r < 0)
                         break;
-                i++;
         }
         memmove(p->deferred, p->deferred + i, sizeof(Job *) * (p->n_deferred - i));
         p->n_deferred -= i;
