@@ -100,18 +100,23 @@ static int on_tail_line(Tailer *t, const TailLine *l, void *userdata) {
                 _cleanup_free_ char *cut = NULL;
                 static const char mark[] = " [appwatch: line cut at this length]";
                 cut = malloc(l->len + sizeof mark);
-                if (!cut)
-                        return -ENOMEM;
-                memcpy(cut, l->data, l->len);
-                memcpy(cut + l->len, mark, sizeof mark);
-                r = pipeline_feed(s->pipeline, key, &meta, cut, l->len + sizeof mark - 1, 0);
+                if (cut) {
+                        memcpy(cut, l->data, l->len);
+                        memcpy(cut + l->len, mark, sizeof mark);
+                }
+                /* Out of memory, the cut line still goes in, unmarked. */
+                r = cut ? pipeline_feed(s->pipeline, key, &meta, cut, l->len + sizeof mark - 1, 0)
+                        : pipeline_feed(s->pipeline, key, &meta, l->data, l->len, 0);
         } else
                 r = pipeline_feed(s->pipeline, key, &meta, l->data, l->len, 0);
         if (r < 0)
                 return 0;      /* the pipeline has already stopped the loop */
+        /* The line is in the pipeline now: a negative return would have it
+         * delivered again. Without memory for the slot the position just
+         * stays behind (a restart re-reads a little). */
         fp = file_slot(s, l->dev, l->inode);
         if (!fp)
-                return -ENOMEM;
+                return log_oom(), 0;
         fp->offset = l->next_offset;
         fp->dirty = true;
         return 0;
