@@ -37,15 +37,13 @@ static int on_journal_line(JournalSource *j, const JournalLine *l, void *userdat
         Sources *s = userdata;
         _cleanup_free_ char *app = journal_app(l);
         StreamMeta meta = {
-                .app = app,
+                .app = app ?: "unknown",   /* out of memory: still read the line */
                 .host = l->host,
                 .origin = "journal",
                 .source = l->unit ?: l->identifier,
         };
         int r;
 
-        if (!app)
-                return -ENOMEM;
         r = pipeline_feed(s->pipeline, l->stream, &meta, l->data, l->len, l->realtime_usec);
         if (r < 0)
                 return 0;      /* the pipeline has already stopped the loop */
