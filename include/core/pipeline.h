@@ -76,6 +76,8 @@ void pipeline_forget_stream(Pipeline *p, const char *stream);
  * valid until the next pipeline_collect_begin().
  */
 void pipeline_collect_begin(Pipeline *p);
+/* How many have been collected so far. */
+size_t pipeline_collect_count(const Pipeline *p);
 size_t pipeline_collect_end(Pipeline *p, const int64_t **ret_ids);
 
 /* Records where a source stands; saved with the next commit. pos is copied. */

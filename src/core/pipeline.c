@@ -494,6 +494,10 @@ void pipeline_collect_begin(Pipeline *p) {
         p->n_collected = 0;
 }
 
+size_t pipeline_collect_count(const Pipeline *p) {
+        return p->n_collected;
+}
+
 size_t pipeline_collect_end(Pipeline *p, const int64_t **ret_ids) {
         p->collecting = false;
         *ret_ids = p->collected;

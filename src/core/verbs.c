@@ -208,9 +208,8 @@ static int process_submission(Manager *m, json_t *args, json_t **ret, char **msg
         r = pipeline_flush_stream(m->pipeline, stream);
         if (r < 0)
                 goto finish;
-        if (json_integer_value(code) != 0 && m->pipeline && pipeline_collect_end(m->pipeline, &ids) == 0) {
+        if (json_integer_value(code) != 0 && pipeline_collect_count(m->pipeline) == 0) {
                 /* Nothing in the output explains the failure: record the failure itself. */
-                pipeline_collect_begin(m->pipeline);
                 if (asprintf(&failed, "Failed: '%s' exited with status %lld%s%s",
                              command ?: "(command)", (long long) json_integer_value(code),
                              cwd ? " in " : "", cwd ?: "") < 0) {
