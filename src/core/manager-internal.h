@@ -36,6 +36,8 @@ struct Manager {
         unsigned n_reloads;
         unsigned n_reloads_rejected;
         char *last_status;
+        uint64_t status_commits;  /* pipeline commits when STATUS= was last computed */
+        size_t status_jobs;       /* ... and the job queue's length then */
 };
 
 /* Handles one control request (verbs.c). */

@@ -253,7 +253,19 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 }
 
 static int on_status_post(sd_event_source *s, void *userdata) {
-        manager_refresh_status(userdata);
+        Manager *m = userdata;
+        PipelineStats ps;
+        size_t jobs = pool_pending(m->pool);
+
+        /* STATUS= counts incidents with a query; only a commit or the job
+         * queue can change what it shows, so skip the query otherwise (this
+         * runs after every loop iteration that did anything). */
+        pipeline_get_stats(m->pipeline, &ps);
+        if (ps.commits == m->status_commits && jobs == m->status_jobs)
+                return 0;
+        m->status_commits = ps.commits;
+        m->status_jobs = jobs;
+        manager_refresh_status(m);
         return 0;
 }
 
@@ -556,9 +568,14 @@ int manager_start(Manager *m) {
                 return log_error_errno(r, "Cannot serve the control socket: %m");
         /* Keep STATUS= current after every loop iteration that did work; it
          * only sends when the text changed. */
-        r = sd_event_add_post(m->event, NULL, on_status_post, m);
+        sd_event_source *status_source;
+        r = sd_event_add_post(m->event, &status_source, on_status_post, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch for status changes: %m");
+        /* After the pipeline's commit (also a post source), which it reports. */
+        (void) sd_event_source_set_priority(status_source, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_floating(status_source, true);
+        sd_event_source_unref(status_source);
 
         const char *fields[] = { "APPWATCH_RESULT=started", NULL };
         log_event(LOG_INFO, MESSAGE_ID_STARTED, fields,

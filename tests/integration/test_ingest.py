@@ -103,6 +103,13 @@ class WatchedFiles(unittest.TestCase):
             self.write("ERROR: probe failed\nnext step\n")
             wait_until(lambda: count() == k, timeout=10, what="probe %d committed" % k)
 
+    def test_status_line_follows_incidents(self):
+        # STATUS= is recomputed after commits, with no control request.
+        d = Daemon(self, watch_config(self.logdir))
+        d.start()
+        self.write("ERROR: status probe\nnext\n")
+        d.notify.wait_for(lambda f: "1 incident today" in f.get("STATUS", ""), timeout=10)
+
     def test_multiline_traceback_is_one_incident(self):
         d = Daemon(self, watch_config(self.logdir))
         d.start()
