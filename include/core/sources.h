@@ -13,22 +13,27 @@
 #include <systemd/sd-event.h>
 
 #include "core/pipeline.h"
+#include "core/positions.h"
+#include "core/txn.h"
 #include "shared/config.h"
 #include "store/store.h"
 
 typedef struct Sources Sources;
 
-/* Creates and starts the sources of c. Returns 0 or a logged -errno. */
-int sources_new(sd_event *event, const Config *c, Store *store, Pipeline *pipeline,
-                Sources **ret);
+/*
+ * Creates the sources of c, reading nothing yet: a reload builds them all
+ * before it lets go of the old ones. Their positions go to positions,
+ * handed over in a pre-commit hook on txn. Returns 0 or a logged -errno.
+ */
+int sources_new(sd_event *event, const Config *c, Store *store, Txn *txn, Positions *positions,
+                Pipeline *pipeline, Sources **ret);
+/* Starts reading. Commit right after (see sources.c). Returns 0 or -errno. */
+int sources_start(Sources *s);
 Sources *sources_free(Sources *s);
 DEFINE_CLEANUP(Sources, sources_free)
 
 /* Backpressure from the pipeline. */
 void sources_pause(Sources *s, bool pause);
-
-/* Hands the files' positions to the pipeline; called before each commit. */
-int sources_flush_positions(Sources *s);
 
 size_t sources_count(const Sources *s);
 /* {"journal": {...}, "watches": [...], "files": N, ...} for appwatchctl status. */

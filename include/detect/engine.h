@@ -41,6 +41,7 @@ typedef struct DetectOptions {
         uint64_t idle_timeout_usec;             /* default 2 s; 0 = the default */
         size_t max_streams;                     /* default 4096; the idlest is flushed */
         bool no_prefilter;                      /* run every rule on every block (tests) */
+        void (*stream_data_free)(void *data);   /* frees a stream's data when it is dropped */
 } DetectOptions;
 
 #define DETECT_OPTIONS_DEFAULT_LINE_LENGTH 4096
@@ -76,6 +77,13 @@ static inline void detect_engine_freep(DetectEngine **e) {
 int detect_engine_feed(DetectEngine *e, const char *stream, const char *line, size_t len,
                        uint64_t timestamp_usec, DetectFindingFunc cb, void *userdata);
 
+/* As detect_engine_feed(), with the line's wall-clock time, which the
+ * finding of the block it starts carries (Finding.realtime_usec) and which
+ * is kept with its pending line. */
+int detect_engine_feed_at(DetectEngine *e, const char *stream, const char *line, size_t len,
+                          uint64_t timestamp_usec, uint64_t realtime_usec, DetectFindingFunc cb,
+                          void *userdata);
+
 /* Feeds a chunk of raw bytes; complete lines are fed one by one, a trailing
  * partial line is kept per stream until the next chunk or a flush. Returns as
  * detect_engine_feed. */
@@ -92,6 +100,34 @@ int detect_engine_flush(DetectEngine *e, const char *stream, uint64_t now, Detec
 /* Lines of the stream fed into its still open block (0 when none is open):
  * what a caller must keep to feed again after a restart. */
 size_t detect_engine_pending_lines(const DetectEngine *e, const char *stream);
+
+/*
+ * The engine owns the per-stream state; a caller may attach its own data to
+ * a stream (who the stream belongs to, say). This creates the stream if
+ * needed — which may finish the idlest stream's block through cb when at
+ * max_streams — and replaces (frees) data attached before. The data is
+ * freed with DetectOptions.stream_data_free whenever the engine drops the
+ * stream: evicted, forgotten, or with the engine. Returns 0 or -ENOMEM.
+ */
+int detect_engine_set_stream_data(DetectEngine *e, const char *stream, void *data,
+                                  DetectFindingFunc cb, void *userdata);
+/* The data attached to a stream, or NULL. */
+void *detect_engine_get_stream_data(const DetectEngine *e, const char *stream);
+
+/*
+ * The lines of each stream's open block, for saving them: f is called for
+ * every stream whose open block changed since the last call (len 0: no
+ * block is open any more), with the lines serialised (opaque; give them to
+ * detect_engine_replay()). A negative return from f stops and is returned,
+ * and that stream stays dirty.
+ */
+typedef int (*DetectPendingFunc)(const char *stream, void *stream_data, const void *lines,
+                                 size_t len, void *userdata);
+int detect_engine_foreach_dirty(DetectEngine *e, DetectPendingFunc f, void *userdata);
+
+/* Feeds saved lines (from foreach_dirty) again. -EBADMSG when damaged. */
+int detect_engine_replay(DetectEngine *e, const char *stream, const void *lines, size_t len,
+                         uint64_t timestamp_usec, DetectFindingFunc cb, void *userdata);
 
 /* Forgets a stream (e.g. its file was deleted) without reporting its block. */
 void detect_engine_forget(DetectEngine *e, const char *stream);

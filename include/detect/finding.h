@@ -36,6 +36,7 @@ typedef struct Finding {
         char *stream;                           /* the stream key given to the engine */
         uint64_t line_start, line_end;          /* 1-based, inclusive, per stream */
         uint64_t timestamp_usec;                /* of the block's first line, 0 if unknown */
+        uint64_t realtime_usec;                 /* its wall-clock time (feed_at), 0 if unknown */
         DetectParam *params;
         size_t n_params;
 } Finding;

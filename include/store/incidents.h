@@ -40,6 +40,7 @@ typedef enum IncidentEvent {
         INCIDENT_EVENT_NEW,
         INCIDENT_EVENT_REPEAT,
         INCIDENT_EVENT_REGRESSION,
+        INCIDENT_EVENT_STATUS,          /* its status was changed */
         _INCIDENT_EVENT_MAX,
 } IncidentEvent;
 
@@ -100,9 +101,11 @@ int incident_set_status(Store *s, int64_t id, IncidentStatus status, int64_t now
 
 /*
  * Resolves the open incidents of app whose origin is origin (a successful
- * wrapped build resolves that app's build incidents). Returns how many.
+ * wrapped build resolves that app's build incidents). Returns how many, and
+ * their ids in *ret_ids (malloc'ed; may be NULL) when asked.
  */
-int incident_resolve_app(Store *s, const char *app, const char *origin, int64_t now);
+int incident_resolve_app(Store *s, const char *app, const char *origin, int64_t now,
+                         int64_t **ret_ids, size_t *ret_n);
 
 /* The newest occurrences of an incident as a JSON array of {seen, source, excerpt}. */
 int incident_occurrences_json(Store *s, int64_t id, size_t limit, json_t **ret);

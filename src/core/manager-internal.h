@@ -5,11 +5,16 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
+#include "core/analyzer.h"
 #include "core/control.h"
+#include "core/incident-bus.h"
 #include "core/manager.h"
 #include "core/pipeline.h"
 #include "core/pool.h"
+#include "core/positions.h"
 #include "core/sources.h"
+#include "core/txn.h"
+#include "deliver/record.h"
 #include "detect/rules.h"
 #include "store/store.h"
 
@@ -28,7 +33,12 @@ struct Manager {
         Store *store;
         DetectRules *rules;
         size_t n_rules;
+        Txn *txn;
+        IncidentBus *bus;
+        Positions *positions;
+        RecordSink *records;
         Pool *pool;
+        Analyzer *analyzer;
         Pipeline *pipeline;
         Sources *sources;
         ControlServer *control;
@@ -36,8 +46,8 @@ struct Manager {
         unsigned n_reloads;
         unsigned n_reloads_rejected;
         char *last_status;
-        uint64_t status_commits;  /* pipeline commits when STATUS= was last computed */
-        size_t status_jobs;       /* ... and the job queue's length then */
+        uint64_t status_commits;  /* commits when STATUS= was last computed */
+        size_t status_jobs;       /* ... and the analysis lane's length then */
 };
 
 /* Handles one control request (verbs.c). */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The daemon's loop and lifecycle; see manager.h. Start-up order: store,
- * rules, worker pool, pipeline (restoring blocks a crash interrupted),
- * sources, control socket, then READY=1. Shutdown is the reverse, with a
- * final commit after the sources stopped and the pool drained.
+ * rules, the transaction owner and the incident bus, the worker pool, the
+ * listeners (journal records, analysis), the pipeline (restoring blocks a
+ * crash interrupted), sources, control socket, then READY=1. Shutdown
+ * stops the sources, cancels the pool's jobs (dropping those not started:
+ * they are durable and queued again at the next start), commits what is
+ * left, then frees in reverse.
  * Main thread only.
  */
 #include <errno.h>
@@ -70,9 +73,14 @@ Manager *manager_free(Manager *m) {
         m->sources = sources_free(m->sources);
         /* Joins the workers and runs their last done() callbacks. */
         m->pool = pool_free(m->pool);
-        if (m->pipeline)
-                (void) pipeline_commit(m->pipeline);   /* refused after a failure */
+        if (m->txn)
+                (void) txn_commit(m->txn);   /* refused after a failure */
         pipeline_free(m->pipeline);
+        analyzer_free(m->analyzer);
+        record_sink_free(m->records);
+        positions_free(m->positions);
+        incident_bus_free(m->bus);
+        txn_free(m->txn);
         detect_rules_unref(m->rules);
         store_free(m->store);
         sd_event_unref(m->event);
@@ -106,7 +114,8 @@ static void manager_notify_status(Manager *m, const char *prefix, const char *ex
                      prefix ?: "", n, n == 1 ? "" : "s",
                      (unsigned long long) st.incidents_today, st.incidents_today == 1 ? "" : "s",
                      (unsigned long long) st.incidents_open,
-                     m->pool ? pool_pending(m->pool) : 0, m->config->queue_size) < 0)
+                     m->pool ? pool_pending(m->pool, POOL_LANE_ANALYZE) : 0,
+                     m->config->queue_size) < 0)
                 return;
         if (!extra && m->last_status && strcmp(m->last_status, s) == 0)
                 return;
@@ -130,34 +139,48 @@ static ControlLimits limits_from_config(const Config *c) {
 
 static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_count);
 
-static void on_throttle(Pipeline *p, bool pause, void *userdata) {
+static void on_throttle(Analyzer *a, bool pause, void *userdata) {
         Manager *m = userdata;
 
         if (m->sources)
                 sources_pause(m->sources, pause);
 }
 
-static int on_precommit(Pipeline *p, void *userdata) {
-        Manager *m = userdata;
+static bool throttled(Manager *m) {
+        AnalyzerStats as = {};
 
-        return m->sources ? sources_flush_positions(m->sources) : 0;
+        if (m->analyzer)
+                analyzer_get_stats(m->analyzer, &as);
+        return as.throttled;
+}
+
+/* Makes s the running sources: they start reading from where the committed
+ * positions say. */
+static int switch_sources(Manager *m, Sources *s) {
+        int r;
+
+        m->sources = sources_free(m->sources);
+        m->sources = s;
+        r = sources_start(s);
+        if (r < 0)
+                return r;
+        /* The marks of new watches are durable before any line is read. */
+        r = txn_commit(m->txn);
+        if (r < 0)
+                return r;
+        if (throttled(m))
+                sources_pause(s, true);
+        return 0;
 }
 
 static int start_sources(Manager *m) {
+        Sources *s = NULL;
         int r;
 
-        r = sources_new(m->event, m->config, m->store, m->pipeline, &m->sources);
+        r = sources_new(m->event, m->config, m->store, m->txn, m->positions, m->pipeline, &s);
         if (r < 0)
                 return r;
-        /* New watches are marked as set up before any of their lines is
-         * read: were the mark lost with a failed first batch, the next start
-         * would take the files for old news and skip what this one read. */
-        r = pipeline_commit(m->pipeline);
-        if (r < 0)
-                return r;
-        if (pool_is_full(m->pool))
-                sources_pause(m->sources, true);
-        return 0;
+        return switch_sources(m, s);
 }
 
 int manager_reload(Manager *m) {
@@ -189,43 +212,49 @@ int manager_reload(Manager *m) {
                 return r == -ENOMEM ? r : -EINVAL;
         }
 
-        /* New sources resume exactly where the old ones stopped: commit first. */
-        if (m->pipeline) {
-                DetectRules *rules = NULL;
-                size_t n_rules = 0;
+        /* Everything is built before anything is let go of: a reload that
+         * fails at any step leaves the running configuration, rules and
+         * sources exactly as they were. New sources resume exactly where the
+         * old ones stopped, so commit their positions first. */
+        DetectRules *rules = NULL;
+        size_t n_rules = 0;
+        Sources *sources = NULL;
 
-                r = pipeline_commit(m->pipeline);
-                if (r < 0) {
-                        config_free(c);
-                        return r;
-                }
-                /* Rules are re-read too; a broken rule file only loses its
-                 * broken rules (logged), never the others. */
-                if (load_rules(c->path, &rules, &n_rules) >= 0) {
-                        if (pipeline_set_rules(m->pipeline, rules) >= 0) {
-                                detect_rules_unref(m->rules);
-                                m->rules = rules;
-                                m->n_rules = n_rules;
-                        } else
-                                detect_rules_unref(rules);
-                }
+        r = load_rules(c->path, &rules, &n_rules);
+        if (r >= 0)
+                r = txn_commit(m->txn);
+        if (r >= 0)
+                r = sources_new(m->event, c, m->store, m->txn, m->positions, m->pipeline,
+                                &sources);
+        if (r >= 0)
+                /* Builds the new engine before it finishes the old blocks. */
+                r = pipeline_set_rules(m->pipeline, rules);
+        if (r < 0) {
+                sources_free(sources);
+                detect_rules_unref(rules);
+                config_free(c);
+                m->n_reloads_rejected++;
+                const char *fields[] = { "APPWATCH_RESULT=rejected", NULL };
+                log_event(LOG_ERR, MESSAGE_ID_CONFIG_REJECTED, fields,
+                          "Reload failed (%s), keeping the running configuration, rules and "
+                          "sources.", strerror(-r));
+                manager_notify_status(m, "Reload failed, old configuration kept; ", "READY=1");
+                return txn_failed(m->txn) ? -EIO : r;
         }
+        detect_rules_unref(m->rules);
+        m->rules = rules;
+        m->n_rules = n_rules;
         old = m->config;
         m->config = c;
-        m->sources = sources_free(m->sources);
-        if (m->pipeline) {
-                r = start_sources(m);
-                if (r < 0) {
-                        /* The new sources cannot start (e.g. a journal directory that
-                         * is gone): go back to the old configuration's. */
-                        m->config = old;
-                        config_free(c);
-                        m->n_reloads_rejected++;
-                        (void) start_sources(m);
-                        manager_notify_status(m, "Reload failed, old configuration kept; ",
-                                              "READY=1");
-                        return r;
-                }
+        r = switch_sources(m, sources);
+        if (r < 0) {
+                /* Starting cannot fail but for memory or the store: going on
+                 * with no sources would be worse than a restart. */
+                log_error_errno(r, "Cannot start the new sources: %m. Exiting, so that systemd "
+                                "restarts appwatchd.");
+                config_free(old);
+                (void) sd_event_exit(m->event, -r);
+                return r;
         }
         config_free(old);
         if (m->control) {
@@ -254,16 +283,15 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
 static int on_status_post(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
-        PipelineStats ps;
-        size_t jobs = pool_pending(m->pool);
+        size_t jobs = pool_pending(m->pool, POOL_LANE_ANALYZE);
+        uint64_t commits = txn_commits(m->txn);
 
         /* STATUS= counts incidents with a query; only a commit or the job
          * queue can change what it shows, so skip the query otherwise (this
          * runs after every loop iteration that did anything). */
-        pipeline_get_stats(m->pipeline, &ps);
-        if (ps.commits == m->status_commits && jobs == m->status_jobs)
+        if (commits == m->status_commits && jobs == m->status_jobs)
                 return 0;
-        m->status_commits = ps.commits;
+        m->status_commits = commits;
         m->status_jobs = jobs;
         manager_refresh_status(m);
         return 0;
@@ -286,6 +314,7 @@ int manager_build_status(Manager *m, json_t **ret) {
         json_auto_t *o = NULL, *watches = NULL, *journal = NULL;
         StoreStats st = {};
         PipelineStats ps = {};
+        AnalyzerStats as = {};
         int r;
 
         r = store_stats(m->store, (int64_t) now_realtime(), &st);
@@ -293,6 +322,8 @@ int manager_build_status(Manager *m, json_t **ret) {
                 return r;
         if (m->pipeline)
                 pipeline_get_stats(m->pipeline, &ps);
+        if (m->analyzer)
+                analyzer_get_stats(m->analyzer, &as);
         watches = json_array();
         if (!watches)
                 return -ENOMEM;
@@ -316,7 +347,7 @@ int manager_build_status(Manager *m, json_t **ret) {
                       " s:{s:I, s:i, s:I, s:I, s:i, s:b},"
                       " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}}",
                       "version", PACKAGE_VERSION,
-                      "state", ps.throttled ? "throttled" : "running",
+                      "state", as.throttled ? "throttled" : "running",
                       "pid", (int) getpid(),
                       "uptime_usec", (json_int_t) (now_monotonic() - m->start_monotonic),
                       "config", m->config->path,
@@ -333,12 +364,13 @@ int manager_build_status(Manager *m, json_t **ret) {
                         "watches", TAKE_PTR(watches),
                         "apps", (int) m->config->n_apps,
                       "queues",
-                        "jobs", (json_int_t) (m->pool ? pool_pending(m->pool) : 0),
+                        "jobs", (json_int_t) (m->pool ? pool_pending(m->pool, POOL_LANE_ANALYZE)
+                                                      : 0),
                         "jobs_max", (int) m->config->queue_size,
-                        "jobs_waiting", (json_int_t) ps.jobs_deferred,
+                        "jobs_waiting", (json_int_t) as.jobs_deferred,
                         "outbox_pending", (json_int_t) st.outbox_pending,
                         "clients", (int) control_server_n_clients(m->control),
-                        "throttled", ps.throttled,
+                        "throttled", as.throttled,
                       "counts",
                         "incidents_total", (json_int_t) st.incidents_total,
                         "incidents_open", (json_int_t) st.incidents_open,
@@ -347,8 +379,8 @@ int manager_build_status(Manager *m, json_t **ret) {
                         "lines", (json_int_t) ps.lines,
                         "findings", (json_int_t) ps.findings,
                         "regressions", (json_int_t) ps.regressions,
-                        "commits", (json_int_t) ps.commits,
-                        "analyses", (json_int_t) ps.analyses,
+                        "commits", (json_int_t) (m->txn ? txn_commits(m->txn) : 0),
+                        "analyses", (json_int_t) as.analyses,
                         "reloads", (int) m->n_reloads,
                         "reloads_rejected", (int) m->n_reloads_rejected);
         if (!o)
@@ -489,30 +521,54 @@ static int detect_host(Manager *m) {
         return m->host ? 0 : log_oom();
 }
 
+/* Threads per lane besides analysis, which has [Service] Workers=. Delivery
+ * waits on the network; a fix is mostly waiting for systemd. */
+#define DELIVER_WORKERS 2
+#define DELIVER_QUEUE 256
+#define FIX_WORKERS 1
+#define FIX_QUEUE 64
+
 static int start_pipeline(Manager *m) {
+        const PoolLaneConfig lanes[_POOL_LANE_MAX] = {
+                [POOL_LANE_ANALYZE] = { m->config->workers, m->config->queue_size },
+                [POOL_LANE_DELIVER] = { DELIVER_WORKERS, DELIVER_QUEUE },
+                [POOL_LANE_FIX] = { FIX_WORKERS, FIX_QUEUE },
+        };
         int r;
 
-        r = pool_new(m->event, m->config->workers, m->config->queue_size, &m->pool);
+        r = txn_new(m->event, m->store, &m->txn);
+        if (r >= 0)
+                r = incident_bus_new(&m->bus);
+        if (r >= 0)
+                r = positions_new(m->txn, m->store, &m->positions);
+        if (r >= 0)
+                r = record_sink_new(m->bus, m->txn, m->store, &m->records);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the store's writers: %m");
+        r = pool_new(m->event, lanes, &m->pool);
         if (r < 0)
                 return log_error_errno(r, "Cannot start %u workers: %m", m->config->workers);
-        r = pipeline_new(m->event, m->store, m->pool, m->rules,
-                         &(PipelineOptions) {
-                                 .host = m->host,
+        r = analyzer_new(m->txn, m->store, m->pool, m->bus,
+                         &(AnalyzerOptions) {
                                  .language = m->config->language == LANGUAGE_EN
                                                      ? DETECT_LANGUAGE_EN : DETECT_LANGUAGE_KO,
                          },
-                         &m->pipeline);
+                         &m->analyzer);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up analysis: %m");
+        analyzer_set_throttle(m->analyzer, on_throttle, m);
+        r = pipeline_new(m->event, m->txn, m->store, m->bus, m->rules,
+                         &(PipelineOptions) { .host = m->host }, &m->pipeline);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the pipeline: %m");
-        pipeline_set_throttle(m->pipeline, on_throttle, m);
-        pipeline_set_precommit(m->pipeline, on_precommit, m);
         r = pipeline_restore(m->pipeline);
         if (r < 0)
                 return log_error_errno(r, "Cannot restore pending blocks: %m");
-        r = pipeline_commit(m->pipeline);
+        /* Analyses a stop or a crash interrupted: queue them again. */
+        r = analyzer_restore(m->analyzer);
         if (r < 0)
-                return r;
-        return 0;
+                return log_error_errno(r, "Cannot queue unanalyzed incidents: %m");
+        return txn_commit(m->txn);
 }
 
 int manager_start(Manager *m) {
@@ -572,7 +628,7 @@ int manager_start(Manager *m) {
         r = sd_event_add_post(m->event, &status_source, on_status_post, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch for status changes: %m");
-        /* After the pipeline's commit (also a post source), which it reports. */
+        /* After the commit (also a post source), which it reports. */
         (void) sd_event_source_set_priority(status_source, SD_EVENT_PRIORITY_IDLE);
         (void) sd_event_source_set_floating(status_source, true);
         sd_event_source_unref(status_source);
@@ -596,10 +652,10 @@ int manager_run(Manager *m) {
                 control_server_stop_accepting(m->control);
         const char *fields[] = { "APPWATCH_RESULT=stopping", NULL };
         log_event(LOG_INFO, MESSAGE_ID_STOPPING, fields, "appwatchd is stopping.");
-        /* Stop reading, finish the jobs, then commit what is left. */
+        /* Stop reading, cancel the jobs, then commit what is left. */
         m->sources = sources_free(m->sources);
         m->pool = pool_free(m->pool);
-        if (m->pipeline && r == 0 && pipeline_commit(m->pipeline) < 0)
+        if (m->txn && r == 0 && txn_commit(m->txn) < 0)
                 r = -EIO;
         if (m->socket_path)
                 (void) unlink(m->socket_path);

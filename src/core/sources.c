@@ -20,12 +20,16 @@ typedef struct FilePos {
 struct Sources {
         Store *store;
         Pipeline *pipeline;
+        Positions *positions;
+        TxnHook *hook;
         JournalSource *journal;
         char *journal_key;          /* "journal" or "journal:DIRECTORY" */
         Tailer *tailer;
         FilePos *files;             /* newest delivered offset per open file */
         size_t n_files;
         size_t n_watches;
+        char **new_watches;         /* "watch:NAME" of watches set up for the first time */
+        size_t n_new;
         json_t *watches_json;
 };
 
@@ -49,7 +53,7 @@ static int on_journal_line(JournalSource *j, const JournalLine *l, void *userdat
                 return 0;      /* the pipeline has already stopped the loop */
         if (l->last_of_entry) {
                 StorePosition pos = { .cursor = (char *) l->cursor };
-                (void) pipeline_set_position(s->pipeline, s->journal_key, &pos);
+                (void) positions_set(s->positions, s->journal_key, &pos);
         }
         return 0;
 }
@@ -137,7 +141,9 @@ static int on_tail_lookup(Tailer *t, uint64_t dev, uint64_t inode, TailPosition 
         return 1;
 }
 
-int sources_flush_positions(Sources *s) {
+/* Hands the files' positions over before each commit. */
+static int on_precommit(Txn *t, void *userdata) {
+        Sources *s = userdata;
         size_t kept = 0;
         int r;
 
@@ -151,18 +157,18 @@ int sources_flush_positions(Sources *s) {
                         r = tailer_position(s->tailer, fp->dev, fp->inode, fp->offset, &tp);
                         if (r == -ENOENT) {
                                 /* Rotated away and closed: read to its end, forget it. */
-                                r = pipeline_drop_position(s->pipeline, key);
+                                r = positions_drop(s->positions, key);
                                 if (r < 0)
-                                        return r;
+                                        return txn_fatal(t, r, "save a source position");
                                 continue;
                         }
                         if (r >= 0) {
                                 StorePosition sp = { .dev = tp.dev, .inode = tp.inode,
                                                      .offset = tp.offset };
                                 memcpy(sp.marker, tp.marker, sizeof sp.marker);
-                                r = pipeline_set_position(s->pipeline, key, &sp);
+                                r = positions_set(s->positions, key, &sp);
                                 if (r < 0)
-                                        return r;
+                                        return txn_fatal(t, r, "save a source position");
                         } else
                                 log_debug_errno(r, "No position for %s: %m", key);
                         fp->dirty = false;
@@ -239,9 +245,12 @@ static int setup_watches(Sources *s, sd_event *event, const Config *c) {
                         return log_error_errno(r, "Cannot watch [Watch.%s] Path=%s: %m", w->name,
                                                w->path);
                 if (!known) {
-                        r = pipeline_set_position(s->pipeline, key, &(StorePosition) {});
-                        if (r < 0)
-                                return r;
+                        char **l = realloc(s->new_watches, sizeof(char *) * (s->n_new + 2));
+                        if (!l)
+                                return -ENOMEM;
+                        s->new_watches = l;
+                        l[s->n_new++] = TAKE_PTR(key);
+                        l[s->n_new] = NULL;
                 }
                 if (json_array_append_new(s->watches_json,
                                           json_pack("{s:s, s:s, s:s?}", "name", w->name, "path",
@@ -249,21 +258,44 @@ static int setup_watches(Sources *s, sd_event *event, const Config *c) {
                         return -ENOMEM;
                 s->n_watches++;
         }
-        r = tailer_start(s->tailer);
-        if (r < 0)
-                return log_error_errno(r, "Cannot start file watches: %m");
         return 0;
 }
 
-int sources_new(sd_event *event, const Config *c, Store *store, Pipeline *pipeline,
-                Sources **ret) {
+int sources_start(Sources *s) {
+        int r;
+
+        /* New watches are marked as set up before any of their lines is
+         * read (the caller commits next): were the mark lost with a failed
+         * first batch, the next start would take the files for old news and
+         * skip what this one read. */
+        for (char **k = s->new_watches; k && *k; k++) {
+                r = positions_set(s->positions, *k, &(StorePosition) {});
+                if (r < 0)
+                        return r;
+        }
+        s->new_watches = strv_free(s->new_watches);
+        s->n_new = 0;
+        if (s->tailer) {
+                r = tailer_start(s->tailer);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot start file watches: %m");
+        }
+        return 0;
+}
+
+int sources_new(sd_event *event, const Config *c, Store *store, Txn *txn, Positions *positions,
+                Pipeline *pipeline, Sources **ret) {
         _cleanup_(sources_freep) Sources *s = NULL;
         int r;
 
         s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        *s = (Sources) { .store = store, .pipeline = pipeline };
+        *s = (Sources) { .store = store, .pipeline = pipeline, .positions = positions };
+        r = txn_add_hook(txn, TXN_HOOK_PRECOMMIT, TXN_PRIORITY_SOURCES, on_precommit, s, NULL,
+                         &s->hook);
+        if (r < 0)
+                return r;
         /* Reading every unit's output would feed sshd's "Failed password"
          * to the rules: the journal is read only for what was named. */
         if (c->journal_enabled && (c->journal_units || c->journal_identifiers)) {
@@ -281,10 +313,12 @@ int sources_new(sd_event *event, const Config *c, Store *store, Pipeline *pipeli
 Sources *sources_free(Sources *s) {
         if (!s)
                 return NULL;
+        txn_hook_free(s->hook);
         journal_source_free(s->journal);
         tailer_free(s->tailer);
         free(s->journal_key);
         free(s->files);
+        strv_free(s->new_watches);
         json_decref(s->watches_json);
         free(s);
         return NULL;

@@ -20,6 +20,7 @@
 #include "manager-internal.h"
 #include "shared/log.h"
 #include "shared/protocol.h"
+#include "core/lifecycle.h"
 #include "store/incidents.h"
 
 /* Largest output a submission may carry; its tail is what matters. */
@@ -60,7 +61,7 @@ static int verb_incidents(Manager *m, json_t *args, json_t **ret, char **msg) {
                 return fail_msg(msg, -EINVAL, "\"limit\" must be a positive integer");
         f.limit = (size_t) json_integer_value(limit);
 
-        r = pipeline_commit(m->pipeline);
+        r = txn_commit(m->txn);
         if (r < 0)
                 return r;
         r = incident_list(m->store, &f, &l, &n);
@@ -97,7 +98,7 @@ static int verb_show(Manager *m, json_t *args, json_t **ret, char **msg) {
         r = get_id(args, &id, msg);
         if (r < 0)
                 return r;
-        r = pipeline_commit(m->pipeline);
+        r = txn_commit(m->txn);
         if (r < 0)
                 return r;
         r = incident_get(m->store, id, &i);
@@ -131,11 +132,17 @@ static int verb_resolve(Manager *m, json_t *args, json_t **ret, char **msg) {
                 if (st < 0)
                         return fail_msg(msg, -EINVAL, "unknown status '%s'", status);
         }
-        r = pipeline_set_status(m->pipeline, id, st);
+        r = lifecycle_set_status(m->txn, m->store, m->bus, id, st);
         if (r == -ENOENT)
                 return fail_msg(msg, r, "no incident #%lld", (long long) id);
         if (r < 0)
                 return r;
+        /* The reply means it is on disk. */
+        int changed = r;
+        r = txn_commit(m->txn);
+        if (r < 0)
+                return r;
+        r = changed;
         *ret = json_pack("{s:I, s:s, s:b}", "id", (json_int_t) id, "status",
                          incident_status_to_string(st), "changed", r > 0);
         return *ret ? 0 : -ENOMEM;
@@ -184,7 +191,9 @@ static int process_submission(Manager *m, json_t *args, json_t **ret, char **msg
         StreamMeta meta = { .app = app, .host = host, .origin = origin,
                             .source = command ?: origin };
 
-        pipeline_collect_begin(m->pipeline);
+        r = pipeline_collect_begin(m->pipeline, stream);
+        if (r < 0)
+                return r;
         if (output) {
                 const char *p = json_string_value(output);
                 size_t len = json_string_length(output);
@@ -223,7 +232,7 @@ static int process_submission(Manager *m, json_t *args, json_t **ret, char **msg
                         goto finish;
         }
         if (json_integer_value(code) == 0 && strcmp(origin, "unit") != 0) {
-                r = pipeline_resolve_app(m->pipeline, app, "run");
+                r = lifecycle_resolve_app(m->txn, m->store, m->bus, app, "run");
                 if (r < 0)
                         goto finish;
                 resolved = r;
@@ -235,7 +244,7 @@ finish:
         if (r < 0)
                 return r;
         /* The reply promises the submission is on disk. */
-        r = pipeline_commit(m->pipeline);
+        r = txn_commit(m->txn);
         if (r < 0)
                 return r;
         json_t *a = json_array();
@@ -283,7 +292,7 @@ static int spool_one(Manager *m, const char *name) {
                                 (void) rename(path, bad);
                         return 0;
                 }
-                r = pipeline_set_position(m->pipeline, key, &(StorePosition) {});
+                r = positions_set(m->positions, key, &(StorePosition) {});
                 if (r < 0)
                         return r;
                 r = process_submission(m, args, &reply, &msg);
@@ -295,7 +304,7 @@ static int spool_one(Manager *m, const char *name) {
         }
         if (unlink(path) < 0 && errno != ENOENT)
                 return log_warning_errno(-errno, "Cannot remove %s: %m", path);
-        return pipeline_drop_position(m->pipeline, key) < 0 ? -ENOMEM : 1;
+        return positions_drop(m->positions, key) < 0 ? -ENOMEM : 1;
 }
 
 int manager_process_spool(Manager *m) {
@@ -316,7 +325,7 @@ int manager_process_spool(Manager *m) {
         }
         free(list);
         if (done > 0) {
-                (void) pipeline_commit(m->pipeline);
+                (void) txn_commit(m->txn);
                 log_info("Processed %d spooled submission%s from %s.", done, done == 1 ? "" : "s",
                          m->spool_dir);
         }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Journal records of incident events; see record.h. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -44,4 +46,94 @@ int record_incident_event(const Incident *i, const char *event) {
                                  i->category, i->app, (long long) i->regressions, i->title);
         return log_event(level, message_id, fields, "Incident #%lld in %s is now %s.",
                          (long long) i->id, i->app, i->status);
+}
+
+typedef struct Pending {
+        int64_t id;
+        const char *event;      /* a literal */
+} Pending;
+
+struct RecordSink {
+        Store *store;
+        IncidentListener *listener;
+        TxnHook *hook;
+        Pending *pending;
+        size_t n_pending, cap_pending;
+};
+
+static int on_incident(const IncidentNotice *n, void *userdata) {
+        RecordSink *s = userdata;
+        const char *event = NULL;
+
+        switch (n->event) {
+        case INCIDENT_EVENT_NEW:
+                event = "new";
+                break;
+        case INCIDENT_EVENT_REGRESSION:
+                event = "regression";
+                break;
+        case INCIDENT_EVENT_STATUS:
+                event = n->status == INCIDENT_RESOLVED ? "resolved" : "status";
+                break;
+        case INCIDENT_EVENT_REPEAT:
+        case _INCIDENT_EVENT_MAX:
+                return 0;
+        }
+        if (s->n_pending == s->cap_pending) {
+                size_t cap = s->cap_pending ? s->cap_pending * 2 : 16;
+                Pending *p = realloc(s->pending, sizeof(Pending) * cap);
+                if (!p)
+                        return -ENOMEM;
+                s->pending = p;
+                s->cap_pending = cap;
+        }
+        s->pending[s->n_pending++] = (Pending) { .id = n->id, .event = event };
+        return 0;
+}
+
+static int on_postcommit(Txn *t, void *userdata) {
+        RecordSink *s = userdata;
+
+        for (size_t i = 0; i < s->n_pending; i++) {
+                _cleanup_(incident_freep) Incident *inc = NULL;
+                if (incident_get(s->store, s->pending[i].id, &inc) >= 0)
+                        record_incident_event(inc, s->pending[i].event);
+        }
+        s->n_pending = 0;
+        /* Give memory back after a burst. */
+        if (s->cap_pending > 1024) {
+                free(s->pending);
+                s->pending = NULL;
+                s->cap_pending = 0;
+        }
+        return 0;
+}
+
+int record_sink_new(IncidentBus *bus, Txn *txn, Store *store, RecordSink **ret) {
+        _cleanup_(record_sink_freep) RecordSink *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->store = store;
+        r = incident_bus_listen(bus, on_incident, s, NULL, &s->listener);
+        if (r < 0)
+                return r;
+        r = txn_add_hook(txn, TXN_HOOK_POSTCOMMIT, TXN_PRIORITY_DEFAULT, on_postcommit, s, NULL,
+                         &s->hook);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+RecordSink *record_sink_free(RecordSink *s) {
+        if (!s)
+                return NULL;
+        incident_listener_free(s->listener);
+        txn_hook_free(s->hook);
+        free(s->pending);
+        free(s);
+        return NULL;
 }

@@ -81,8 +81,15 @@ typedef struct Stream {
         DetectBuf text;
         size_t n_lines, n_blank, omitted;
         bool marker_placed;
-        uint64_t line_start, line_end, ts_start, ts_last;
+        uint64_t line_start, line_end, ts_start, ts_last, rt_start;
         uint64_t *cand;
+
+        /* The lines of the open block as they were fed, for a caller that
+         * must save them and feed them again after a restart: per line a
+         * 4-byte length, the 8-byte wall-clock time, the bytes (LE). */
+        DetectBuf pending;
+        bool pending_dirty;                     /* changed since detect_engine_foreach_dirty() */
+        void *data;                             /* the caller's, see set_stream_data() */
 } Stream;
 
 struct DetectEngine {
@@ -119,12 +126,21 @@ static void block_reset(Stream *s) {
                 detect_buf_clear(&s->text);
         s->n_lines = s->n_blank = s->omitted = 0;
         s->marker_placed = false;
-        s->line_start = s->line_end = s->ts_start = 0;
+        s->line_start = s->line_end = s->ts_start = s->rt_start = 0;
+        if (s->pending.len > 0)
+                s->pending_dirty = true;
+        if (s->pending.cap > 4096)
+                detect_buf_done(&s->pending);
+        else
+                detect_buf_clear(&s->pending);
 }
 
-static Stream *stream_free(Stream *s) {
+static Stream *stream_free(DetectEngine *e, Stream *s) {
         if (!s)
                 return NULL;
+        if (s->data && e->opts.stream_data_free)
+                e->opts.stream_data_free(s->data);
+        detect_buf_done(&s->pending);
         free(s->key);
         detect_buf_done(&s->partial);
         detect_buf_done(&s->text);
@@ -193,7 +209,7 @@ static int engine_stream(DetectEngine *e, const char *key, DetectFindingFunc cb,
                 assert(victim);
                 r = block_finish(e, victim, cb, userdata);
                 engine_unlink(e, victim);
-                stream_free(victim);
+                stream_free(e, victim);
                 if (r < 0)
                         return r;
         }
@@ -208,7 +224,7 @@ static int engine_stream(DetectEngine *e, const char *key, DetectFindingFunc cb,
         s->key = strdup(key);
         s->cand = calloc(e->rules->n_words, sizeof(uint64_t));
         if (!s->key || !s->cand) {
-                stream_free(s);
+                stream_free(e, s);
                 return -ENOMEM;
         }
         s->hash = h;
@@ -271,7 +287,7 @@ DetectEngine *detect_engine_free(DetectEngine *e) {
                 for (size_t i = 0; i < e->n_buckets; i++)
                         for (Stream *s = e->buckets[i], *next; s; s = next) {
                                 next = s->next;
-                                stream_free(s);
+                                stream_free(e, s);
                         }
         free(e->buckets);
         detect_buf_done(&e->line);
@@ -696,6 +712,7 @@ static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, con
         f->line_start = s->line_start;
         f->line_end = s->line_end;
         f->timestamp_usec = s->ts_start;
+        f->realtime_usec = s->rt_start;
         f->rule = strdup(rule->name);
         f->stream = strdup(s->key);
         if (!f->rule || !f->stream)
@@ -867,18 +884,20 @@ static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *
         return r;
 }
 
-static void block_open(DetectEngine *e, Stream *s, BlockKind kind, int sub, uint64_t ts) {
+static void block_open(DetectEngine *e, Stream *s, BlockKind kind, int sub, uint64_t ts,
+                       uint64_t rt) {
         s->kind = kind;
         s->sub = sub;
         s->line_start = s->line_end = s->line_no;
         s->ts_start = ts;
+        s->rt_start = rt;
         memset(s->cand, 0, e->rules->n_words * sizeof(uint64_t));
 }
 
 /* ---- feeding ---- */
 
 static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len, uint64_t ts,
-                     DetectFindingFunc cb, void *userdata) {
+                     uint64_t rt, DetectFindingFunc cb, void *userdata) {
         const DetectRules *rules = e->rules;
         BlockKind kind;
         bool blank, done;
@@ -953,7 +972,7 @@ static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len
                 return 0;
         kind = block_start(l, n, hints, &sub, &done);
         if (kind != BLOCK_NONE) {
-                block_open(e, s, kind, sub, ts);
+                block_open(e, s, kind, sub, ts, rt);
                 s->ts_last = ts;
                 k = block_append(e, s, l, n, false);
                 if (k < 0)
@@ -970,15 +989,54 @@ static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len
                 if ((e->line_bits[w] | rules->always[w]) != 0) {
                         s->line_start = s->line_end = s->line_no;
                         s->ts_start = ts;
+                        s->rt_start = rt;
                         r = classify(e, s, l, n, e->line_bits, false, cb, userdata);
-                        s->line_start = s->line_end = s->ts_start = 0;
+                        s->line_start = s->line_end = s->ts_start = s->rt_start = 0;
                         return r < 0 ? r : 0;
                 }
         return 0;
 }
 
+static int pending_put_u(DetectBuf *b, uint64_t v, unsigned bytes) {
+        char le[8];
+
+        for (unsigned i = 0; i < bytes; i++)
+                le[i] = (char) ((v >> (8 * i)) & 0xff);
+        return detect_buf_append(b, le, bytes);
+}
+
+/* Feeds a line and keeps it when it belongs to the block left open: every
+ * line fed since a block began belongs to it (blocks never swallow
+ * unrelated lines: those end them), so whatever is open after the feed
+ * includes this line, and a block that ended dropped its lines. */
+static int feed_and_keep(DetectEngine *e, Stream *s, const char *raw, size_t raw_len, uint64_t ts,
+                         uint64_t rt, DetectFindingFunc cb, void *userdata) {
+        int r;
+
+        r = feed_line(e, s, raw, raw_len, ts, rt, cb, userdata);
+        if (r < 0 || s->kind == BLOCK_NONE)
+                return r;
+        if (raw_len > UINT32_MAX)
+                raw_len = UINT32_MAX;
+        r = pending_put_u(&s->pending, raw_len, 4);
+        if (r >= 0)
+                r = pending_put_u(&s->pending, rt, 8);
+        if (r >= 0)
+                r = detect_buf_append(&s->pending, raw, raw_len);
+        if (r < 0)
+                return r;
+        s->pending_dirty = true;
+        return 0;
+}
+
 int detect_engine_feed(DetectEngine *e, const char *stream, const char *line, size_t len,
                        uint64_t timestamp_usec, DetectFindingFunc cb, void *userdata) {
+        return detect_engine_feed_at(e, stream, line, len, timestamp_usec, 0, cb, userdata);
+}
+
+int detect_engine_feed_at(DetectEngine *e, const char *stream, const char *line, size_t len,
+                          uint64_t timestamp_usec, uint64_t realtime_usec, DetectFindingFunc cb,
+                          void *userdata) {
         Stream *s;
         int r;
 
@@ -986,7 +1044,7 @@ int detect_engine_feed(DetectEngine *e, const char *stream, const char *line, si
         r = engine_stream(e, stream, cb, userdata, &s);
         if (r < 0)
                 return r;
-        return feed_line(e, s, line ?: "", len, timestamp_usec, cb, userdata);
+        return feed_and_keep(e, s, line ?: "", len, timestamp_usec, realtime_usec, cb, userdata);
 }
 
 int detect_engine_feed_data(DetectEngine *e, const char *stream, const char *data, size_t len,
@@ -1017,11 +1075,12 @@ int detect_engine_feed_data(DetectEngine *e, const char *stream, const char *dat
                                 s->partial_overflow = true;
                         if (!nl)
                                 break;
-                        r = feed_line(e, s, s->partial.data, s->partial.len, timestamp_usec, cb, userdata);
+                        r = feed_and_keep(e, s, s->partial.data, s->partial.len, timestamp_usec, 0,
+                                          cb, userdata);
                         detect_buf_clear(&s->partial);
                         s->partial_overflow = false;
                 } else
-                        r = feed_line(e, s, p, n, timestamp_usec, cb, userdata);
+                        r = feed_and_keep(e, s, p, n, timestamp_usec, 0, cb, userdata);
                 if (r < 0)
                         return r;
                 p = nl + 1;
@@ -1033,7 +1092,7 @@ static int flush_stream(DetectEngine *e, Stream *s, uint64_t now, DetectFindingF
         int r;
 
         if (now == UINT64_MAX && (s->partial.len > 0 || s->partial_overflow)) {
-                r = feed_line(e, s, s->partial.data ?: "", s->partial.len, 0, cb, userdata);
+                r = feed_and_keep(e, s, s->partial.data ?: "", s->partial.len, 0, 0, cb, userdata);
                 detect_buf_clear(&s->partial);
                 s->partial_overflow = false;
                 if (r < 0)
@@ -1076,7 +1135,7 @@ void detect_engine_forget(DetectEngine *e, const char *stream) {
         if (!s)
                 return;
         engine_unlink(e, s);
-        stream_free(s);
+        stream_free(e, s);
 }
 
 uint64_t detect_engine_next_deadline(const DetectEngine *e) {
@@ -1101,4 +1160,72 @@ size_t detect_engine_pending_lines(const DetectEngine *e, const char *stream) {
         /* Every line fed since the block began belongs to it (blocks never
          * swallow unrelated lines: those end them), blank ones included. */
         return (size_t) (s->line_no - s->line_start + 1);
+}
+
+int detect_engine_set_stream_data(DetectEngine *e, const char *stream, void *data,
+                                  DetectFindingFunc cb, void *userdata) {
+        Stream *s;
+        int r;
+
+        r = engine_stream(e, stream, cb, userdata, &s);
+        if (r < 0)
+                return r;
+        if (s->data && s->data != data && e->opts.stream_data_free)
+                e->opts.stream_data_free(s->data);
+        s->data = data;
+        return 0;
+}
+
+void *detect_engine_get_stream_data(const DetectEngine *e, const char *stream) {
+        Stream *s = engine_find((DetectEngine *) e, stream, hash_key(stream));
+
+        return s ? s->data : NULL;
+}
+
+int detect_engine_foreach_dirty(DetectEngine *e, DetectPendingFunc f, void *userdata) {
+        int r;
+
+        for (size_t i = 0; i < e->n_buckets; i++)
+                for (Stream *s = e->buckets[i]; s; s = s->next) {
+                        if (!s->pending_dirty)
+                                continue;
+                        r = f(s->key, s->data, s->pending.data, s->pending.len, userdata);
+                        if (r < 0)
+                                return r;
+                        s->pending_dirty = false;
+                }
+        return 0;
+}
+
+static uint64_t pending_get_u(const uint8_t *p, unsigned bytes) {
+        uint64_t v = 0;
+
+        for (unsigned i = 0; i < bytes; i++)
+                v |= (uint64_t) p[i] << (8 * i);
+        return v;
+}
+
+int detect_engine_replay(DetectEngine *e, const char *stream, const void *data, size_t len,
+                         uint64_t timestamp_usec, DetectFindingFunc cb, void *userdata) {
+        const uint8_t *d = data;
+        size_t off = 0;
+        int r;
+
+        while (off < len) {
+                uint64_t n, rt;
+
+                if (len - off < 12)
+                        return -EBADMSG;
+                n = pending_get_u(d + off, 4);
+                rt = pending_get_u(d + off + 4, 8);
+                off += 12;
+                if (n > len - off)
+                        return -EBADMSG;
+                r = detect_engine_feed_at(e, stream, (const char *) d + off, (size_t) n,
+                                          timestamp_usec, rt, cb, userdata);
+                if (r < 0)
+                        return r;
+                off += (size_t) n;
+        }
+        return 0;
 }

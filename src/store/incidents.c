@@ -20,6 +20,7 @@ static const char *const event_table[_INCIDENT_EVENT_MAX] = {
         [INCIDENT_EVENT_NEW] = "new",
         [INCIDENT_EVENT_REPEAT] = "repeat",
         [INCIDENT_EVENT_REGRESSION] = "regression",
+        [INCIDENT_EVENT_STATUS] = "status",
 };
 
 const char *incident_status_to_string(IncidentStatus s) {
@@ -334,11 +335,44 @@ int incident_set_status(Store *s, int64_t id, IncidentStatus status, int64_t now
         return r < 0 ? r : 0;
 }
 
-int incident_resolve_app(Store *s, const char *app, const char *origin, int64_t now) {
+/* Steps st to its end collecting the int64 of column 0 of every row. */
+static int collect_ids(Store *s, sqlite3_stmt *st, int64_t **ret, size_t *ret_n) {
+        int64_t *ids = NULL;
+        size_t n = 0, cap = 0;
+        int rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == cap) {
+                        size_t c = cap ? cap * 2 : 16;
+                        int64_t *n_ids = realloc(ids, sizeof(int64_t) * c);
+                        if (!n_ids) {
+                                free(ids);
+                                (void) sqlite3_reset(st);
+                                return -ENOMEM;
+                        }
+                        ids = n_ids;
+                        cap = c;
+                }
+                ids[n++] = sqlite3_column_int64(st, 0);
+        }
+        (void) sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                free(ids);
+                return store_step_errno(s, rc);
+        }
+        *ret = ids;
+        *ret_n = n;
+        return 0;
+}
+
+int incident_resolve_app(Store *s, const char *app, const char *origin, int64_t now,
+                         int64_t **ret_ids, size_t *ret_n) {
         static const char *const sql =
                 "UPDATE incidents SET status = 'Resolved', resolved_at = ?3, regression = 0"
-                " WHERE app = ?1 AND origin = ?2 AND status != 'Resolved'";
+                " WHERE app = ?1 AND origin = ?2 AND status != 'Resolved' RETURNING id";
+        _cleanup_free_ int64_t *ids = NULL;
         sqlite3_stmt *st;
+        size_t n = 0;
         int r;
 
         r = store_prepare(s, sql, &st);
@@ -347,10 +381,14 @@ int incident_resolve_app(Store *s, const char *app, const char *origin, int64_t 
         bind_text(st, 1, app);
         bind_text(st, 2, origin);
         sqlite3_bind_int64(st, 3, now);
-        r = step_done(s, st);
+        r = collect_ids(s, st, &ids, &n);
         if (r < 0)
                 return r;
-        return sqlite3_changes(store_db(s));
+        if (ret_ids)
+                *ret_ids = TAKE_PTR(ids);
+        if (ret_n)
+                *ret_n = n;
+        return (int) n;
 }
 
 int incident_occurrences_json(Store *s, int64_t id, size_t limit, json_t **ret) {
@@ -549,31 +587,12 @@ int incident_set_analysis(Store *s, int64_t id, const char *analysis) {
 int incident_list_unanalyzed(Store *s, size_t limit, int64_t **ret, size_t *ret_n) {
         static const char *const sql =
                 "SELECT id FROM incidents WHERE analysis IS NULL ORDER BY id LIMIT ?";
-        int64_t *ids = NULL;
-        size_t n = 0;
         sqlite3_stmt *st;
-        int rc, r;
+        int r;
 
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, (int64_t) limit);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                int64_t *n_ids = realloc(ids, sizeof(int64_t) * (n + 1));
-                if (!n_ids) {
-                        free(ids);
-                        (void) sqlite3_reset(st);
-                        return -ENOMEM;
-                }
-                ids = n_ids;
-                ids[n++] = sqlite3_column_int64(st, 0);
-        }
-        (void) sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-                free(ids);
-                return store_step_errno(s, rc);
-        }
-        *ret = ids;
-        *ret_n = n;
-        return 0;
+        return collect_ids(s, st, ret, ret_n);
 }

@@ -147,8 +147,8 @@ TEST(resolve_app_by_origin) {
         ASSERT_OK(incident_record(s, &a, &ida));
         ASSERT_OK(incident_record(s, &b, &idb));
         ASSERT_OK(incident_record(s, &c, NULL));
-        ASSERT_EQ(incident_resolve_app(s, "app", "run", 10), 1);
-        ASSERT_EQ(incident_resolve_app(s, "app", "run", 11), 0);
+        ASSERT_EQ(incident_resolve_app(s, "app", "run", 10, NULL, NULL), 1);
+        ASSERT_EQ(incident_resolve_app(s, "app", "run", 11, NULL, NULL), 0);
         ASSERT_OK(incident_get(s, ida, &i));
         ASSERT_STREQ(i->status, "Resolved");
         i = incident_free(i);
