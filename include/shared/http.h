@@ -57,7 +57,8 @@ typedef struct HttpRequest {
         const char *const *headers;
         const void *body;               /* POST/PATCH only; may be NULL when body_size is 0 */
         size_t body_size;
-        const char *content_type;       /* of body; NULL sends none */
+        /* Of the body. NULL sends none, unless headers has its own Content-Type. */
+        const char *content_type;
         usec_t timeout;                 /* whole transfer; 0 = HTTP_DEFAULT_TIMEOUT */
         usec_t connect_timeout;         /* 0 = HTTP_DEFAULT_CONNECT_TIMEOUT */
         size_t max_response_size;       /* body bytes; 0 = HTTP_DEFAULT_MAX_RESPONSE_SIZE */

@@ -304,32 +304,47 @@ static bool text_leaks_url(const char *text, const char *url) {
         return strlen(query) > 1 && strstr(text, query + 1);
 }
 
+static bool has_header(const char *const *headers, const char *name) {
+        size_t n = strlen(name);
+
+        for (const char *const *h = headers; h && *h; h++)
+                if (strncasecmp(*h, name, n) == 0 && (*h)[n] == ':')
+                        return true;
+        return false;
+}
+
+static int append(struct curl_slist **list, const char *h) {
+        struct curl_slist *l = curl_slist_append(*list, h);
+
+        if (!l)
+                return -ENOMEM;
+        *list = l;
+        return 0;
+}
+
 static int build_headers(const HttpRequest *req, struct curl_slist **ret) {
         _cleanup_(curl_slist_free_allp) struct curl_slist *list = NULL;
         _cleanup_free_ char *ct = NULL;
-        struct curl_slist *l;
 
         for (const char *const *h = req->headers; h && *h; h++) {
                 if (!header_valid(*h))
                         return -EINVAL;
-                l = curl_slist_append(list, *h);
-                if (!l)
+                if (append(&list, *h) < 0)
                         return -ENOMEM;
-                list = l;
         }
-        if (req->content_type && strpbrk(req->content_type, "\r\n"))
-                return -EINVAL;
-        /* Without a type, libcurl would claim x-www-form-urlencoded for POST. */
-        if (asprintf(&ct, "Content-Type:%s%s", req->content_type ? " " : "",
-                     req->content_type ?: "") < 0)
+        if (req->content_type) {
+                if (strpbrk(req->content_type, "\r\n"))
+                        return -EINVAL;
+                if (asprintf(&ct, "Content-Type: %s", req->content_type) < 0 ||
+                    append(&list, ct) < 0)
+                        return -ENOMEM;
+        } else if (!has_header(req->headers, "Content-Type") &&
+                   /* An empty header removes libcurl's x-www-form-urlencoded default for POST. */
+                   append(&list, "Content-Type:") < 0)
                 return -ENOMEM;
-        /* "Expect:" off: a server that ignores 100-continue would cost a second per POST. */
-        for (const char *const *h = (const char *const[]) { ct, "Expect:", NULL }; *h; h++) {
-                l = curl_slist_append(list, *h);
-                if (!l)
-                        return -ENOMEM;
-                list = l;
-        }
+        /* No 100-continue: a server that ignores it would cost a second per large POST. */
+        if (!has_header(req->headers, "Expect") && append(&list, "Expect:") < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(list);
         return 0;
 }

@@ -137,6 +137,7 @@ TEST(patch_and_post_without_type) {
         ASSERT_OK(http_stub_new(&s));
         http_stub_push(s, &(HttpStubResponse) { .body = "1" });
         http_stub_push(s, &(HttpStubResponse) { .body = "2" });
+        http_stub_push(s, &(HttpStubResponse) { .body = "3" });
         url = http_stub_url(s, "/v1/pages/abc");
         /* One handle for both, as a worker keeps it. */
         curl = curl_easy_init();
@@ -165,6 +166,28 @@ TEST(patch_and_post_without_type) {
                                      "application/json");
                 else    /* not libcurl's x-www-form-urlencoded default */
                         ASSERT_TRUE(http_stub_request_header(&req, "Content-Type") == NULL);
+        }
+
+        /* A Content-Type among the headers is kept when content_type is NULL. */
+        {
+                _cleanup_(http_response_done) HttpResponse resp = {};
+                _cleanup_(stub_request_donep) HttpStubRequest req = {};
+                const char *const headers[] = { "content-type: text/csv", NULL };
+
+                ASSERT_OK(http_request(curl,
+                                       &(HttpRequest) {
+                                               .method = HTTP_POST,
+                                               .url = url,
+                                               .headers = headers,
+                                               .body = "a,b",
+                                               .body_size = 3,
+                                               .timeout = T_TIMEOUT,
+                                       },
+                                       &resp, NULL));
+                ASSERT_STREQ(resp.body, "3");
+                ASSERT_TRUE(http_stub_request(s, 2, &req));
+                ASSERT_STREQ(http_stub_request_header(&req, "Content-Type"), "text/csv");
+                ASSERT_STREQ(req.body, "a,b");
         }
         curl_easy_cleanup(curl);
         return 0;
