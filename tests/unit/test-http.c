@@ -642,3 +642,37 @@ TEST(method_names) {
         ASSERT_TRUE(http_method_to_string(_HTTP_METHOD_INVALID) == NULL);
         return 0;
 }
+
+TEST(worker_handle_survives_failures) {
+        _cleanup_(http_stub_freep) HttpStub *s = NULL;
+        _cleanup_(curl_easy_cleanupp) CURL *curl = NULL;
+        _cleanup_(http_response_done) HttpResponse resp = {};
+        _cleanup_free_ char *url = NULL;
+
+        ASSERT_OK(http_stub_new(&s));
+        url = http_stub_url(s, "/");
+        curl = curl_easy_init();
+        ASSERT_TRUE(curl);
+
+        /* A failure leaves nothing of its request behind on the handle ... */
+        http_stub_push(s, &(HttpStubResponse) { .mode = HTTP_STUB_HUGE_CHUNKED,
+                                                .huge_size = 1024 * 1024 });
+        ASSERT_ERROR(http_request(curl,
+                                  &(HttpRequest) { .url = url, .timeout = T_TIMEOUT,
+                                                   .max_response_size = 1000 },
+                                  &resp, NULL),
+                     EFBIG);
+        http_stub_push(s, &(HttpStubResponse) { .mode = HTTP_STUB_CLOSE });
+        ASSERT_ERROR(http_request(curl, &(HttpRequest) { .url = url, .timeout = T_TIMEOUT },
+                                  &resp, NULL),
+                     ECONNRESET);
+
+        /* ... and the next request on it works as on a fresh one. */
+        http_stub_push(s, &(HttpStubResponse) { .status = 201, .body = "created" });
+        ASSERT_OK(http_request(curl, &(HttpRequest) { .url = url, .timeout = T_TIMEOUT }, &resp,
+                               NULL));
+        ASSERT_EQ(resp.status, 201);
+        ASSERT_STREQ(resp.body, "created");
+        ASSERT_EQ(http_stub_n_requests(s), 3);
+        return 0;
+}
