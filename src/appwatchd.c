@@ -3,7 +3,6 @@
  * appwatchd: the daemon. Parses the command line and the configuration,
  * builds the Manager and runs its loop. See appwatchd --help.
  */
-#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "config.h"
 #include "core/manager.h"
 #include "shared/config.h"
+#include "shared/http.h"
 #include "shared/log.h"
 
 static const char *arg_config = NULL;
@@ -158,7 +158,7 @@ int main(int argc, char *argv[]) {
         }
 
         /* Before any thread exists, as libcurl requires. */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        if (http_global_init() < 0) {
                 log_error("Cannot initialise libcurl.");
                 config_free(config);
                 return EXIT_FAILURE;
@@ -181,6 +181,6 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         r = manager_run(m);
         m = manager_free(m);
-        curl_global_cleanup();
+        http_global_done();
         return r;
 }
