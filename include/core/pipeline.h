@@ -35,7 +35,7 @@ typedef struct StreamMeta {
 
 typedef struct PipelineOptions {
         const char *host;                 /* this machine's name */
-        DetectLanguage language;
+        Language language;
         size_t max_line;                  /* 0: the engine's default */
 } PipelineOptions;
 

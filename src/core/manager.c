@@ -498,8 +498,7 @@ static int start_pipeline(Manager *m) {
         r = pipeline_new(m->event, m->store, m->pool, m->rules,
                          &(PipelineOptions) {
                                  .host = m->host,
-                                 .language = m->config->language == LANGUAGE_EN
-                                                     ? DETECT_LANGUAGE_EN : DETECT_LANGUAGE_KO,
+                                 .language = m->config->language,
                          },
                          &m->pipeline);
         if (r < 0)

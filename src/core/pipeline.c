@@ -49,7 +49,7 @@ typedef struct Job {
         int64_t incident_id;
         Finding *finding;
         char *app;
-        DetectLanguage language;
+        Language language;
         char *result;
 } Job;
 
@@ -62,7 +62,7 @@ struct Pipeline {
         sd_event_source *commit_source;
         sd_event_source *flush_timer;
         char *host;
-        DetectLanguage language;
+        Language language;
         size_t max_line;
 
         Stream **buckets;
@@ -339,8 +339,8 @@ static int on_finding(DetectEngine *e, const Finding *f, void *userdata) {
                 .fingerprint = f->fingerprint,
                 .app = s->app ?: "unknown",
                 .host = s->host ?: p->host,
-                .category = detect_category_to_string(f->category),
-                .severity = detect_severity_to_string(f->severity),
+                .category = f->category,
+                .severity = f->severity,
                 .title = f->title,
                 .excerpt = f->excerpt,
                 .fix_id = f->fix && strcmp(f->fix, "none") != 0 ? f->fix : NULL,
@@ -586,7 +586,7 @@ static void emit_events(Pipeline *p) {
         for (size_t i = 0; i < p->n_events; i++) {
                 _cleanup_(incident_freep) Incident *inc = NULL;
                 if (incident_get(p->store, p->events[i].id, &inc) >= 0)
-                        record_incident_event(inc, incident_event_to_string(p->events[i].event));
+                        record_incident_event(inc, p->events[i].event);
         }
         p->n_events = 0;
 }
@@ -708,10 +708,8 @@ int pipeline_restore(Pipeline *p) {
                 if (incident_get(p->store, ids[i], &inc) < 0)
                         continue;
                 /* Enough of the finding for the offline analyzer. */
-                f.category = detect_category_from_string(inc->category);
-                if ((int) f.category < 0)
-                        continue;
-                f.severity = detect_severity_from_string(inc->severity);
+                f.category = inc->category;
+                f.severity = inc->severity;
                 f.fix = inc->fix_id ?: (char *) "none";
                 f.title = inc->title;
                 f.excerpt = inc->excerpt;
@@ -744,7 +742,7 @@ int pipeline_set_status(Pipeline *p, int64_t id, IncidentStatus status) {
                 return r;
         r = incident_set_status(p->store, id, status, (int64_t) now_realtime());
         if (r > 0 && incident_get(p->store, id, &inc) >= 0)
-                record_incident_event(inc, status == INCIDENT_RESOLVED ? "resolved" : "status");
+                record_incident_event(inc, INCIDENT_EVENT_STATUS);
         return r;
 }
 

@@ -30,7 +30,7 @@
 
 typedef struct ScanState {
         bool json, redact;
-        DetectLanguage language;
+        Language language;
         const char *app;
         unsigned n_findings;
 } ScanState;
@@ -78,9 +78,9 @@ static int print_json(const ScanState *st, const Finding *f, const char *analysi
                 }
         }
         o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o*}",
-                      "category", detect_category_to_string(f->category),
+                      "category", category_to_string(f->category),
                       "type", detect_category_label(f->category, st->language),
-                      "severity", detect_severity_to_string(f->severity),
+                      "severity", severity_to_string(f->severity),
                       "auto_fixable", (int) f->auto_fixable,
                       "fix", f->fix,
                       "fingerprint", f->fingerprint,
@@ -116,7 +116,7 @@ static void print_indented(const char *prefix, const char *text) {
 }
 
 static int print_human(const ScanState *st, const Finding *f, const Analysis *a) {
-        bool ko = st->language == DETECT_LANGUAGE_KO;
+        bool ko = st->language == LANGUAGE_KO;
         _cleanup_free_ char *title = scan_text(st, f->title), *excerpt = scan_text(st, f->excerpt),
                             *cause = scan_text(st, a->cause), *step = scan_text(st, a->next_step);
 
@@ -126,8 +126,8 @@ static int print_human(const ScanState *st, const Finding *f, const Analysis *a)
                 printf("%s:%" PRIu64 ": ", f->stream, f->line_start);
         else
                 printf("%s:%" PRIu64 "-%" PRIu64 ": ", f->stream, f->line_start, f->line_end);
-        printf("[%s] %s (%s)\n", detect_severity_to_string(f->severity),
-               detect_category_label(f->category, st->language), detect_category_to_string(f->category));
+        printf("[%s] %s (%s)\n", severity_to_string(f->severity),
+               detect_category_label(f->category, st->language), category_to_string(f->category));
         printf("  %s %s\n", ko ? "제목:      " : "title:       ", title);
         printf("  %s %s\n", ko ? "자동수정:  " : "auto-fix:    ",
                f->auto_fixable ? (ko ? "가능" : "yes") : (ko ? "불가" : "no"));
@@ -203,7 +203,7 @@ int verb_scan(int argc, char **argv) {
         };
         const char *dirs[SCAN_RULES_DIRS_MAX];
         size_t n_dirs = 0;
-        ScanState st = { .redact = true, .language = DETECT_LANGUAGE_KO };
+        ScanState st = { .redact = true, .language = LANGUAGE_KO };
         _cleanup_(detect_rules_unrefp) DetectRules *rules = NULL;
         _cleanup_(detect_engine_freep) DetectEngine *engine = NULL;
         DetectRuleErrors errs = {};
@@ -212,8 +212,8 @@ int verb_scan(int argc, char **argv) {
         int c, r;
 
         lang = getenv("LANG");
-        if (lang && detect_language_from_string(lang) >= 0)
-                st.language = detect_language_from_string(lang);
+        if (lang && language_from_string(lang) >= 0)
+                st.language = language_from_string(lang);
 
         optind = 0; /* GNU: reinitialise, the caller may have parsed its own options */
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -225,12 +225,12 @@ int verb_scan(int argc, char **argv) {
                         st.json = true;
                         break;
                 case ARG_LANGUAGE:
-                        r = detect_language_from_string(optarg);
+                        r = language_from_string(optarg);
                         if (r < 0) {
                                 fprintf(stderr, "Unknown language '%s', expected ko or en.\n", optarg);
                                 return 2;
                         }
-                        st.language = (DetectLanguage) r;
+                        st.language = (Language) r;
                         break;
                 case ARG_RULES_DIR:
                         if (n_dirs >= ELEMENTSOF(dirs)) {

@@ -21,22 +21,10 @@
 #include "shared/config.h"
 #include "shared/log.h"
 
-static const char *const language_table[_LANGUAGE_MAX] = {
-        [LANGUAGE_KO] = "ko",
-        [LANGUAGE_EN] = "en",
-};
-
 static const char *const app_kind_table[_APP_KIND_MAX] = {
         [APP_KIND_FLUTTER] = "flutter",
         [APP_KIND_PYTHON] = "python",
         [APP_KIND_OTHER] = "other",
-};
-
-static const char *const severity_table[_SEVERITY_MAX] = {
-        [SEVERITY_LOW] = "Low",
-        [SEVERITY_MEDIUM] = "Medium",
-        [SEVERITY_HIGH] = "High",
-        [SEVERITY_CRITICAL] = "Critical",
 };
 
 static int lookup(const char *const *table, int n, const char *s) {
@@ -47,28 +35,12 @@ static int lookup(const char *const *table, int n, const char *s) {
         return -EINVAL;
 }
 
-const char *language_to_string(Language l) {
-        return l >= 0 && l < _LANGUAGE_MAX ? language_table[l] : NULL;
-}
-
-Language language_from_string(const char *s) {
-        return (Language) lookup(language_table, _LANGUAGE_MAX, s);
-}
-
 const char *app_kind_to_string(AppKind k) {
         return k >= 0 && k < _APP_KIND_MAX ? app_kind_table[k] : NULL;
 }
 
 AppKind app_kind_from_string(const char *s) {
         return (AppKind) lookup(app_kind_table, _APP_KIND_MAX, s);
-}
-
-const char *severity_to_string(Severity s) {
-        return s >= 0 && s < _SEVERITY_MAX ? severity_table[s] : NULL;
-}
-
-Severity severity_from_string(const char *s) {
-        return (Severity) lookup(severity_table, _SEVERITY_MAX, s);
 }
 
 typedef enum ValueType {
