@@ -137,6 +137,11 @@ void config_diags_done(ConfigDiags *d);
 /* Logs every diagnostic as "FILE:LINE: message" at warning or error level. */
 void config_diags_log(const ConfigDiags *d);
 
+/* The main file config_load reads when given no path:
+ * $CONFIGURATION_DIRECTORY/appwatch.conf, else PKGSYSCONFDIR/appwatch.conf.
+ * malloc'ed; NULL on OOM. */
+char *config_default_path(void);
+
 /*
  * Loads path (or the default when NULL: $CONFIGURATION_DIRECTORY/appwatch.conf,
  * else PKGSYSCONFDIR/appwatch.conf) and its ".d" drop-ins, then the secrets.

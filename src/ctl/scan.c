@@ -24,6 +24,8 @@
 #include "detect/engine.h"
 #include "detect/redact.h"
 #include "shared/cleanup.h"
+#include "shared/config.h"
+#include "shared/rules-dirs.h"
 
 #define SCAN_CHUNK (64 * 1024)
 #define SCAN_RULES_DIRS_MAX 16
@@ -45,7 +47,11 @@ static void scan_help(void) {
                "                        directories (repeatable; built-in rules stay)\n"
                "     --app=NAME         App name used in the analysis\n"
                "     --no-redact        Print secrets found in the log as they are\n\n"
-               "Exit status: 0 no findings, 1 findings, 2 usage or input error.\n");
+               "Rules are read as appwatchd reads them: from $APPWATCH_RULES_DIR or\n"
+               "%s, then from rules.d next to the configuration file\n"
+               "($CONFIGURATION_DIRECTORY or %s).\n\n"
+               "Exit status: 0 no findings, 1 findings, 2 usage or input error.\n",
+               PKGDATADIR "/rules.d", PKGSYSCONFDIR);
 }
 
 /* Redacts (unless disabled) and returns a malloc'ed valid UTF-8 copy. */
@@ -203,6 +209,8 @@ int verb_scan(int argc, char **argv) {
         };
         const char *dirs[SCAN_RULES_DIRS_MAX];
         size_t n_dirs = 0;
+        _cleanup_(rules_dirs_done) RulesDirs rd = {};
+        _cleanup_free_ char *config_path = NULL, *looked = NULL;
         ScanState st = { .redact = true, .language = LANGUAGE_KO };
         _cleanup_(detect_rules_unrefp) DetectRules *rules = NULL;
         _cleanup_(detect_engine_freep) DetectEngine *engine = NULL;
@@ -256,8 +264,25 @@ int verb_scan(int argc, char **argv) {
                 return 2;
         }
         if (n_dirs == 0) {
-                dirs[n_dirs++] = PKGDATADIR "/rules.d";
-                dirs[n_dirs++] = PKGSYSCONFDIR "/rules.d";
+                /* The daemon's directories, for the daemon's default file. */
+                config_path = config_default_path();
+                if (!config_path || rules_dirs_default(config_path, &rd) < 0) {
+                        fprintf(stderr, "scan: out of memory.\n");
+                        return 2;
+                }
+                for (size_t i = 0; i < rd.n; i++)
+                        dirs[n_dirs++] = rd.dirs[i];
+        }
+        if (rules_dirs_count_existing(dirs, n_dirs) == 0) {
+                /* Silently classifying with the few built-in patterns calls
+                 * most failures "none"; say so, and how to get the rules. */
+                looked = rules_dirs_join(dirs, n_dirs);
+                fprintf(stderr,
+                        "scan: no rules directory exists (looked in %s); only the built-in "
+                        "patterns are in use.\n"
+                        "scan: point it at rules with APPWATCH_RULES_DIR=DIR or --rules-dir=DIR "
+                        "(a source checkout has them in etc/rules.d), or install appwatch.\n",
+                        looked ?: "?");
         }
 
         r = detect_rules_new(0, &rules);

@@ -795,6 +795,20 @@ int config_load_secrets(Config *c, ConfigDiags *diags) {
         return 0;
 }
 
+char *config_default_path(void) {
+        const char *dir = getenv("CONFIGURATION_DIRECTORY");
+        char *p;
+
+        /* systemd may pass several directories; the first is ours. */
+        if (dir && dir[0]) {
+                size_t l = strcspn(dir, ":");
+                if (asprintf(&p, "%.*s/appwatch.conf", (int) l, dir) < 0)
+                        return NULL;
+                return p;
+        }
+        return strdup(PKGSYSCONFDIR "/appwatch.conf");
+}
+
 int config_load(const char *path, bool explicit_path, Config **ret, ConfigDiags *diags) {
         _cleanup_(config_freep) Config *c = NULL;
         int r;
@@ -803,18 +817,7 @@ int config_load(const char *path, bool explicit_path, Config **ret, ConfigDiags 
         r = config_new_default(&c);
         if (r < 0)
                 return r;
-        if (path)
-                c->path = strdup(path);
-        else {
-                const char *dir = getenv("CONFIGURATION_DIRECTORY");
-                /* systemd may pass several directories; the first is ours. */
-                if (dir && dir[0]) {
-                        size_t l = strcspn(dir, ":");
-                        if (asprintf(&c->path, "%.*s/appwatch.conf", (int) l, dir) < 0)
-                                c->path = NULL;
-                } else
-                        c->path = strdup(PKGSYSCONFDIR "/appwatch.conf");
-        }
+        c->path = path ? strdup(path) : config_default_path();
         if (!c->path)
                 return -ENOMEM;
 
