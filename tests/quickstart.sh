@@ -16,14 +16,14 @@ work=$(mktemp -d /tmp/appwatch-quickstart.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-# Running from a checkout: use its rule catalogue (installed, it is read from
-# /usr/share/appwatch/rules.d and /etc/appwatch/rules.d).
+# Running from a checkout: appwatchd and appwatchctl scan both use its rule
+# catalogue (installed, they read /usr/share/appwatch/rules.d and
+# /etc/appwatch/rules.d).
 export APPWATCH_RULES_DIR="$src/etc/rules.d" APPWATCH_SPOOL_DIR="$work/spool"
 ctl() { "$build/appwatchctl" --socket="$work/run/control.sock" "$@"; }
 
 echo "==> appwatchctl scan: a one-off check of a failed Gradle build's log"
-"$build/appwatchctl" scan --language=en --rules-dir="$APPWATCH_RULES_DIR" \
-        "$src/tests/data/logs/flutter/gradle-exec-failed.log" || true
+"$build/appwatchctl" scan --language=en "$src/tests/data/logs/flutter/gradle-exec-failed.log" || true
 
 echo
 echo "==> Starting appwatchd (embedded defaults, state in $work)"

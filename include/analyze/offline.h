@@ -27,7 +27,7 @@ typedef struct Analysis {
 
 /* Analyses f in lang. ctx may be NULL. Returns 0 or -ENOMEM; on success the
  * strings in *ret are malloc'ed (free with analysis_done). */
-int analyze_offline(const Finding *f, DetectLanguage lang, const AnalyzeContext *ctx, Analysis *ret);
+int analyze_offline(const Finding *f, Language lang, const AnalyzeContext *ctx, Analysis *ret);
 
 /* "cause next_step" in one malloc'ed string; NULL on OOM. */
 char *analysis_format(const Analysis *a);

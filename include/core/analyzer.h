@@ -24,7 +24,7 @@
 typedef struct Analyzer Analyzer;
 
 typedef struct AnalyzerOptions {
-        DetectLanguage language;
+        Language language;
 } AnalyzerOptions;
 
 /* Pauses (pause=true) or resumes ingestion. */

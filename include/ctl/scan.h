@@ -4,7 +4,9 @@
  *
  * The users' guide's "one-off check": runs the detection engine and the
  * offline analyzer over files (or stdin) without the daemon and prints one
- * record per finding. Single-threaded; writes to stdout/stderr only.
+ * record per finding. Rules come from appwatchd's directories
+ * (shared/rules-dirs.h) unless --rules-dir= names others; when none of them
+ * exists, stderr says so. Single-threaded; writes to stdout/stderr only.
  */
 #pragma once
 

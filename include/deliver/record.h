@@ -15,10 +15,16 @@
 
 #include "core/incident-bus.h"
 #include "core/txn.h"
+#include "shared/taxonomy.h"
 #include "store/incidents.h"
 
-/* event: "new", "regression", "resolved", "status". Returns 0. */
-int record_incident_event(const Incident *i, const char *event);
+/*
+ * Records event of incident i: INCIDENT_EVENT_NEW or _REGRESSION for a
+ * sighting, INCIDENT_EVENT_STATUS after a status change (to i->status;
+ * APPWATCH_EVENT=resolved when that is Resolved). A repeat is not recorded.
+ * Returns 0.
+ */
+int record_incident_event(const Incident *i, IncidentEvent event);
 
 typedef struct RecordSink RecordSink;
 

@@ -23,8 +23,8 @@ typedef struct DetectParam {
 } DetectParam;
 
 typedef struct Finding {
-        DetectCategory category;
-        DetectSeverity severity;
+        Category category;
+        Severity severity;
         bool auto_fixable;                      /* true only if the taxonomy, the rule and
                                                  * the parameter check all agree */
         int priority;                           /* of the deciding rule */

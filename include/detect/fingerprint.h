@@ -35,7 +35,7 @@ int detect_fingerprint_normalize(const char *text, size_t len, char **ret);
 
 /* Computes the fingerprint of text for category into ret (33 bytes, hex,
  * NUL-terminated). Returns 0 or -ENOMEM. */
-int detect_fingerprint(DetectCategory category, const char *text, size_t len,
+int detect_fingerprint(Category category, const char *text, size_t len,
                        char ret[static DETECT_FINGERPRINT_HEX_LEN + 1]);
 
 /* SHA-256 of data into out (exposed for tests). */

@@ -17,19 +17,13 @@
 
 #include "shared/cleanup.h"
 #include "shared/parse.h"
+#include "shared/taxonomy.h"
 
 #define CONFIG_MAX_WATCHES 256
 #define CONFIG_MAX_APPS 256
 #define CONFIG_MAX_DROPINS 128
 /* libinih as Debian builds it reads at most this many bytes of one line. */
 #define CONFIG_MAX_LINE 199
-
-typedef enum Language {
-        LANGUAGE_KO,
-        LANGUAGE_EN,
-        _LANGUAGE_MAX,
-        _LANGUAGE_INVALID = -EINVAL,
-} Language;
 
 typedef enum AppKind {
         APP_KIND_FLUTTER,
@@ -39,22 +33,8 @@ typedef enum AppKind {
         _APP_KIND_INVALID = -EINVAL,
 } AppKind;
 
-/* Severity tiers of the users' guide, lowest first. */
-typedef enum Severity {
-        SEVERITY_LOW,
-        SEVERITY_MEDIUM,
-        SEVERITY_HIGH,
-        SEVERITY_CRITICAL,
-        _SEVERITY_MAX,
-        _SEVERITY_INVALID = -EINVAL,
-} Severity;
-
-const char *language_to_string(Language l);
-Language language_from_string(const char *s);
 const char *app_kind_to_string(AppKind k);
 AppKind app_kind_from_string(const char *s);
-const char *severity_to_string(Severity s);
-Severity severity_from_string(const char *s);
 
 /* Where a [Watch.*] or [App.*] section was last assigned to, for errors. */
 typedef struct ConfigWhere {
@@ -156,6 +136,11 @@ typedef struct ConfigDiags {
 void config_diags_done(ConfigDiags *d);
 /* Logs every diagnostic as "FILE:LINE: message" at warning or error level. */
 void config_diags_log(const ConfigDiags *d);
+
+/* The main file config_load reads when given no path:
+ * $CONFIGURATION_DIRECTORY/appwatch.conf, else PKGSYSCONFDIR/appwatch.conf.
+ * malloc'ed; NULL on OOM. */
+char *config_default_path(void);
 
 /*
  * Loads path (or the default when NULL: $CONFIGURATION_DIRECTORY/appwatch.conf,

@@ -8,6 +8,10 @@
  * sighting of a Resolved incident reopens it as New with the regression flag
  * set and its regressions counter bumped.
  *
+ * The database keeps category, severity and status as their taxonomy strings
+ * (shared/taxonomy.h); Incident and Occurrence carry the enums, converted
+ * here, and a row with a string the taxonomy does not know fails to load.
+ *
  * Recording and position updates do not open transactions: the pipeline
  * wraps one batch (incidents + the positions they came from) in one.
  * Threading: loop thread only.
@@ -18,41 +22,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "shared/taxonomy.h"
 #include "store/store.h"
 
 #define STORE_MAX_OCCURRENCES 50
-
-typedef enum IncidentStatus {
-        INCIDENT_NEW,
-        INCIDENT_IN_PROGRESS,
-        INCIDENT_RESOLVED,
-        INCIDENT_MANUAL_REQUIRED,
-        _INCIDENT_STATUS_MAX,
-        _INCIDENT_STATUS_INVALID = -EINVAL,
-} IncidentStatus;
-
-const char *incident_status_to_string(IncidentStatus s);
-/* Accepts the display names ("In Progress") and short forms ("in-progress", "manual"). */
-IncidentStatus incident_status_from_string(const char *s);
-
-/* What recording an occurrence did to its incident. */
-typedef enum IncidentEvent {
-        INCIDENT_EVENT_NEW,
-        INCIDENT_EVENT_REPEAT,
-        INCIDENT_EVENT_REGRESSION,
-        INCIDENT_EVENT_STATUS,          /* its status was changed */
-        _INCIDENT_EVENT_MAX,
-} IncidentEvent;
-
-const char *incident_event_to_string(IncidentEvent e);
 
 /* One sighting, as the pipeline hands it in. Strings are borrowed. */
 typedef struct Occurrence {
         const char *fingerprint;
         const char *app;
         const char *host;
-        const char *category;
-        const char *severity;        /* Low, Medium, High or Critical */
+        Category category;
+        Severity severity;
         const char *title;
         const char *excerpt;
         const char *fix_id;          /* NULL or "none" when manual */
@@ -63,7 +44,10 @@ typedef struct Occurrence {
 
 typedef struct Incident {
         int64_t id;
-        char *fingerprint, *app, *host, *category, *severity, *status;
+        char *fingerprint, *app, *host;
+        Category category;
+        Severity severity;
+        IncidentStatus status;
         char *title, *excerpt, *analysis, *fix_id, *fix_state, *notion_page_id, *origin;
         int64_t count, regressions, fix_attempts;
         bool regression;
@@ -76,11 +60,13 @@ void incident_list_free(Incident **l, size_t n);
 
 /*
  * Records o: creates its incident or bumps it. Returns the IncidentEvent
- * (>= 0) and *ret_id, or a negative errno.
+ * (INCIDENT_EVENT_NEW, _REPEAT or _REGRESSION) and *ret_id, or a negative
+ * errno.
  */
 int incident_record(Store *s, const Occurrence *o, int64_t *ret_id);
 
-/* Loads one incident: 0, -ENOENT, or another -errno. */
+/* Loads one incident: 0, -ENOENT, -EBADMSG (logged) when its row holds a
+ * category, severity or status the taxonomy does not know, or another -errno. */
 int incident_get(Store *s, int64_t id, Incident **ret);
 
 typedef struct IncidentFilter {
@@ -90,7 +76,8 @@ typedef struct IncidentFilter {
         size_t limit;                /* 0: 1000 */
 } IncidentFilter;
 
-/* Lists incidents, most recently seen first. *ret is NULL when none. */
+/* Lists incidents, most recently seen first. *ret is NULL when none. Fails
+ * with -EBADMSG like incident_get when one of the rows cannot be loaded. */
 int incident_list(Store *s, const IncidentFilter *f, Incident ***ret, size_t *ret_n);
 
 /*

@@ -19,7 +19,7 @@ typedef struct Job {
         int64_t incident_id;
         Finding *finding;
         char *app;
-        DetectLanguage language;
+        Language language;
         char *result;
 } Job;
 
@@ -32,7 +32,7 @@ struct Analyzer {
         Txn *txn;
         Store *store;
         Pool *pool;
-        DetectLanguage language;
+        Language language;
         IncidentListener *listener;
         TxnHook *hook;
         JobList incoming, waiting;
@@ -217,10 +217,8 @@ int analyzer_restore(Analyzer *a) {
                 if (incident_get(a->store, ids[i], &inc) < 0)
                         continue;
                 /* Enough of the finding for the offline analyzer. */
-                f.category = detect_category_from_string(inc->category);
-                if ((int) f.category < 0)
-                        continue;
-                f.severity = detect_severity_from_string(inc->severity);
+                f.category = inc->category;
+                f.severity = inc->severity;
                 f.fix = inc->fix_id ?: (char *) "none";
                 f.title = inc->title;
                 f.excerpt = inc->excerpt;

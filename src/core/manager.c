@@ -25,6 +25,7 @@
 #include "shared/catalog-ids.h"
 #include "shared/log.h"
 #include "shared/protocol.h"
+#include "shared/rules-dirs.h"
 
 #define CONTROL_FD_NAME "control"
 #define CONTROL_GROUP "appwatch"
@@ -465,31 +466,32 @@ static int open_store(Manager *m) {
 }
 
 /*
- * Loads the shipped rules and the local ones (rules.d next to the main
- * configuration file, /etc/appwatch/rules.d when installed) into a new,
- * sealed set.
+ * Loads the shipped rules and the local ones (shared/rules-dirs.h, the
+ * policy appwatchctl scan uses too) into a new, sealed set.
  */
 static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_count) {
         _cleanup_(detect_rules_unrefp) DetectRules *rules = NULL;
-        _cleanup_free_ char *etc = NULL;
+        _cleanup_(rules_dirs_done) RulesDirs rd = {};
+        _cleanup_free_ char *looked = NULL;
         DetectRuleErrors errs = {};
-        const char *dirs[2];
-        const char *slash = strrchr(config_path, '/');
+        const char *const *dirs;
         int r;
 
-        if (slash)
-                r = asprintf(&etc, "%.*s/rules.d", (int) (slash - config_path), config_path);
-        else
-                r = asprintf(&etc, "rules.d");
+        r = rules_dirs_default(config_path, &rd);
         if (r < 0)
                 return log_oom();
-        dirs[0] = getenv("APPWATCH_RULES_DIR") ?: PKGDATADIR "/rules.d";
-        dirs[1] = etc;
+        dirs = (const char *const *) rd.dirs;
+        looked = rules_dirs_join(dirs, rd.n);
+        if (!looked)
+                return log_oom();
+        if (rules_dirs_count_existing(dirs, rd.n) == 0)
+                log_warning("No rules directory exists (looked in %s): only the built-in patterns "
+                            "are in use. Set APPWATCH_RULES_DIR= or install the rules.", looked);
 
         r = detect_rules_new(0, &rules);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the rule set: %m");
-        r = detect_rules_load_dirs(rules, dirs, ELEMENTSOF(dirs), &errs);
+        r = detect_rules_load_dirs(rules, dirs, rd.n, &errs);
         for (size_t i = 0; i < errs.n_errors; i++) {
                 const DetectRuleError *e = &errs.errors[i];
                 if (e->line > 0)
@@ -499,7 +501,7 @@ static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_co
         }
         detect_rule_errors_done(&errs);
         if (r < 0)
-                return log_error_errno(r, "Cannot load rules from %s and %s: %m", dirs[0], dirs[1]);
+                return log_error_errno(r, "Cannot load rules from %s: %m", looked);
         r = detect_rules_seal(rules);
         if (r < 0)
                 return log_error_errno(r, "Cannot compile the rules: %m");
@@ -550,8 +552,7 @@ static int start_pipeline(Manager *m) {
                 return log_error_errno(r, "Cannot start %u workers: %m", m->config->workers);
         r = analyzer_new(m->txn, m->store, m->pool, m->bus,
                          &(AnalyzerOptions) {
-                                 .language = m->config->language == LANGUAGE_EN
-                                                     ? DETECT_LANGUAGE_EN : DETECT_LANGUAGE_KO,
+                                 .language = m->config->language,
                          },
                          &m->analyzer);
         if (r < 0)

@@ -151,8 +151,8 @@ static int on_finding(DetectEngine *e, const Finding *f, void *userdata) {
                 .fingerprint = f->fingerprint,
                 .app = s->app ?: "unknown",
                 .host = s->host ?: p->host,
-                .category = detect_category_to_string(f->category),
-                .severity = detect_severity_to_string(f->severity),
+                .category = f->category,
+                .severity = f->severity,
                 .title = f->title,
                 .excerpt = f->excerpt,
                 .fix_id = f->fix && strcmp(f->fix, "none") != 0 ? f->fix : NULL,
@@ -178,6 +178,7 @@ static int on_finding(DetectEngine *e, const Finding *f, void *userdata) {
                 break;
         case INCIDENT_EVENT_STATUS:
         case _INCIDENT_EVENT_MAX:
+        case _INCIDENT_EVENT_INVALID:
                 return -EINVAL;
         }
         n = (IncidentNotice) {

@@ -24,13 +24,15 @@
 #include "detect/engine.h"
 #include "detect/redact.h"
 #include "shared/cleanup.h"
+#include "shared/config.h"
+#include "shared/rules-dirs.h"
 
 #define SCAN_CHUNK (64 * 1024)
 #define SCAN_RULES_DIRS_MAX 16
 
 typedef struct ScanState {
         bool json, redact;
-        DetectLanguage language;
+        Language language;
         const char *app;
         unsigned n_findings;
 } ScanState;
@@ -45,7 +47,11 @@ static void scan_help(void) {
                "                        directories (repeatable; built-in rules stay)\n"
                "     --app=NAME         App name used in the analysis\n"
                "     --no-redact        Print secrets found in the log as they are\n\n"
-               "Exit status: 0 no findings, 1 findings, 2 usage or input error.\n");
+               "Rules are read as appwatchd reads them: from $APPWATCH_RULES_DIR or\n"
+               "%s, then from rules.d next to the configuration file\n"
+               "($CONFIGURATION_DIRECTORY or %s).\n\n"
+               "Exit status: 0 no findings, 1 findings, 2 usage or input error.\n",
+               PKGDATADIR "/rules.d", PKGSYSCONFDIR);
 }
 
 /* Redacts (unless disabled) and returns a malloc'ed valid UTF-8 copy. */
@@ -78,9 +84,9 @@ static int print_json(const ScanState *st, const Finding *f, const char *analysi
                 }
         }
         o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o*}",
-                      "category", detect_category_to_string(f->category),
+                      "category", category_to_string(f->category),
                       "type", detect_category_label(f->category, st->language),
-                      "severity", detect_severity_to_string(f->severity),
+                      "severity", severity_to_string(f->severity),
                       "auto_fixable", (int) f->auto_fixable,
                       "fix", f->fix,
                       "fingerprint", f->fingerprint,
@@ -116,7 +122,7 @@ static void print_indented(const char *prefix, const char *text) {
 }
 
 static int print_human(const ScanState *st, const Finding *f, const Analysis *a) {
-        bool ko = st->language == DETECT_LANGUAGE_KO;
+        bool ko = st->language == LANGUAGE_KO;
         _cleanup_free_ char *title = scan_text(st, f->title), *excerpt = scan_text(st, f->excerpt),
                             *cause = scan_text(st, a->cause), *step = scan_text(st, a->next_step);
 
@@ -126,8 +132,8 @@ static int print_human(const ScanState *st, const Finding *f, const Analysis *a)
                 printf("%s:%" PRIu64 ": ", f->stream, f->line_start);
         else
                 printf("%s:%" PRIu64 "-%" PRIu64 ": ", f->stream, f->line_start, f->line_end);
-        printf("[%s] %s (%s)\n", detect_severity_to_string(f->severity),
-               detect_category_label(f->category, st->language), detect_category_to_string(f->category));
+        printf("[%s] %s (%s)\n", severity_to_string(f->severity),
+               detect_category_label(f->category, st->language), category_to_string(f->category));
         printf("  %s %s\n", ko ? "제목:      " : "title:       ", title);
         printf("  %s %s\n", ko ? "자동수정:  " : "auto-fix:    ",
                f->auto_fixable ? (ko ? "가능" : "yes") : (ko ? "불가" : "no"));
@@ -203,7 +209,9 @@ int verb_scan(int argc, char **argv) {
         };
         const char *dirs[SCAN_RULES_DIRS_MAX];
         size_t n_dirs = 0;
-        ScanState st = { .redact = true, .language = DETECT_LANGUAGE_KO };
+        _cleanup_(rules_dirs_done) RulesDirs rd = {};
+        _cleanup_free_ char *config_path = NULL, *looked = NULL;
+        ScanState st = { .redact = true, .language = LANGUAGE_KO };
         _cleanup_(detect_rules_unrefp) DetectRules *rules = NULL;
         _cleanup_(detect_engine_freep) DetectEngine *engine = NULL;
         DetectRuleErrors errs = {};
@@ -212,8 +220,8 @@ int verb_scan(int argc, char **argv) {
         int c, r;
 
         lang = getenv("LANG");
-        if (lang && detect_language_from_string(lang) >= 0)
-                st.language = detect_language_from_string(lang);
+        if (lang && language_from_string(lang) >= 0)
+                st.language = language_from_string(lang);
 
         optind = 0; /* GNU: reinitialise, the caller may have parsed its own options */
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -225,12 +233,12 @@ int verb_scan(int argc, char **argv) {
                         st.json = true;
                         break;
                 case ARG_LANGUAGE:
-                        r = detect_language_from_string(optarg);
+                        r = language_from_string(optarg);
                         if (r < 0) {
                                 fprintf(stderr, "Unknown language '%s', expected ko or en.\n", optarg);
                                 return 2;
                         }
-                        st.language = (DetectLanguage) r;
+                        st.language = (Language) r;
                         break;
                 case ARG_RULES_DIR:
                         if (n_dirs >= ELEMENTSOF(dirs)) {
@@ -256,8 +264,25 @@ int verb_scan(int argc, char **argv) {
                 return 2;
         }
         if (n_dirs == 0) {
-                dirs[n_dirs++] = PKGDATADIR "/rules.d";
-                dirs[n_dirs++] = PKGSYSCONFDIR "/rules.d";
+                /* The daemon's directories, for the daemon's default file. */
+                config_path = config_default_path();
+                if (!config_path || rules_dirs_default(config_path, &rd) < 0) {
+                        fprintf(stderr, "scan: out of memory.\n");
+                        return 2;
+                }
+                for (size_t i = 0; i < rd.n; i++)
+                        dirs[n_dirs++] = rd.dirs[i];
+        }
+        if (rules_dirs_count_existing(dirs, n_dirs) == 0) {
+                /* Silently classifying with the few built-in patterns calls
+                 * most failures "none"; say so, and how to get the rules. */
+                looked = rules_dirs_join(dirs, n_dirs);
+                fprintf(stderr,
+                        "scan: no rules directory exists (looked in %s); only the built-in "
+                        "patterns are in use.\n"
+                        "scan: point it at rules with APPWATCH_RULES_DIR=DIR or --rules-dir=DIR "
+                        "(a source checkout has them in etc/rules.d), or install appwatch.\n",
+                        looked ?: "?");
         }
 
         r = detect_rules_new(0, &rules);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Journal records of incident events; see record.h. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,47 +11,88 @@
 #include "shared/catalog-ids.h"
 #include "shared/log.h"
 
-int record_incident_event(const Incident *i, const char *event) {
+static int severity_level(Severity s) {
+        switch (s) {
+        case SEVERITY_CRITICAL:
+                return LOG_CRIT;
+        case SEVERITY_HIGH:
+                return LOG_ERR;
+        case SEVERITY_MEDIUM:
+                return LOG_WARNING;
+        case SEVERITY_LOW:
+        case _SEVERITY_MAX:
+        case _SEVERITY_INVALID:
+                break;
+        }
+        return LOG_NOTICE;
+}
+
+int record_incident_event(const Incident *i, IncidentEvent event) {
         char f_id[64], f_app[256], f_type[96], f_sev[64], f_status[64], f_fp[96], f_event[64],
                 f_host[256], f_count[64], f_fix[160];
-        const char *message_id = strcmp(event, "new") == 0          ? MESSAGE_ID_INCIDENT
-                                 : strcmp(event, "regression") == 0 ? MESSAGE_ID_INCIDENT_REGRESSION
-                                                                    : MESSAGE_ID_INCIDENT_STATUS;
-        int level = strcmp(i->severity, "Critical") == 0 ? LOG_CRIT
-                    : strcmp(i->severity, "High") == 0   ? LOG_ERR
-                    : strcmp(i->severity, "Medium") == 0 ? LOG_WARNING
-                                                         : LOG_NOTICE;
+        const char *category = category_to_string(i->category),
+                   *severity = severity_to_string(i->severity),
+                   *status = incident_status_to_string(i->status), *event_name = NULL,
+                   *message_id = NULL;
+        int level = severity_level(i->severity);
 
-        if (strcmp(event, "resolved") == 0)
-                level = LOG_INFO;
+        assert(category && severity && status);
+        switch (event) {
+        case INCIDENT_EVENT_NEW:
+                message_id = MESSAGE_ID_INCIDENT;
+                event_name = "new";
+                break;
+        case INCIDENT_EVENT_REGRESSION:
+                message_id = MESSAGE_ID_INCIDENT_REGRESSION;
+                event_name = "regression";
+                break;
+        case INCIDENT_EVENT_STATUS:
+                message_id = MESSAGE_ID_INCIDENT_STATUS;
+                /* The catalog and journalctl filters know a resolution by
+                 * its own event name. */
+                if (i->status == INCIDENT_RESOLVED) {
+                        event_name = "resolved";
+                        level = LOG_INFO;
+                } else
+                        event_name = "status";
+                break;
+        case INCIDENT_EVENT_REPEAT:
+        case _INCIDENT_EVENT_MAX:
+        case _INCIDENT_EVENT_INVALID:
+                /* A repeat only bumps the count; nothing to record. */
+                return 0;
+        }
+        if (!message_id)
+                return 0;
+
         snprintf(f_id, sizeof f_id, "APPWATCH_INCIDENT=%lld", (long long) i->id);
         snprintf(f_app, sizeof f_app, "APPWATCH_APP=%s", i->app);
-        snprintf(f_type, sizeof f_type, "APPWATCH_TYPE=%s", i->category);
-        snprintf(f_sev, sizeof f_sev, "APPWATCH_SEVERITY=%s", i->severity);
-        snprintf(f_status, sizeof f_status, "APPWATCH_STATUS=%s", i->status);
+        snprintf(f_type, sizeof f_type, "APPWATCH_TYPE=%s", category);
+        snprintf(f_sev, sizeof f_sev, "APPWATCH_SEVERITY=%s", severity);
+        snprintf(f_status, sizeof f_status, "APPWATCH_STATUS=%s", status);
         snprintf(f_fp, sizeof f_fp, "APPWATCH_FINGERPRINT=%s", i->fingerprint);
-        snprintf(f_event, sizeof f_event, "APPWATCH_EVENT=%s", event);
+        snprintf(f_event, sizeof f_event, "APPWATCH_EVENT=%s", event_name);
         snprintf(f_host, sizeof f_host, "APPWATCH_HOST=%s", i->host);
         snprintf(f_count, sizeof f_count, "APPWATCH_COUNT=%lld", (long long) i->count);
         snprintf(f_fix, sizeof f_fix, "APPWATCH_FIX=%s", i->fix_id ?: "none");
         const char *fields[] = { f_id, f_app, f_type, f_sev, f_status, f_fp, f_event, f_host,
                                  f_count, f_fix, NULL };
 
-        if (strcmp(event, "new") == 0)
+        if (event == INCIDENT_EVENT_NEW)
                 return log_event(level, message_id, fields, "Incident #%lld (%s, %s) in %s: %s",
-                                 (long long) i->id, i->severity, i->category, i->app, i->title);
-        if (strcmp(event, "regression") == 0)
+                                 (long long) i->id, severity, category, i->app, i->title);
+        if (event == INCIDENT_EVENT_REGRESSION)
                 return log_event(level, message_id, fields,
                                  "Incident #%lld (%s, %s) in %s is back after it was resolved "
-                                 "(regression %lld): %s", (long long) i->id, i->severity,
-                                 i->category, i->app, (long long) i->regressions, i->title);
+                                 "(regression %lld): %s", (long long) i->id, severity,
+                                 category, i->app, (long long) i->regressions, i->title);
         return log_event(level, message_id, fields, "Incident #%lld in %s is now %s.",
-                         (long long) i->id, i->app, i->status);
+                         (long long) i->id, i->app, status);
 }
 
 typedef struct Pending {
         int64_t id;
-        const char *event;      /* a literal */
+        IncidentEvent event;
 } Pending;
 
 struct RecordSink {
@@ -63,22 +105,10 @@ struct RecordSink {
 
 static int on_incident(const IncidentNotice *n, void *userdata) {
         RecordSink *s = userdata;
-        const char *event = NULL;
 
-        switch (n->event) {
-        case INCIDENT_EVENT_NEW:
-                event = "new";
-                break;
-        case INCIDENT_EVENT_REGRESSION:
-                event = "regression";
-                break;
-        case INCIDENT_EVENT_STATUS:
-                event = n->status == INCIDENT_RESOLVED ? "resolved" : "status";
-                break;
-        case INCIDENT_EVENT_REPEAT:
-        case _INCIDENT_EVENT_MAX:
+        /* A flood of repeats would flood the journal. */
+        if (n->event == INCIDENT_EVENT_REPEAT)
                 return 0;
-        }
         if (s->n_pending == s->cap_pending) {
                 size_t cap = s->cap_pending ? s->cap_pending * 2 : 16;
                 Pending *p = realloc(s->pending, sizeof(Pending) * cap);
@@ -87,7 +117,7 @@ static int on_incident(const IncidentNotice *n, void *userdata) {
                 s->pending = p;
                 s->cap_pending = cap;
         }
-        s->pending[s->n_pending++] = (Pending) { .id = n->id, .event = event };
+        s->pending[s->n_pending++] = (Pending) { .id = n->id, .event = n->event };
         return 0;
 }
 

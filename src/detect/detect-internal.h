@@ -81,8 +81,8 @@ typedef struct DetectRule {
         size_t n_literals;
         bool explicit_literals;
         bool always;                            /* no literal: candidate for every block */
-        DetectCategory category;
-        DetectSeverity severity;
+        Category category;
+        Severity severity;
         bool auto_fixable;
         char *fix;
         int priority;

@@ -70,7 +70,7 @@ typedef struct Stream {
         /* the last reported finding, for echo suppression */
         uint64_t echo_line, echo_ts;
         int echo_priority;
-        DetectCategory echo_category;
+        Category echo_category;
         char echo_fingerprint[DETECT_FINGERPRINT_HEX_LEN + 1];
 
         DetectBuf partial;                      /* detect_engine_feed_data() remainder */
@@ -800,8 +800,8 @@ static bool is_echo(const DetectEngine *e, const Stream *s, const DetectRule *wi
         if (winner->priority <= GENERIC_PRIORITY_MAX && s->echo_priority <= GENERIC_PRIORITY_MAX)
                 return false;
         return winner->priority <= GENERIC_PRIORITY_MAX || winner->category == s->echo_category ||
-               winner->category == DETECT_CATEGORY_FLUTTER_BUILD ||
-               winner->category == DETECT_CATEGORY_OTHER;
+               winner->category == CATEGORY_FLUTTER_BUILD ||
+               winner->category == CATEGORY_OTHER;
 }
 
 /* Classifies text[0..len) of stream s, whose candidate rules are cand, and
@@ -824,7 +824,7 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
                         continue;
                 /* "Not a failure" rules judge single lines; a multi-line block
                  * was assembled because it is a failure report. */
-                if (multi_line && rule->category == DETECT_CATEGORY_NONE)
+                if (multi_line && rule->category == CATEGORY_NONE)
                         continue;
                 for (size_t j = 0; j < rule->n_patterns && !wpat; j++)
                         if (pattern_matches(e, e->md, &rule->patterns[j], text, len))
@@ -840,7 +840,7 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
                 }
                 winner = rule;
         }
-        if (!winner || winner->category == DETECT_CATEGORY_NONE)
+        if (!winner || winner->category == CATEGORY_NONE)
                 return 0;
 
         r = build_finding(e, s, winner, wpat, text, len, &f);

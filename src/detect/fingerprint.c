@@ -335,13 +335,13 @@ fail:
         return r;
 }
 
-int detect_fingerprint(DetectCategory category, const char *text, size_t len,
+int detect_fingerprint(Category category, const char *text, size_t len,
                        char ret[static DETECT_FINGERPRINT_HEX_LEN + 1]) {
         static const char prefix[] = "appwatch-fp-v1";
         _cleanup_free_ char *norm = NULL;
         DetectBuf b = {};
         unsigned char d[32];
-        const char *id = detect_category_to_string(category) ?: "?";
+        const char *id = category_to_string(category) ?: "?";
         int r;
 
         r = detect_fingerprint_normalize(text, len, &norm);

@@ -604,7 +604,7 @@ static int builder_set(DetectRules *rules, RuleBuilder *b, const char *file, uns
         if (strcmp(key, "Literal") == 0)
                 return builder_add_literal(b, value);
         if (strcmp(key, "Category") == 0) {
-                DetectCategory c = detect_category_from_string(value);
+                Category c = category_from_string(value);
 
                 if (c < 0) {
                         b->broken = true;
@@ -616,7 +616,7 @@ static int builder_set(DetectRules *rules, RuleBuilder *b, const char *file, uns
                 return 0;
         }
         if (strcmp(key, "Severity") == 0) {
-                DetectSeverity s = detect_severity_from_string(value);
+                Severity s = severity_from_string(value);
 
                 if (s < 0) {
                         b->broken = true;
@@ -715,7 +715,7 @@ static int builder_finish(DetectRules *rules, RuleBuilder *b, DetectRuleErrors *
                 /* A wrong automatic fix is worse than none: the taxonomy wins. */
                 r = errors_add(errs, rule->file, rule->line,
                                "rule '%s': category '%s' is never auto-fixable, AutoFixable=yes ignored",
-                               rule->name, detect_category_to_string(rule->category));
+                               rule->name, category_to_string(rule->category));
                 if (r < 0)
                         return r;
                 rule->auto_fixable = false;
@@ -853,7 +853,7 @@ int detect_rules_load_string(DetectRules *rules, const char *file, const char *t
                         }
                         b.rule->line = lineno;
                         b.rule->priority = 50;
-                        b.rule->category = DETECT_CATEGORY_OTHER;
+                        b.rule->category = CATEGORY_OTHER;
                         b.enabled = true;
                         skipping = false;
                         continue;

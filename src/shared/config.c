@@ -21,22 +21,10 @@
 #include "shared/config.h"
 #include "shared/log.h"
 
-static const char *const language_table[_LANGUAGE_MAX] = {
-        [LANGUAGE_KO] = "ko",
-        [LANGUAGE_EN] = "en",
-};
-
 static const char *const app_kind_table[_APP_KIND_MAX] = {
         [APP_KIND_FLUTTER] = "flutter",
         [APP_KIND_PYTHON] = "python",
         [APP_KIND_OTHER] = "other",
-};
-
-static const char *const severity_table[_SEVERITY_MAX] = {
-        [SEVERITY_LOW] = "Low",
-        [SEVERITY_MEDIUM] = "Medium",
-        [SEVERITY_HIGH] = "High",
-        [SEVERITY_CRITICAL] = "Critical",
 };
 
 static int lookup(const char *const *table, int n, const char *s) {
@@ -47,28 +35,12 @@ static int lookup(const char *const *table, int n, const char *s) {
         return -EINVAL;
 }
 
-const char *language_to_string(Language l) {
-        return l >= 0 && l < _LANGUAGE_MAX ? language_table[l] : NULL;
-}
-
-Language language_from_string(const char *s) {
-        return (Language) lookup(language_table, _LANGUAGE_MAX, s);
-}
-
 const char *app_kind_to_string(AppKind k) {
         return k >= 0 && k < _APP_KIND_MAX ? app_kind_table[k] : NULL;
 }
 
 AppKind app_kind_from_string(const char *s) {
         return (AppKind) lookup(app_kind_table, _APP_KIND_MAX, s);
-}
-
-const char *severity_to_string(Severity s) {
-        return s >= 0 && s < _SEVERITY_MAX ? severity_table[s] : NULL;
-}
-
-Severity severity_from_string(const char *s) {
-        return (Severity) lookup(severity_table, _SEVERITY_MAX, s);
 }
 
 typedef enum ValueType {
@@ -823,6 +795,20 @@ int config_load_secrets(Config *c, ConfigDiags *diags) {
         return 0;
 }
 
+char *config_default_path(void) {
+        const char *dir = getenv("CONFIGURATION_DIRECTORY");
+        char *p;
+
+        /* systemd may pass several directories; the first is ours. */
+        if (dir && dir[0]) {
+                size_t l = strcspn(dir, ":");
+                if (asprintf(&p, "%.*s/appwatch.conf", (int) l, dir) < 0)
+                        return NULL;
+                return p;
+        }
+        return strdup(PKGSYSCONFDIR "/appwatch.conf");
+}
+
 int config_load(const char *path, bool explicit_path, Config **ret, ConfigDiags *diags) {
         _cleanup_(config_freep) Config *c = NULL;
         int r;
@@ -831,18 +817,7 @@ int config_load(const char *path, bool explicit_path, Config **ret, ConfigDiags 
         r = config_new_default(&c);
         if (r < 0)
                 return r;
-        if (path)
-                c->path = strdup(path);
-        else {
-                const char *dir = getenv("CONFIGURATION_DIRECTORY");
-                /* systemd may pass several directories; the first is ours. */
-                if (dir && dir[0]) {
-                        size_t l = strcspn(dir, ":");
-                        if (asprintf(&c->path, "%.*s/appwatch.conf", (int) l, dir) < 0)
-                                c->path = NULL;
-                } else
-                        c->path = strdup(PKGSYSCONFDIR "/appwatch.conf");
-        }
+        c->path = path ? strdup(path) : config_default_path();
         if (!c->path)
                 return -ENOMEM;
 

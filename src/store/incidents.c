@@ -2,59 +2,14 @@
 /* Incidents, occurrences and positions; see incidents.h. Loop thread only. */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <strings.h>
 
+#include "shared/log.h"
 #include "store/incidents.h"
-
-static const char *const status_table[_INCIDENT_STATUS_MAX] = {
-        [INCIDENT_NEW] = "New",
-        [INCIDENT_IN_PROGRESS] = "In Progress",
-        [INCIDENT_RESOLVED] = "Resolved",
-        [INCIDENT_MANUAL_REQUIRED] = "Manual Required",
-};
-
-static const char *const event_table[_INCIDENT_EVENT_MAX] = {
-        [INCIDENT_EVENT_NEW] = "new",
-        [INCIDENT_EVENT_REPEAT] = "repeat",
-        [INCIDENT_EVENT_REGRESSION] = "regression",
-        [INCIDENT_EVENT_STATUS] = "status",
-};
-
-const char *incident_status_to_string(IncidentStatus s) {
-        return s >= 0 && s < _INCIDENT_STATUS_MAX ? status_table[s] : NULL;
-}
-
-IncidentStatus incident_status_from_string(const char *s) {
-        static const struct {
-                const char *name;
-                IncidentStatus status;
-        } aliases[] = {
-                { "new", INCIDENT_NEW },
-                { "in-progress", INCIDENT_IN_PROGRESS },
-                { "in_progress", INCIDENT_IN_PROGRESS },
-                { "resolved", INCIDENT_RESOLVED },
-                { "manual", INCIDENT_MANUAL_REQUIRED },
-                { "manual-required", INCIDENT_MANUAL_REQUIRED },
-                { "manual_required", INCIDENT_MANUAL_REQUIRED },
-        };
-
-        if (!s)
-                return _INCIDENT_STATUS_INVALID;
-        for (int i = 0; i < _INCIDENT_STATUS_MAX; i++)
-                if (strcasecmp(s, status_table[i]) == 0)
-                        return i;
-        for (size_t i = 0; i < ELEMENTSOF(aliases); i++)
-                if (strcasecmp(s, aliases[i].name) == 0)
-                        return aliases[i].status;
-        return _INCIDENT_STATUS_INVALID;
-}
-
-const char *incident_event_to_string(IncidentEvent e) {
-        return e >= 0 && e < _INCIDENT_EVENT_MAX ? event_table[e] : NULL;
-}
 
 Incident *incident_free(Incident *i) {
         if (!i)
@@ -62,9 +17,6 @@ Incident *incident_free(Incident *i) {
         free(i->fingerprint);
         free(i->app);
         free(i->host);
-        free(i->category);
-        free(i->severity);
-        free(i->status);
         free(i->title);
         free(i->excerpt);
         free(i->analysis);
@@ -123,7 +75,8 @@ int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
         int rc, r;
 
         assert(s);
-        assert(o && o->fingerprint && o->app && o->host && o->category && o->severity);
+        assert(o && o->fingerprint && o->app && o->host);
+        assert(category_to_string(o->category) && severity_to_string(o->severity));
 
         r = store_prepare(s, sql_find, &st);
         if (r < 0)
@@ -136,7 +89,8 @@ int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
                 bool resolved;
 
                 id = sqlite3_column_int64(st, 0);
-                resolved = strcmp((const char *) sqlite3_column_text(st, 1), "Resolved") == 0;
+                resolved = incident_status_from_string(
+                                   (const char *) sqlite3_column_text(st, 1)) == INCIDENT_RESOLVED;
                 (void) sqlite3_reset(st);
                 event = resolved ? INCIDENT_EVENT_REGRESSION : INCIDENT_EVENT_REPEAT;
                 r = store_prepare(s, resolved ? sql_reopen : sql_bump, &st);
@@ -157,8 +111,8 @@ int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
                 bind_text(st, 1, o->fingerprint);
                 bind_text(st, 2, o->app);
                 bind_text(st, 3, o->host);
-                bind_text(st, 4, o->category);
-                bind_text(st, 5, o->severity);
+                bind_text(st, 4, category_to_string(o->category));
+                bind_text(st, 5, severity_to_string(o->severity));
                 bind_text(st, 6, o->title);
                 bind_text(st, 7, o->excerpt);
                 bind_text_or_null(st, 8, o->fix_id);
@@ -211,6 +165,18 @@ static char *column_dup(sqlite3_stmt *st, int col) {
         return t ? strdup((const char *) t) : NULL;
 }
 
+static const char *column_text(sqlite3_stmt *st, int col) {
+        return (const char *) sqlite3_column_text(st, col);
+}
+
+/* A taxonomy string the taxonomy does not know (a newer version's, or an
+ * edited database) fails the load of that incident rather than passing an
+ * out-of-range value on. */
+static int unknown_value(int64_t id, const char *what, const char *value) {
+        return log_error_errno(-EBADMSG, "Incident #%" PRIi64 " in the database has an unknown "
+                               "%s '%s'.", id, what, value ?: "(null)");
+}
+
 static int incident_from_row(sqlite3_stmt *st, Incident **ret) {
         _cleanup_(incident_freep) Incident *i = NULL;
 
@@ -218,12 +184,18 @@ static int incident_from_row(sqlite3_stmt *st, Incident **ret) {
         if (!i)
                 return -ENOMEM;
         i->id = sqlite3_column_int64(st, 0);
+        i->category = category_from_string(column_text(st, 4));
+        if (i->category < 0)
+                return unknown_value(i->id, "category", column_text(st, 4));
+        i->severity = severity_from_string(column_text(st, 5));
+        if (i->severity < 0)
+                return unknown_value(i->id, "severity", column_text(st, 5));
+        i->status = incident_status_from_string(column_text(st, 6));
+        if (i->status < 0)
+                return unknown_value(i->id, "status", column_text(st, 6));
         i->fingerprint = column_dup(st, 1);
         i->app = column_dup(st, 2);
         i->host = column_dup(st, 3);
-        i->category = column_dup(st, 4);
-        i->severity = column_dup(st, 5);
-        i->status = column_dup(st, 6);
         i->title = column_dup(st, 7);
         i->excerpt = column_dup(st, 8);
         i->analysis = column_dup(st, 9);
@@ -238,8 +210,7 @@ static int incident_from_row(sqlite3_stmt *st, Incident **ret) {
         i->first_seen = sqlite3_column_int64(st, 18);
         i->last_seen = sqlite3_column_int64(st, 19);
         i->resolved_at = sqlite3_column_int64(st, 20);
-        if (!i->fingerprint || !i->app || !i->host || !i->category || !i->severity ||
-            !i->status || !i->title || !i->excerpt || !i->origin)
+        if (!i->fingerprint || !i->app || !i->host || !i->title || !i->excerpt || !i->origin)
                 return -ENOMEM;
         *ret = TAKE_PTR(i);
         return 0;
@@ -432,9 +403,9 @@ json_t *incident_to_json(const Incident *i) {
                          "fingerprint", i->fingerprint,
                          "app", i->app,
                          "host", i->host,
-                         "category", i->category,
-                         "severity", i->severity,
-                         "status", i->status,
+                         "category", category_to_string(i->category),
+                         "severity", severity_to_string(i->severity),
+                         "status", incident_status_to_string(i->status),
                          "title", i->title,
                          "excerpt", i->excerpt,
                          "analysis", i->analysis,

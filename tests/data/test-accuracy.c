@@ -72,7 +72,7 @@ static int scan_file(DetectEngine *e, const char *path, Verdict *v) {
 
 TEST(category_accuracy_and_auto_fix_safety) {
         const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
-        unsigned tp[_DETECT_CATEGORY_MAX] = {}, fp[_DETECT_CATEGORY_MAX] = {}, fn[_DETECT_CATEGORY_MAX] = {};
+        unsigned tp[_CATEGORY_MAX] = {}, fp[_CATEGORY_MAX] = {}, fn[_CATEGORY_MAX] = {};
         unsigned total = 0, correct = 0, wrong_fix = 0, fix_expected = 0, fix_right = 0;
         _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
         _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
@@ -88,7 +88,7 @@ TEST(category_accuracy_and_auto_fix_safety) {
         }
         while (fgets(line, sizeof line, f)) {
                 char *file, *cat, *fix, *save = NULL, path[4096];
-                DetectCategory want, got;
+                Category want, got;
                 Verdict v = {};
 
                 if (line[0] == '#' || line[0] == '\n')
@@ -97,7 +97,7 @@ TEST(category_accuracy_and_auto_fix_safety) {
                 file = strtok_r(line, "\t", &save);
                 cat = strtok_r(NULL, "\t", &save);
                 fix = strtok_r(NULL, "\t", &save);
-                if (!file || !cat || !fix || (want = detect_category_from_string(cat)) < 0) {
+                if (!file || !cat || !fix || (want = category_from_string(cat)) < 0) {
                         fprintf(stderr, "bad label line for '%s'\n", file ?: "?");
                         return EXIT_FAILURE;
                 }
@@ -106,7 +106,7 @@ TEST(category_accuracy_and_auto_fix_safety) {
                         fprintf(stderr, "cannot scan %s\n", path);
                         return EXIT_FAILURE;
                 }
-                got = v.primary ? v.primary->category : DETECT_CATEGORY_NONE;
+                got = v.primary ? v.primary->category : CATEGORY_NONE;
                 total++;
                 if (got == want) {
                         correct++;
@@ -115,7 +115,7 @@ TEST(category_accuracy_and_auto_fix_safety) {
                         fn[want]++;
                         fp[got]++;
                         printf("MISS %-45s want %-24s got %-24s %s\n", file, cat,
-                               detect_category_to_string(got), v.primary ? v.primary->title : "");
+                               category_to_string(got), v.primary ? v.primary->title : "");
                 }
                 if (strcmp(fix, "none") != 0)
                         fix_expected++;
@@ -130,12 +130,12 @@ TEST(category_accuracy_and_auto_fix_safety) {
         fclose(f);
 
         printf("\n%-26s %7s %9s %7s\n", "category", "support", "precision", "recall");
-        for (int c = 0; c < _DETECT_CATEGORY_MAX; c++) {
+        for (int c = 0; c < _CATEGORY_MAX; c++) {
                 unsigned support = tp[c] + fn[c];
 
                 if (support == 0 && fp[c] == 0)
                         continue;
-                printf("%-26s %7u %8.1f%% %6.1f%%\n", detect_category_to_string(c), support,
+                printf("%-26s %7u %8.1f%% %6.1f%%\n", category_to_string(c), support,
                        tp[c] + fp[c] ? 100.0 * tp[c] / (tp[c] + fp[c]) : 0.0,
                        support ? 100.0 * tp[c] / support : 0.0);
         }

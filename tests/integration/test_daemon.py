@@ -237,6 +237,24 @@ class Startup(unittest.TestCase):
         d.start()
         self.assertTrue(d.call("ping")["ok"])
 
+    def test_rules_dirs_policy(self):
+        # APPWATCH_RULES_DIR replaces the shipped directory, and rules.d next
+        # to the configuration file adds to it: the policy appwatchctl scan
+        # shares (tests/unit/test-detect-scan.c checks scan's side).
+        d = Daemon(self, "", env={"APPWATCH_RULES_DIR": "/nonexistent/rules.d"})
+        d.start()
+        self.assertEqual(json.loads(d.ctl("status", "--json").stdout)["rules"], 5)
+        self.assertIn("No rules directory exists (looked in /nonexistent/rules.d and %s/rules.d)"
+                      ": only the built-in patterns are in use." % d.dir, d.logtext())
+        d.stop()
+
+        os.makedirs(os.path.join(d.dir, "rules.d"))
+        with open(os.path.join(d.dir, "rules.d", "50-local.rules"), "w") as f:
+            f.write("[Rule.local_one]\nCategory=disk_full\nPattern=^quota of the moon\n")
+        d.start()
+        self.assertEqual(json.loads(d.ctl("status", "--json").stdout)["rules"], 6)
+        self.assertEqual(d.logtext().count("No rules directory exists"), 1)
+
     def test_newer_schema_refused(self):
         d = Daemon(self, "")
         os.makedirs(d.state_dir)

@@ -6,8 +6,8 @@
 #include "tests.h"
 
 TEST(every_category_in_both_languages) {
-        for (int c = 0; c < _DETECT_CATEGORY_MAX; c++)
-                for (int l = 0; l < _DETECT_LANGUAGE_MAX; l++) {
+        for (int c = 0; c < _CATEGORY_MAX; c++)
+                for (int l = 0; l < _LANGUAGE_MAX; l++) {
                         Finding f = { .category = c, .title = (char *) "T", .fix = (char *) "none" };
                         Analysis a = {};
 
@@ -30,13 +30,13 @@ TEST(parameters_are_filled_in) {
         ASSERT_OK(detect_engine_new(rules, NULL, &e));
         ASSERT_OK(feed_text(e, "s", "ModuleNotFoundError: No module named 'yaml'\n", &got));
         ASSERT_EQ(got.n, 1);
-        ASSERT_OK(analyze_offline(got.items[0], DETECT_LANGUAGE_EN, &ctx, &a));
+        ASSERT_OK(analyze_offline(got.items[0], LANGUAGE_EN, &ctx, &a));
         ASSERT_STRSTR(a.next_step, "pip install PyYAML");
         ASSERT_STRSTR(a.next_step, "factory-bot");
         ASSERT_STRSTR(a.next_step, "/srv/apps/bot");
         ASSERT_STRSTR(a.cause, "'yaml'");
         analysis_done(&a);
-        ASSERT_OK(analyze_offline(got.items[0], DETECT_LANGUAGE_KO, &ctx, &a));
+        ASSERT_OK(analyze_offline(got.items[0], LANGUAGE_KO, &ctx, &a));
         ASSERT_STRSTR(a.next_step, "pip install PyYAML");
         ASSERT_STRSTR(a.cause, "설치되어 있지 않습니다");
         both = analysis_format(&a);
@@ -47,7 +47,7 @@ TEST(parameters_are_filled_in) {
         /* without an app context the text still reads */
         ASSERT_OK(feed_text(e, "t", "Because app depends on foo ^1.0.0 and bar ^2.0.0 depends on foo ^2.0.0, version solving failed.\n", &got));
         ASSERT_EQ(got.n, 1);
-        ASSERT_OK(analyze_offline(got.items[0], DETECT_LANGUAGE_EN, NULL, &a));
+        ASSERT_OK(analyze_offline(got.items[0], LANGUAGE_EN, NULL, &a));
         ASSERT_STRSTR(a.next_step, "flutter pub upgrade");
         analysis_done(&a);
         collected_done(&got);

@@ -247,7 +247,7 @@ static int check_case(const Case *c, const DetectOptions *opts) {
         if (got.n != c->n) {
                 for (size_t i = 0; i < got.n; i++)
                         fprintf(stderr, "  got %s %" PRIu64 "-%" PRIu64 " '%s' (rule %s)\n",
-                                detect_category_to_string(got.items[i]->category),
+                                category_to_string(got.items[i]->category),
                                 got.items[i]->line_start, got.items[i]->line_end,
                                 got.items[i]->title, got.items[i]->rule);
                 collected_done(&got);
@@ -257,13 +257,13 @@ static int check_case(const Case *c, const DetectOptions *opts) {
                 const Finding *f = got.items[i];
                 const Expect *x = &c->e[i];
 
-                if (strcmp(detect_category_to_string(f->category), x->category) != 0 ||
+                if (strcmp(category_to_string(f->category), x->category) != 0 ||
                     f->line_start != x->line_start || f->line_end != x->line_end ||
                     !strstr(f->title, x->title) || strcmp(f->fix, x->fix) != 0 ||
                     f->auto_fixable != x->auto_fixable) {
                         fprintf(stderr, "case '%s' #%zu: got %s %" PRIu64 "-%" PRIu64
                                 " title='%s' fix=%s auto=%d rule=%s\n",
-                                c->name, i, detect_category_to_string(f->category), f->line_start,
+                                c->name, i, category_to_string(f->category), f->line_start,
                                 f->line_end, f->title, f->fix, f->auto_fixable, f->rule);
                         r = 1;
                 }
@@ -329,12 +329,12 @@ TEST(interleaved_streams_never_mix) {
         ASSERT_EQ(got.n, 2);
         /* b's block ends with BUILD FAILED (line 4) before a's (ended by line 5) */
         ASSERT_STREQ(got.items[0]->stream, "unit-b");
-        ASSERT_STREQ(detect_category_to_string(got.items[0]->category), "flutter_build");
+        ASSERT_STREQ(category_to_string(got.items[0]->category), "flutter_build");
         ASSERT_EQ(got.items[0]->line_start, 1);
         ASSERT_EQ(got.items[0]->line_end, 4);
         ASSERT_TRUE(!strstr(got.items[0]->excerpt, "yaml"));
         ASSERT_STREQ(got.items[1]->stream, "unit-a");
-        ASSERT_STREQ(detect_category_to_string(got.items[1]->category), "python_missing_package");
+        ASSERT_STREQ(category_to_string(got.items[1]->category), "python_missing_package");
         ASSERT_TRUE(!strstr(got.items[1]->excerpt, "BUILD"));
         collected_done(&got);
         return 0;
@@ -478,7 +478,7 @@ TEST(feed_data_splits_lines_across_chunks) {
                                           collect_cb, &got));
         ASSERT_EQ(got.n, 0);
         ASSERT_EQ(detect_engine_flush(e, "t", UINT64_MAX, collect_cb, &got), 1);
-        ASSERT_STREQ(detect_category_to_string(got.items[0]->category), "disk_full");
+        ASSERT_STREQ(category_to_string(got.items[0]->category), "disk_full");
         ASSERT_EQ(got.items[0]->line_start, 2);
         collected_done(&got);
         return 0;

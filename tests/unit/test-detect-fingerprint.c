@@ -111,8 +111,8 @@ TEST(repeats_share_a_fingerprint_causes_do_not) {
 
         /* the category is part of the hash */
         char x[33], y[33];
-        ASSERT_OK(detect_fingerprint(DETECT_CATEGORY_NETWORK, "same", 4, x));
-        ASSERT_OK(detect_fingerprint(DETECT_CATEGORY_DISK_FULL, "same", 4, y));
+        ASSERT_OK(detect_fingerprint(CATEGORY_NETWORK, "same", 4, x));
+        ASSERT_OK(detect_fingerprint(CATEGORY_DISK_FULL, "same", 4, y));
         ASSERT_TRUE(strcmp(x, y) != 0);
         ASSERT_EQ(strlen(x), DETECT_FINGERPRINT_HEX_LEN);
         ASSERT_EQ(DETECT_FINGERPRINT_VERSION, 1);
@@ -124,7 +124,7 @@ TEST(fingerprint_is_stable_across_releases) {
 
         /* Pinned value: if this changes, bump DETECT_FINGERPRINT_VERSION and
          * say so in NEWS, because stored incidents will stop matching. */
-        ASSERT_OK(detect_fingerprint(DETECT_CATEGORY_PYTHON_MISSING_PACKAGE,
+        ASSERT_OK(detect_fingerprint(CATEGORY_PYTHON_MISSING_PACKAGE,
                                      "ModuleNotFoundError: No module named 'yaml'", 43, x));
         fprintf(stderr, "pinned fingerprint: %s\n", x);
         ASSERT_STREQ(x, "f8edfaee9d8a2b05bf2aaf85ecb0a58b");

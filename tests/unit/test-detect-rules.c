@@ -228,40 +228,40 @@ TEST(taxonomy) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
-                DetectCategory c = detect_category_from_string(ids[i]);
+                Category c = category_from_string(ids[i]);
 
                 ASSERT_TRUE(c >= 0);
-                ASSERT_STREQ(detect_category_to_string(c), ids[i]);
-                ASSERT_TRUE(detect_category_label(c, DETECT_LANGUAGE_KO));
-                ASSERT_TRUE(detect_category_label(c, DETECT_LANGUAGE_EN));
+                ASSERT_STREQ(category_to_string(c), ids[i]);
+                ASSERT_TRUE(detect_category_label(c, LANGUAGE_KO));
+                ASSERT_TRUE(detect_category_label(c, LANGUAGE_EN));
         }
-        ASSERT_EQ(_DETECT_CATEGORY_MAX, ELEMENTSOF(ids));
-        ASSERT_ERROR(detect_category_from_string("nope"), EINVAL);
-        ASSERT_TRUE(detect_category_to_string(_DETECT_CATEGORY_MAX) == NULL);
-        ASSERT_STREQ(detect_category_label(DETECT_CATEGORY_PYTHON_MISSING_PACKAGE, DETECT_LANGUAGE_KO),
+        ASSERT_EQ(_CATEGORY_MAX, ELEMENTSOF(ids));
+        ASSERT_ERROR(category_from_string("nope"), EINVAL);
+        ASSERT_TRUE(category_to_string(_CATEGORY_MAX) == NULL);
+        ASSERT_STREQ(detect_category_label(CATEGORY_PYTHON_MISSING_PACKAGE, LANGUAGE_KO),
                      "Python 패키지 누락");
 
         /* the users' guide: only these four kinds may be fixed automatically */
-        for (int c = 0; c < _DETECT_CATEGORY_MAX; c++)
+        for (int c = 0; c < _CATEGORY_MAX; c++)
                 ASSERT_EQ(detect_category_fixable(c),
-                          c == DETECT_CATEGORY_FLUTTER_DEPENDENCY || c == DETECT_CATEGORY_FLUTTER_VERSION_CONFLICT ||
-                          c == DETECT_CATEGORY_FLUTTER_BUILD_CACHE || c == DETECT_CATEGORY_PYTHON_MISSING_PACKAGE);
+                          c == CATEGORY_FLUTTER_DEPENDENCY || c == CATEGORY_FLUTTER_VERSION_CONFLICT ||
+                          c == CATEGORY_FLUTTER_BUILD_CACHE || c == CATEGORY_PYTHON_MISSING_PACKAGE);
         /* severities per the issue */
-        ASSERT_EQ(detect_category_default_severity(DETECT_CATEGORY_DISK_FULL), DETECT_SEVERITY_CRITICAL);
-        ASSERT_EQ(detect_category_default_severity(DETECT_CATEGORY_OUT_OF_MEMORY), DETECT_SEVERITY_CRITICAL);
-        ASSERT_EQ(detect_category_default_severity(DETECT_CATEGORY_API_UNAVAILABLE), DETECT_SEVERITY_CRITICAL);
-        ASSERT_EQ(detect_category_default_severity(DETECT_CATEGORY_API_KEY_INVALID), DETECT_SEVERITY_HIGH);
-        ASSERT_EQ(detect_category_default_severity(DETECT_CATEGORY_FLUTTER_BUILD), DETECT_SEVERITY_HIGH);
-        ASSERT_EQ(detect_category_default_severity(DETECT_CATEGORY_PYTHON_MISSING_PACKAGE), DETECT_SEVERITY_MEDIUM);
-        ASSERT_EQ(detect_category_default_severity(DETECT_CATEGORY_NONE), DETECT_SEVERITY_LOW);
+        ASSERT_EQ(detect_category_default_severity(CATEGORY_DISK_FULL), SEVERITY_CRITICAL);
+        ASSERT_EQ(detect_category_default_severity(CATEGORY_OUT_OF_MEMORY), SEVERITY_CRITICAL);
+        ASSERT_EQ(detect_category_default_severity(CATEGORY_API_UNAVAILABLE), SEVERITY_CRITICAL);
+        ASSERT_EQ(detect_category_default_severity(CATEGORY_API_KEY_INVALID), SEVERITY_HIGH);
+        ASSERT_EQ(detect_category_default_severity(CATEGORY_FLUTTER_BUILD), SEVERITY_HIGH);
+        ASSERT_EQ(detect_category_default_severity(CATEGORY_PYTHON_MISSING_PACKAGE), SEVERITY_MEDIUM);
+        ASSERT_EQ(detect_category_default_severity(CATEGORY_NONE), SEVERITY_LOW);
 
-        ASSERT_STREQ(detect_severity_to_string(DETECT_SEVERITY_CRITICAL), "Critical");
-        ASSERT_EQ(detect_severity_from_string("high"), DETECT_SEVERITY_HIGH);
-        ASSERT_ERROR(detect_severity_from_string("urgent"), EINVAL);
-        ASSERT_EQ(detect_language_from_string("ko_KR.UTF-8"), DETECT_LANGUAGE_KO);
-        ASSERT_EQ(detect_language_from_string("en"), DETECT_LANGUAGE_EN);
-        ASSERT_ERROR(detect_language_from_string("C.UTF-8"), EINVAL);
-        ASSERT_STREQ(detect_language_to_string(DETECT_LANGUAGE_KO), "ko");
+        ASSERT_STREQ(severity_to_string(SEVERITY_CRITICAL), "Critical");
+        ASSERT_EQ(severity_from_string("high"), SEVERITY_HIGH);
+        ASSERT_ERROR(severity_from_string("urgent"), EINVAL);
+        ASSERT_EQ(language_from_string("ko_KR.UTF-8"), LANGUAGE_KO);
+        ASSERT_EQ(language_from_string("en"), LANGUAGE_EN);
+        ASSERT_ERROR(language_from_string("C.UTF-8"), EINVAL);
+        ASSERT_STREQ(language_to_string(LANGUAGE_KO), "ko");
         return 0;
 }
 

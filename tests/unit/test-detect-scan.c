@@ -10,19 +10,43 @@
 #include "test-detect-util.h"
 #include "tests.h"
 
-/* Runs verb_scan with args in a child; stdin from in (may be NULL); returns
- * the exit code and the captured stdout in *out. */
-static int run_scan(char **args, const char *in, char **out) {
-        _cleanup_free_ char *rules = NULL;
+/* Reads a whole file into a malloc'ed string; aborts on failure. */
+static char *read_all(const char *path) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char *s = NULL;
+        size_t n = 0;
+
+        if (!f || getdelim(&s, &n, 0, f) < 0) {
+                free(s);
+                return strdup("");
+        }
+        return s;
+}
+
+/*
+ * Runs verb_scan with args in a child; stdin from in (may be NULL); returns
+ * the exit code and the captured stdout in *out, stderr in *err (when not
+ * NULL). With default_dirs false the checkout's rules are passed with
+ * --rules-dir=; with it true scan gets only the --rules-dir= of args, if
+ * any, and otherwise finds rules itself: APPWATCH_RULES_DIR=rules_env
+ * (unset when NULL) and a configuration directory that does not exist, so
+ * no rules installed on this machine take part.
+ */
+static int run_scan_env(char **args, const char *in, bool default_dirs, const char *rules_env,
+                        char **out, char **err) {
+        _cleanup_free_ char *rules = NULL, *conf = NULL, *err_path = NULL;
+        const char *tmp = default_dirs || err ? test_tmpdir() : "/nonexistent";
         char *argv[16];
         int argc = 0, p_out[2], p_in[2], status;
         size_t len = 0, cap = 65536;
         pid_t pid;
 
-        if (asprintf(&rules, "--rules-dir=%s", detect_test_rules_dir()) < 0)
+        if (asprintf(&rules, "--rules-dir=%s", detect_test_rules_dir()) < 0 ||
+            asprintf(&conf, "%s/etc", tmp) < 0 || asprintf(&err_path, "%s/stderr", tmp) < 0)
                 abort();
         argv[argc++] = (char *) "scan";
-        argv[argc++] = rules;
+        if (!default_dirs)
+                argv[argc++] = rules;
         for (; *args && argc < 15; args++)
                 argv[argc++] = *args;
         argv[argc] = NULL;
@@ -37,6 +61,19 @@ static int run_scan(char **args, const char *in, char **out) {
                 close(p_in[1]);
                 (void) dup2(p_out[1], STDOUT_FILENO);
                 (void) dup2(p_in[0], STDIN_FILENO);
+                if (err) {
+                        /* Under stdio's stderr, which stays unbuffered. */
+                        int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+                                _exit(99);
+                }
+                if (default_dirs) {
+                        if (rules_env ? setenv("APPWATCH_RULES_DIR", rules_env, 1)
+                                      : unsetenv("APPWATCH_RULES_DIR"))
+                                _exit(99);
+                        if (setenv("CONFIGURATION_DIRECTORY", conf, 1) < 0)
+                                _exit(99);
+                }
                 _exit(verb_scan(argc, argv));
         }
         close(p_out[1]);
@@ -57,7 +94,13 @@ static int run_scan(char **args, const char *in, char **out) {
         close(p_out[0]);
         if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
                 abort();
+        if (err)
+                *err = read_all(err_path);
         return WEXITSTATUS(status);
+}
+
+static int run_scan(char **args, const char *in, char **out) {
+        return run_scan_env(args, in, false, NULL, out, NULL);
 }
 
 TEST(json_lines_with_the_documented_keys) {
@@ -135,5 +178,70 @@ TEST(secrets_are_redacted_in_output) {
         ASSERT_STRSTR(out, "[REDACTED:google_api_key#1]");
         ASSERT_EQ(run_scan(raw, log, &out2), 1);
         ASSERT_STRSTR(out2, "AIzaSyA1234567890");
+        return 0;
+}
+
+/* The same log, classified by the checkout's rules and by the five built-in
+ * patterns: the catalogue is what makes it a missing package. */
+static const char missing_yaml[] =
+        "Traceback (most recent call last):\n"
+        "  File \"/srv/app/main.py\", line 3, in <module>\n"
+        "    import yaml\n"
+        "ModuleNotFoundError: No module named 'yaml'\n";
+
+TEST(no_rules_directory_is_said_on_stderr) {
+        _cleanup_free_ char *missing = NULL, *out = NULL, *err = NULL;
+        char *args[] = { (char *) "--json", (char *) "-", NULL };
+
+        if (asprintf(&missing, "%s/no-such-rules.d", test_tmpdir()) < 0)
+                abort();
+        ASSERT_EQ(run_scan_env(args, missing_yaml, true, missing, &out, &err), 1);
+        /* It names where it looked: the shipped (here: overridden) and the
+         * local directory. */
+        ASSERT_STRSTR(err, "no rules directory exists (looked in ");
+        ASSERT_STRSTR(err, missing);
+        ASSERT_STRSTR(err, "/etc/rules.d)");
+        ASSERT_STRSTR(err, "only the built-in patterns are in use");
+        ASSERT_STRSTR(err, "APPWATCH_RULES_DIR=");
+        ASSERT_STRSTR(err, "--rules-dir=");
+        /* It still scans, with what it has. */
+        ASSERT_STRSTR(out, "\"category\":\"python_runtime\"");
+        out = mfree(out);
+        err = mfree(err);
+
+        /* The same with --rules-dir= naming a missing directory. */
+        char *explicit[] = { (char *) "--rules-dir=/nonexistent/rules.d", (char *) "-", NULL };
+        ASSERT_EQ(run_scan_env(explicit, missing_yaml, true, NULL, &out, &err), 1);
+        ASSERT_STRSTR(err, "(looked in /nonexistent/rules.d)");
+        out = mfree(out);
+        err = mfree(err);
+
+        /* Quiet when a directory is there. */
+        ASSERT_EQ(run_scan_env(args, missing_yaml, true, detect_test_rules_dir(), &out, &err), 1);
+        ASSERT_STREQ(err, "");
+        return 0;
+}
+
+TEST(rules_dir_from_the_environment) {
+        _cleanup_free_ char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL, *path = NULL;
+        char *args[] = { (char *) "--json", (char *) "-", NULL };
+        const char *dir;
+
+        /* The checkout's catalogue, found through APPWATCH_RULES_DIR only. */
+        ASSERT_EQ(run_scan_env(args, missing_yaml, true, detect_test_rules_dir(), &out, &err), 1);
+        ASSERT_STRSTR(out, "\"category\":\"python_missing_package\"");
+        ASSERT_STRSTR(out, "\"fix\":\"pip_install:PyYAML\"");
+
+        /* A directory of one's own rules replaces the shipped ones. */
+        dir = test_tmpdir();
+        path = test_write_file(dir, "50-local.rules",
+                               "[Rule.yaml_is_disk]\n"
+                               "Category=disk_full\n"
+                               "Pattern=No module named 'yaml'\n"
+                               "Priority=900\n");
+        ASSERT_EQ(run_scan_env(args, missing_yaml, true, dir, &out2, &err2), 1);
+        ASSERT_STREQ(err2, "");
+        ASSERT_STRSTR(out2, "\"category\":\"disk_full\"");
+        ASSERT_STRSTR(out2, "\"rule\":\"yaml_is_disk\"");
         return 0;
 }

@@ -101,7 +101,7 @@ static int hub_open(Hub *h, const char *path, unsigned workers, size_t queue, si
                 r = pool_new(h->event, lanes, &h->pool);
         if (r >= 0)
                 r = analyzer_new(h->txn, h->store, h->pool, h->bus,
-                                 &(AnalyzerOptions) { .language = DETECT_LANGUAGE_EN },
+                                 &(AnalyzerOptions) { .language = LANGUAGE_EN },
                                  &h->analyzer);
         if (r >= 0) {
                 analyzer_set_throttle(h->analyzer, on_throttle, h);
