@@ -360,6 +360,10 @@ int manager_handle_verb(Manager *m, const ControlPeer *peer, const char *verb, j
                 if (r == -EINVAL)
                         *ret_message = strdup("the new configuration was rejected; see "
                                               "journalctl -u appwatch");
+                else if (r < 0)
+                        (void) fail_msg(ret_message, r, "the new configuration could not be "
+                                        "applied (%s), the running one is kept; see "
+                                        "journalctl -u appwatch", strerror(-r));
                 return r;
         }
         return fail_msg(ret_message, -EOPNOTSUPP, "unknown verb '%s'", verb);

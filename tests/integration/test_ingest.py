@@ -197,6 +197,44 @@ class WatchedFiles(unittest.TestCase):
         inc = d.wait_incidents(lambda l: by_title(l, "PRINTER ON FIRE"))
         self.assertEqual(by_title(inc, "PRINTER")[0]["category"], "permission")
 
+    def test_failed_reload_keeps_the_running_sources(self):
+        d = Daemon(self, watch_config(self.logdir))
+        d.start()
+        self.write("ERROR: before the reload\n")
+        d.wait_incidents(lambda l: by_title(l, "before the reload"))
+        # The new configuration parses, but one of its sources cannot be set
+        # up (a journal directory that is not there): nothing is swapped.
+        other = os.path.join(self.tmp, "other")
+        os.makedirs(other)
+        d.write_config(watch_config(self.logdir, "[Watch.other]\nPath=%s\nApp=other\n"
+                                    "[Journal]\nEnabled=yes\nUnits=*\nDirectory=%s\n"
+                                    % (other, os.path.join(self.tmp, "missing"))))
+        p = d.ctl("reload", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual([w["name"] for w in st["sources"]["watches"]], ["shop"])
+        self.assertEqual(st["counts"]["reloads_rejected"], 1)
+        self.assertIn("keeping the running configuration, rules and sources", d.logtext())
+        # The old watch still delivers, the new one was never set up.
+        self.write("ERROR: after the failed reload\n")
+        with open(os.path.join(other, "x.log"), "w") as f:
+            f.write("ERROR: in the watch that was not set up\n")
+        d.wait_incidents(lambda l: by_title(l, "after the failed reload"))
+        time.sleep(0.5)
+        self.assertEqual(by_title(d.incidents(), "not set up"), [])
+        # Same through SIGHUP, and a good reload afterwards still works.
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: json.loads(d.ctl("status", "--json").stdout)["counts"]
+                   ["reloads_rejected"] == 2, what="second rejection")
+        d.write_config(watch_config(self.logdir, "[Watch.other]\nPath=%s\nApp=other\n" % other))
+        d.ctl("reload")
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual(sorted(w["name"] for w in st["sources"]["watches"]), ["other", "shop"])
+        with open(os.path.join(other, "x.log"), "a") as f:
+            f.write("ERROR: in the new watch\n")
+        d.wait_incidents(lambda l: by_title(l, "in the new watch"))
+        self.assertEqual(len(by_title(d.incidents(), "before the reload")), 1)
+
     def test_flood_is_counted_exactly(self):
         d = Daemon(self, watch_config(self.logdir))
         d.start()

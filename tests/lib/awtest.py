@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -21,39 +22,55 @@ SRCDIR = os.environ.get("MESON_SOURCE_ROOT",
 
 
 class NotifySocket:
-    """A datagram socket standing in for systemd's notify socket."""
+    """A datagram socket standing in for systemd's notify socket. A thread
+    drains it all the time, as systemd does: a receive queue left full
+    (net.unix.max_dgram_qlen is only 10) would block the daemon's next
+    sd_notify()."""
 
     def __init__(self, directory):
         self.path = os.path.join(directory, "notify.sock")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
         self.messages = []
+        self.cond = threading.Condition()
+        self.closed = False
+        self.thread = threading.Thread(target=self._reader, daemon=True)
+        self.thread.start()
 
-    def _drain(self, timeout):
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(65536)
-        except socket.timeout:
-            return False
-        self.messages.append(data.decode())
-        return True
+    def _reader(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data and self.closed:
+                return
+            with self.cond:
+                self.messages.append(data.decode())
+                self.cond.notify_all()
 
     def wait_for(self, predicate, timeout=10.0):
         """Returns the first message (new or seen) whose fields satisfy
         predicate(dict); consumes messages up to it."""
         deadline = time.monotonic() + timeout
-        while True:
-            while self.messages:
-                msg = self.messages.pop(0)
-                fields = dict(l.split("=", 1) for l in msg.split("\n") if "=" in l)
-                if predicate(fields):
-                    return fields
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("notify message not seen in %.1fs" % timeout)
-            self._drain(left)
+        with self.cond:
+            while True:
+                while self.messages:
+                    msg = self.messages.pop(0)
+                    fields = dict(l.split("=", 1) for l in msg.split("\n") if "=" in l)
+                    if predicate(fields):
+                        return fields
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("notify message not seen in %.1fs" % timeout)
+                self.cond.wait(left)
 
     def close(self):
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 

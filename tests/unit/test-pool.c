@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "core/pool.h"
+#include "http-stub.h"
+#include "shared/http.h"
 #include "tests.h"
 
 typedef struct Counter {
@@ -237,6 +239,84 @@ TEST(stop_with_a_hung_job_is_prompt) {
         ASSERT_TRUE(took < 10 * USEC_PER_SEC);
         ASSERT_EQ(c.cancelled, 2);
         ASSERT_EQ(c.freed, 22);
+        return 0;
+}
+
+typedef struct HttpJob {
+        Counter *c;
+        char *url;
+        int result;
+} HttpJob;
+
+static bool job_cancelled(void *userdata) {
+        return pool_job_cancelled(userdata);
+}
+
+static int http_work(void *data, PoolJob *job) {
+        HttpJob *j = data;
+        HttpRequest req = {
+                .method = HTTP_GET,
+                .url = j->url,
+                .timeout = 3600 * USEC_PER_SEC,
+                .cancelled = job_cancelled,
+                .userdata = job,
+        };
+        HttpResponse resp = {};
+        _cleanup_free_ char *err = NULL;
+
+        j->result = http_request(NULL, &req, &resp, &err);
+        http_response_done(&resp);
+        return j->result;
+}
+
+static void http_done(void *data, int result) {
+        HttpJob *j = data;
+
+        if (result == -ECANCELED)
+                j->c->cancelled++;
+        j->c->done++;
+}
+
+static void http_free(void *data) {
+        HttpJob *j = data;
+
+        j->c->freed++;
+        free(j->url);
+        free(j);
+}
+
+TEST(stop_with_a_job_on_a_hung_peer) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(http_stub_freep) HttpStub *stub = NULL;
+        Pool *p = NULL;
+        Counter c = {};
+        HttpJob *j;
+        usec_t t0, took;
+
+        loop_thread = pthread_self();
+        ASSERT_OK(http_global_init());
+        ASSERT_OK(http_stub_new(&stub));
+        /* The peer takes the request and never answers. */
+        http_stub_push(stub, &(HttpStubResponse) { .mode = HTTP_STUB_HANG });
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(make_pool(e, 1, 10, &p));
+        j = calloc(1, sizeof *j);
+        ASSERT_TRUE(j);
+        *j = (HttpJob) { .c = &c, .url = http_stub_url(stub, "/hang") };
+        ASSERT_OK(pool_submit(p, POOL_LANE_DELIVER, http_work, http_done, http_free, j, NULL));
+        for (int k = 0; k < 5000 && http_stub_n_requests(stub) == 0; k++)
+                usleep(1000);
+        ASSERT_EQ(http_stub_n_requests(stub), 1);
+        t0 = now_monotonic();
+        pool_free(p);
+        took = now_monotonic() - t0;
+        fprintf(stderr, "stop with a request hung for up to an hour: %.1f ms\n", took / 1000.0);
+        /* Well under TimeoutStopSec (90 s by default); curl polls the flag
+         * about once a second. Not a speed target. */
+        ASSERT_TRUE(took < 10 * USEC_PER_SEC);
+        ASSERT_EQ(c.cancelled, 1);
+        ASSERT_EQ(c.freed, 1);
+        http_global_done();
         return 0;
 }
 
