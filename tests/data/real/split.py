@@ -4,10 +4,12 @@
 
 The split is a pure function of the seed and of the labelled file list, so
 it can be re-derived and checked at any time: within each category (the
-split is stratified), the files are sorted by name, shuffled with a
-random.Random seeded by "<seed>:<category>", and the first
-ceil(HELDOUT_FRACTION * n) of them are held out. Rules are tuned on the
-`tune` part only; the `heldout` part is scored, never read for tuning.
+split is stratified), the files are ranked by SHA-256 of "<seed>:<file>"
+(a random order fixed by the seed) and the first
+ceil(HELDOUT_FRACTION * n) of them are held out. Adding an excerpt later
+moves at most one other excerpt of its category across the boundary. Rules
+are tuned on the `tune` part only; the `heldout` part is scored, never read
+for tuning.
 
     split.py [--check] [--seed N] [labels.tsv]
 
@@ -16,9 +18,9 @@ the file is left alone and the exit status says whether its split column is
 the one the seed gives (0) or not (1).
 """
 import argparse
+import hashlib
 import math
 import os
-import random
 import sys
 
 SEED = 20261201
@@ -32,9 +34,7 @@ def assign(rows, seed):
         by_cat.setdefault(r["category"], []).append(r["file"])
     split = {}
     for cat in sorted(by_cat):
-        files = sorted(by_cat[cat])
-        rng = random.Random("%d:%s" % (seed, cat))
-        rng.shuffle(files)
+        files = sorted(by_cat[cat], key=lambda f: hashlib.sha256(("%d:%s" % (seed, f)).encode()).hexdigest())
         k = math.ceil(HELDOUT_FRACTION * len(files))
         for i, f in enumerate(files):
             split[f] = "heldout" if i < k else "tune"
