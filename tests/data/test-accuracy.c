@@ -1,15 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Accuracy of the detection engine on the labelled logs in tests/data/.
- * labels.tsv holds: file, expected category, expected fix ("none" for a
- * manual case). A log's verdict is its highest-priority finding (the earliest
- * on a tie), or "none" when nothing is found. Prints per-category precision
- * and recall, and fails below 90% accuracy or on any automatic fix proposed
- * where none (or another one) is expected: a wrong auto-fix is worse than
- * none.
+ *
+ * The team's own logs: labels.tsv holds file, expected category, expected
+ * fix ("none" for a manual case). A log's verdict is its highest-priority
+ * finding (the earliest on a tie), or "none" when nothing is found. Prints
+ * per-category precision and recall, and fails below 90% accuracy or on any
+ * automatic fix proposed where none (or another one) is expected: a wrong
+ * auto-fix is worse than none.
+ *
+ * The real-world corpus: real/labels.tsv holds excerpts copied from public
+ * issue threads (real/README.md), each with category, severity, fix and its
+ * split. Both splits are scored per category (category, severity, fix, false
+ * alarms on the negatives) and fail on any wrong automatic fix, except the
+ * cases named in KNOWN_WRONG_FIX. Per-excerpt details are printed for the
+ * tune split only: the held-out split is scored, never read for tuning
+ * (APPWATCH_SHOW_HELDOUT=1 prints its details too). Run only this part with
+ * `test-accuracy real_corpus`.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +29,50 @@
 #include "../unit/test-detect-util.h"
 #include "detect/engine.h"
 #include "tests.h"
+
+/* Pass thresholds on the real-world corpus, in percent and counts. Today's
+ * rules were not tuned on it, so only a wrong automatic fix fails; whoever
+ * tunes the rules (on the tune split only) raises these. Issue 12 asks for
+ * 95% category accuracy on the held-out split and at most one negative
+ * reported as a failure there. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 0.0
+#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 0.0
+#define REAL_MAX_FALSE_ALARMS_TUNE UINT_MAX
+#define REAL_MAX_FALSE_ALARMS_HELDOUT UINT_MAX
+#define REAL_MIN_EXCERPTS 200u
+
+/* Excerpts on which today's rules propose an automatic fix the label does
+ * not name. They are expected failures: each must still go wrong (so the
+ * list cannot go stale), and any wrong fix not listed here fails the test.
+ * Fix the rules, then delete the entry. */
+static const char *const KNOWN_WRONG_FIX[] = {
+        /* pub upgrade for a conflict with a version the Flutter SDK pins */
+        "001-pub-verbose-sdk-pin.log",
+        "004-pub-sdk-forbidden-nullsafety.log",
+        "005-pub-get-test-api-italic.log",
+        "006-pub-pinned-test-api.log",
+        "007-pub-sdk-path-backticks.log",
+        "008-pub-sdk-image.log",
+        /* pub upgrade where the SDK is missing or the versions are not in the index */
+        "251-pub-no-flutter-sdk.log",
+        "253-pub-no-matching-versions-bold.log",
+        /* a pub fix for Gradle failing to resolve Android/Maven artifacts */
+        "010-gradle-resolve-project.log",
+        "013-gradle-embedding-not-found.log",
+        /* pub get where the unresolved package is not the app's to fetch */
+        "160-flutter-tools-own-packages.log",
+        "162-own-package-unresolved.log",
+        "164-dependency-lost-transitive.log",
+        /* pip install of a module that is the project's own, not on PyPI */
+        "172-local-module-not-on-pypi.log",
+        /* flutter clean where the cache at fault is not the project's */
+        "227-gradle-user-cache-metadata.log",
+        "229-kernel-engine-mismatch-pi.log",
+        "230-pub-cache-package-dart-api.log",
+        "231-sdk-tool-kernel-backticks.log",
+        "232-device-daemon-kernel.log",
+        NULL,
+};
 
 typedef struct Verdict {
         Finding *primary;
@@ -158,6 +213,235 @@ TEST(category_accuracy_and_auto_fix_safety) {
         return EXIT_SUCCESS;
 }
 
+/* The real-world corpus (tests/data/real/). */
+
+enum { SPLIT_TUNE, SPLIT_HELDOUT, _SPLIT_MAX };
+static const char *const split_names[_SPLIT_MAX] = { "tune", "heldout" };
+
+typedef struct RealScore {
+        unsigned n[_CATEGORY_MAX];
+        unsigned category_ok[_CATEGORY_MAX];
+        unsigned severity_ok[_CATEGORY_MAX];
+        unsigned fix_ok[_CATEGORY_MAX];
+        unsigned wrong_fix[_CATEGORY_MAX];
+        unsigned false_alarms;                  /* negatives reported as a failure */
+} RealScore;
+
+static bool known_wrong_fix(const char *file) {
+        for (size_t i = 0; KNOWN_WRONG_FIX[i]; i++)
+                if (strcmp(KNOWN_WRONG_FIX[i], file) == 0)
+                        return true;
+        return false;
+}
+
+static bool valid_fix_label(const char *fix) {
+        static const char *const ids[] = { "none", "flutter_clean_pub_get", "flutter_pub_get",
+                                           "flutter_pub_upgrade", "flutter_clean" };
+
+        for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+                if (strcmp(fix, ids[i]) == 0)
+                        return true;
+        return strncmp(fix, "pip_install:", 12) == 0 && fix[12] != 0;
+}
+
+static double pct(unsigned a, unsigned b) {
+        return b ? 100.0 * a / b : 0.0;
+}
+
+static void real_print_table(const RealScore *s, int split) {
+        unsigned n = 0, cat = 0, sev = 0, fix = 0, wrong = 0;
+
+        printf("\nreal corpus, %s split\n", split_names[split]);
+        printf("%-26s %5s %9s %9s %9s %6s\n", "category", "n", "category", "severity", "fix", "wrong");
+        for (int c = 0; c < _CATEGORY_MAX; c++) {
+                if (s->n[c] == 0)
+                        continue;
+                printf("%-26s %5u %8.1f%% %8.1f%% %8.1f%% %6u\n", category_to_string(c), s->n[c],
+                       pct(s->category_ok[c], s->n[c]), pct(s->severity_ok[c], s->n[c]),
+                       pct(s->fix_ok[c], s->n[c]), s->wrong_fix[c]);
+                n += s->n[c];
+                cat += s->category_ok[c];
+                sev += s->severity_ok[c];
+                fix += s->fix_ok[c];
+                wrong += s->wrong_fix[c];
+        }
+        printf("%-26s %5u %8.1f%% %8.1f%% %8.1f%% %6u\n", "all", n, pct(cat, n), pct(sev, n), pct(fix, n), wrong);
+        printf("false alarms on negatives: %u of %u\n", s->false_alarms, s->n[CATEGORY_NONE]);
+}
+
+static unsigned real_total(const unsigned *field) {
+        unsigned t = 0;
+
+        for (int c = 0; c < _CATEGORY_MAX; c++)
+                t += field[c];
+        return t;
+}
+
+TEST(real_corpus_accuracy_and_auto_fix_safety) {
+        const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
+        const char *show = getenv("APPWATCH_SHOW_HELDOUT");
+        bool show_heldout = show && strcmp(show, "1") == 0;
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        RealScore score[_SPLIT_MAX] = {};
+        unsigned total = 0, unexpected_wrong = 0, stale_known = 0, lineno = 0;
+        bool listed_went_wrong[64] = {};
+        char labels[4096], *line = NULL;
+        size_t linesz = 0, n_known = 0;
+        bool ok = true;
+        FILE *f;
+
+        while (KNOWN_WRONG_FIX[n_known])
+                n_known++;
+        ASSERT_TRUE(n_known <= sizeof listed_went_wrong / sizeof listed_went_wrong[0]);
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        (void) snprintf(labels, sizeof labels, "%s/tests/data/real/labels.tsv", root);
+        f = fopen(labels, "re");
+        if (!f) {
+                fprintf(stderr, "cannot open %s: %m\n", labels);
+                return EXIT_FAILURE;
+        }
+        while (getline(&line, &linesz, f) > 0) {
+                char *col[7] = {}, path[4096];
+                Category want, got;
+                Severity want_sev, got_sev;
+                const char *proposed;
+                Verdict v = {};
+                int split, nc = 0;
+                RealScore *s;
+
+                lineno++;
+                if (line[0] == '#' || line[0] == '\n')
+                        continue;
+                line[strcspn(line, "\n")] = 0;
+                /* strtok_r would merge empty columns: split on every tab */
+                for (char *p = line; nc < 7; nc++) {
+                        col[nc] = p;
+                        p = strchr(p, '\t');
+                        if (!p) {
+                                nc++;
+                                break;
+                        }
+                        *p++ = 0;
+                }
+                if (nc < 6) {
+                        fprintf(stderr, "%s:%u: %d columns, expected file, provenance, category, "
+                                "severity, fix, split, note\n", labels, lineno, nc);
+                        ok = false;
+                        break;
+                }
+                want = category_from_string(col[2]);
+                want_sev = severity_from_string(col[3]);
+                split = strcmp(col[5], "tune") == 0      ? SPLIT_TUNE :
+                        strcmp(col[5], "heldout") == 0 ? SPLIT_HELDOUT : -1;
+                if (want < 0 || want_sev < 0 || split < 0 || !valid_fix_label(col[4])) {
+                        fprintf(stderr, "%s:%u: bad label for %s: category '%s', severity '%s', "
+                                "fix '%s', split '%s'\n", labels, lineno, col[0], col[2], col[3], col[4], col[5]);
+                        ok = false;
+                        break;
+                }
+                (void) snprintf(path, sizeof path, "%s/tests/data/real/logs/%s", root, col[0]);
+                if (scan_file(e, path, &v) < 0) {
+                        fprintf(stderr, "%s:%u: cannot scan %s\n", labels, lineno, path);
+                        finding_free(v.primary);
+                        free(v.auto_fix);
+                        ok = false;
+                        break;
+                }
+                got = v.primary ? v.primary->category : CATEGORY_NONE;
+                got_sev = v.primary ? v.primary->severity : SEVERITY_LOW;
+                proposed = v.any_auto_fix ? v.auto_fix : "none";
+
+                s = &score[split];
+                total++;
+                s->n[want]++;
+                if (got == want)
+                        s->category_ok[want]++;
+                if (got_sev == want_sev)
+                        s->severity_ok[want]++;
+                if (strcmp(proposed, col[4]) == 0)
+                        s->fix_ok[want]++;
+                if (want == CATEGORY_NONE && got != CATEGORY_NONE)
+                        s->false_alarms++;
+
+                if (split == SPLIT_TUNE || show_heldout) {
+                        if (got != want)
+                                printf("MISS %-5s %-44s want %-24s got %-24s %s\n", split_names[split], col[0], col[2],
+                                       category_to_string(got), v.primary ? v.primary->title : "");
+                        else if (got_sev != want_sev)
+                                printf("SEVERITY %-5s %-40s want %s got %s\n", split_names[split], col[0], col[3],
+                                       severity_to_string(got_sev));
+                }
+                if (v.any_auto_fix && strcmp(v.auto_fix, col[4]) != 0) {
+                        s->wrong_fix[want]++;
+                        if (known_wrong_fix(col[0])) {
+                                for (size_t i = 0; i < n_known; i++)
+                                        if (strcmp(KNOWN_WRONG_FIX[i], col[0]) == 0)
+                                                listed_went_wrong[i] = true;
+                                printf("KNOWN WRONG AUTO-FIX %s: proposed %s, expected %s\n", col[0], v.auto_fix,
+                                       col[4]);
+                        } else {
+                                unexpected_wrong++;
+                                if (split == SPLIT_TUNE || show_heldout)
+                                        printf("WRONG AUTO-FIX %s %s: proposed %s, expected %s\n", split_names[split],
+                                               col[0], v.auto_fix, col[4]);
+                                else
+                                        printf("WRONG AUTO-FIX on a held-out excerpt (proposed %s; "
+                                               "details with APPWATCH_SHOW_HELDOUT=1)\n", v.auto_fix);
+                        }
+                }
+                finding_free(v.primary);
+                free(v.auto_fix);
+        }
+        free(line);
+        fclose(f);
+        if (!ok)
+                return EXIT_FAILURE;
+
+        for (int sp = 0; sp < _SPLIT_MAX; sp++)
+                real_print_table(&score[sp], sp);
+        for (size_t i = 0; i < n_known; i++)
+                if (!listed_went_wrong[i]) {
+                        printf("KNOWN_WRONG_FIX entry %s no longer proposes a wrong fix "
+                               "(or is not in the corpus): delete it\n", KNOWN_WRONG_FIX[i]);
+                        stale_known++;
+                }
+        fflush(stdout);
+
+        if (total < REAL_MIN_EXCERPTS) {
+                printf("FAIL: %u excerpts in the real corpus, expected at least %u\n", total, REAL_MIN_EXCERPTS);
+                fflush(stdout);
+                return EXIT_FAILURE;
+        }
+        for (int sp = 0; sp < _SPLIT_MAX; sp++) {
+                const RealScore *s = &score[sp];
+                double min = sp == SPLIT_TUNE ? REAL_MIN_CATEGORY_ACCURACY_TUNE : REAL_MIN_CATEGORY_ACCURACY_HELDOUT;
+                unsigned max_fa = sp == SPLIT_TUNE ? REAL_MAX_FALSE_ALARMS_TUNE : REAL_MAX_FALSE_ALARMS_HELDOUT;
+                double acc = pct(real_total(s->category_ok), real_total(s->n));
+
+                if (acc < min) {
+                        printf("FAIL: %s category accuracy %.1f%% below %.1f%%\n", split_names[sp], acc, min);
+                        ok = false;
+                }
+                if (s->false_alarms > max_fa) {
+                        printf("FAIL: %s: %u negatives reported as failures, at most %u allowed\n", split_names[sp],
+                               s->false_alarms, max_fa);
+                        ok = false;
+                }
+        }
+        if (unexpected_wrong > 0) {
+                printf("FAIL: %u automatic fixes proposed that the labels do not name\n", unexpected_wrong);
+                ok = false;
+        }
+        if (stale_known > 0) {
+                printf("FAIL: %u KNOWN_WRONG_FIX entries are stale\n", stale_known);
+                ok = false;
+        }
+        fflush(stdout);
+        return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* The prefilter must never change an answer: compare every finding of every
  * labelled log with and without it. */
 static int collect_all(DetectEngine *e, const char *path, char *out, size_t outsz) {
@@ -190,37 +474,48 @@ static int collect_all(DetectEngine *e, const char *path, char *out, size_t outs
 }
 
 TEST(prefilter_equivalence_on_corpus) {
+        static const char *const corpora[][2] = {
+                { "tests/data/labels.tsv", "tests/data/logs" },
+                { "tests/data/real/labels.tsv", "tests/data/real/logs" },
+        };
         const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
         _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
         _cleanup_(detect_engine_freep) DetectEngine *fast = NULL, *slow = NULL;
         DetectOptions o = { .no_prefilter = true };
-        char labels[4096], line[2048];
         unsigned n = 0;
-        FILE *f;
 
         ASSERT_OK(detect_engine_new(rules, NULL, &fast));
         ASSERT_OK(detect_engine_new(rules, &o, &slow));
-        (void) snprintf(labels, sizeof labels, "%s/tests/data/labels.tsv", root);
-        f = fopen(labels, "re");
-        ASSERT_TRUE(f);
-        while (fgets(line, sizeof line, f)) {
-                char path[4096], a[8192] = "", b[8192] = "";
+        for (size_t c = 0; c < sizeof corpora / sizeof corpora[0]; c++) {
+                char labels[4096], *line = NULL;
+                size_t linesz = 0;
+                FILE *f;
 
-                if (line[0] == '#')
-                        continue;
-                line[strcspn(line, "\t")] = 0;
-                (void) snprintf(path, sizeof path, "%s/tests/data/logs/%s", root, line);
-                if (collect_all(fast, path, a, sizeof a) < 0 || collect_all(slow, path, b, sizeof b) < 0) {
-                        fclose(f);
-                        TEST_FAIL("cannot scan %s", path);
+                (void) snprintf(labels, sizeof labels, "%s/%s", root, corpora[c][0]);
+                f = fopen(labels, "re");
+                ASSERT_TRUE(f);
+                while (getline(&line, &linesz, f) > 0) {
+                        char path[4096], a[8192] = "", b[8192] = "";
+
+                        if (line[0] == '#' || line[0] == '\n')
+                                continue;
+                        line[strcspn(line, "\t\n")] = 0;
+                        (void) snprintf(path, sizeof path, "%s/%s/%s", root, corpora[c][1], line);
+                        if (collect_all(fast, path, a, sizeof a) < 0 || collect_all(slow, path, b, sizeof b) < 0) {
+                                free(line);
+                                fclose(f);
+                                TEST_FAIL("cannot scan %s", path);
+                        }
+                        if (strcmp(a, b) != 0) {
+                                free(line);
+                                fclose(f);
+                                TEST_FAIL("%s: with prefilter '%s', without '%s'", path, a, b);
+                        }
+                        n++;
                 }
-                if (strcmp(a, b) != 0) {
-                        fclose(f);
-                        TEST_FAIL("%s: with prefilter '%s', without '%s'", line, a, b);
-                }
-                n++;
+                free(line);
+                fclose(f);
         }
-        fclose(f);
-        ASSERT_TRUE(n >= 80);
+        ASSERT_TRUE(n >= 80 + REAL_MIN_EXCERPTS);
         return 0;
 }
