@@ -15,6 +15,7 @@
 #include "shared/log.h"
 #include "shared/parse.h"
 #include "shared/protocol.h"
+#include "shared/utf8.h"
 
 /* The format of saved blocks: 2 adds each line's wall-clock time. */
 #define PENDING_FORMAT 2
@@ -76,10 +77,12 @@ static void stream_free(void *data) {
 static int set_str(char **field, const char *v) {
         char *c;
 
-        /* Called for every line: copy only what changed. */
+        /* Called for every line: copy only what changed. A name that came
+         * from outside (a file name, a unit, a host) is made valid UTF-8
+         * here, once, before it can reach JSON or the database. */
         if (v && *field && strcmp(*field, v) == 0)
                 return 0;
-        c = v ? strdup(v) : NULL;
+        c = utf8_dup(v);
         if (v && !c)
                 return -ENOMEM;
         free(*field);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "shared/log.h"
+#include "shared/utf8.h"
 #include "store/incidents.h"
 
 Incident *incident_free(Incident *i) {
@@ -160,9 +161,12 @@ int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
         " fix_id, fix_state, notion_page_id, origin, count, regressions, fix_attempts,"     \
         " regression, first_seen, last_seen, resolved_at"
 
+/* Text as it goes out of the store is valid UTF-8, also from a database
+ * written before every input was checked (invalid bytes become \xHH), so
+ * turning an incident into JSON cannot fail but for memory. */
 static char *column_dup(sqlite3_stmt *st, int col) {
-        const unsigned char *t = sqlite3_column_text(st, col);
-        return t ? strdup((const char *) t) : NULL;
+        const char *t = (const char *) sqlite3_column_text(st, col);
+        return t ? utf8_dup(t) : NULL;
 }
 
 static const char *column_text(sqlite3_stmt *st, int col) {
@@ -378,15 +382,18 @@ int incident_occurrences_json(Store *s, int64_t id, size_t limit, json_t **ret) 
         a = json_array();
         if (!a)
                 return -ENOMEM;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                if (json_array_append_new(a, json_pack("{s:I, s:s, s:s}",
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                _cleanup_free_ char *source = column_dup(st, 1), *excerpt = column_dup(st, 2);
+
+                if (!source || !excerpt ||
+                    json_array_append_new(a, json_pack("{s:I, s:s, s:s}",
                                 "seen", (json_int_t) sqlite3_column_int64(st, 0),
-                                "source", (const char *) sqlite3_column_text(st, 1),
-                                "excerpt", (const char *) sqlite3_column_text(st, 2))) < 0) {
+                                "source", source, "excerpt", excerpt)) < 0) {
                         json_decref(a);
                         (void) sqlite3_reset(st);
                         return -ENOMEM;
                 }
+        }
         (void) sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
                 json_decref(a);
