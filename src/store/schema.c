@@ -97,8 +97,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION + 1] = {
          * always move past every line read; these lines are fed to the
          * engine again at start, so a crash mid-block neither loses the
          * block nor counts anything twice. meta is JSON (app, host, origin,
-         * source); data holds the raw lines, each as a 4-byte little-endian
-         * length and its bytes. */
+         * source, format); data holds the raw lines, each as a 4-byte
+         * little-endian length, then (format 2, written by the detection
+         * engine) the line's 8-byte wall-clock time, then its bytes. */
         "CREATE TABLE pending_blocks (\n"
         "        stream  TEXT PRIMARY KEY NOT NULL,\n"
         "        meta    TEXT NOT NULL,\n"
