@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <errno.h>
+
 #include "shared/taxonomy.h"
 
 /* Why a message is sent. */
