@@ -127,6 +127,9 @@ typedef int (*PendingFunc)(const char *stream, const char *meta, const void *dat
 /* Calls f for every saved stream; a negative return from f stops and is returned. */
 int pending_foreach(Store *s, PendingFunc f, void *userdata);
 
+/* Stores the Notion page made for an incident (NULL forgets it). 0 or -ENOENT. */
+int incident_set_notion_page(Store *s, int64_t id, const char *page_id);
+
 /* Stores the analysis text of an incident. 0 or -ENOENT. */
 int incident_set_analysis(Store *s, int64_t id, const char *analysis);
 /* Lists ids of incidents without an analysis (jobs a crash interrupted). */

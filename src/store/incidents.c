@@ -574,3 +574,19 @@ int incident_list_unanalyzed(Store *s, size_t limit, int64_t **ret, size_t *ret_
         sqlite3_bind_int64(st, 1, (int64_t) limit);
         return collect_ids(s, st, ret, ret_n);
 }
+
+int incident_set_notion_page(Store *s, int64_t id, const char *page_id) {
+        static const char *const sql = "UPDATE incidents SET notion_page_id = ? WHERE id = ?";
+        sqlite3_stmt *st;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        bind_text_or_null(st, 1, page_id);
+        sqlite3_bind_int64(st, 2, id);
+        r = step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(store_db(s)) > 0 ? 0 : -ENOENT;
+}

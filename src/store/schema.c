@@ -111,6 +111,20 @@ static const char *const migrations[STORE_SCHEMA_VERSION + 1] = {
         "        key   TEXT PRIMARY KEY NOT NULL,\n"
         "        value TEXT\n"
         ") STRICT;\n",
+
+        [2] =
+        /* Delivery asks for the newest message about an incident (the repeat
+         * interval survives a restart): outbox rows by sink and target. */
+        "CREATE INDEX outbox_kind_target ON outbox (kind, target, id);\n"
+        /* Submissions taken, by the id the client gave them, recorded in the
+         * transaction of their incidents: a copy of one (spooled by a client
+         * that gave up waiting, while the daemon still took it from the
+         * socket) is recognised and ignored. Pruned after a while. */
+        "CREATE TABLE submissions (\n"
+        "        id    TEXT PRIMARY KEY NOT NULL,\n"
+        "        taken INTEGER NOT NULL\n"
+        ") STRICT;\n"
+        "CREATE INDEX submissions_taken ON submissions (taken);\n",
 };
 
 const char *store_migration_sql(int version) {

@@ -27,7 +27,7 @@ class SocketActivation(unittest.TestCase):
         st = d.call("status")
         self.assertTrue(st["ok"], st)
         self.assertTrue(st["data"]["socket_activated"])
-        self.assertEqual(st["data"]["schema_version"], 1)
+        self.assertEqual(st["data"]["schema_version"], 2)
 
         # Good reload: RELOADING=1 with MONOTONIC_USEC, then READY=1 again.
         d.write_config("[Service]\nWorkers=3\n[Watch.app1]\nPath=/tmp/none\n")

@@ -16,7 +16,8 @@
 
 #define USEC(sec) ((int64_t) (sec) * INT64_C(1000000))
 
-static const char *const tables[] = { "incidents", "occurrences", "positions", "outbox", "meta" };
+static const char *const tables[] = { "incidents", "occurrences", "positions", "outbox", "meta",
+                                       "pending_blocks", "submissions" };
 
 static inline void raw_closep(sqlite3 **db) {
         if (*db)
@@ -185,8 +186,9 @@ TEST(store_open_fresh) {
         ASSERT_EQ(raw_int(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
                               " AND name IN ('incidents_status_last_seen', 'incidents_last_seen',"
                               " 'occurrences_incident_seen', 'occurrences_seen',"
-                              " 'outbox_state_next_attempt')"),
-                  5);
+                              " 'outbox_state_next_attempt', 'outbox_kind_target',"
+                              " 'submissions_taken')"),
+                  7);
 
         /* Log excerpts live here: owner-only. */
         ASSERT_OK(stat(path, &st));
@@ -270,7 +272,7 @@ TEST(store_migrates_every_older_version) {
                 if (k > 0) {
                         ASSERT_EQ(raw_int(store_db(s), "SELECT COUNT(*) FROM incidents"
                                                        " WHERE fingerprint = 'old'"
-                                                       " AND last_seen = 42"), 1);
+                                                       " AND last_seen = 42000000"), 1);
                         ASSERT_EQ(raw_int(store_db(s), "SELECT COUNT(*) FROM occurrences"), 1);
                         ASSERT_EQ(raw_int(store_db(s), "SELECT COUNT(*) FROM meta"
                                                        " WHERE value = 'old'"), 1);
