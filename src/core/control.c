@@ -4,6 +4,9 @@
  * request at a time: its io source stops asking for input while a request
  * is unanswered (the kernel buffer holds what follows, and the peer's
  * writes block), and a defer source resumes it once the answer is queued.
+ * The same defer source answers a pipelined backlog REQUESTS_PER_DISPATCH
+ * requests at a time, so that a flood on one connection is interleaved with
+ * the others.
  * A peer that hangs up shows as EPOLLHUP, which epoll reports even when no
  * input is asked for, so an unanswered request is cancelled at once; a
  * peer that only shut down its writing side (EOF, no HUP) still gets every
@@ -23,6 +26,9 @@
 #include "core/control.h"
 #include "shared/log.h"
 #include "shared/protocol.h"
+
+/* Requests answered per dispatch of one connection; the rest wait their turn. */
+#define REQUESTS_PER_DISPATCH 16
 
 typedef struct Connection Connection;
 
@@ -54,6 +60,7 @@ struct Connection {
         size_t out_len, out_sent;
         ControlRequest *pending; /* handed to a handler and not answered yet */
         bool read_eof;           /* the peer shut down its side: answer what is buffered */
+        bool backlog;            /* complete lines are buffered beyond this dispatch's share */
         bool closing;            /* close once the pending output is written */
         bool broken;             /* an answer could not be queued: drop */
         bool dispatching;        /* in a handler, called from this connection's callbacks */
@@ -130,10 +137,15 @@ static int connection_arm_timer(Connection *c) {
         return sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
 }
 
+/* Whether to read: not while requests already read wait to be answered. */
+static bool connection_wants_input(const Connection *c) {
+        return !c->closing && !c->read_eof && !c->pending && !c->backlog;
+}
+
 static int connection_update_events(Connection *c) {
         uint32_t ev = 0;
 
-        if (!c->closing && !c->read_eof && !c->pending)
+        if (connection_wants_input(c))
                 ev |= EPOLLIN;
         if (c->out_len > c->out_sent)
                 ev |= EPOLLOUT;
@@ -339,16 +351,25 @@ static int connection_handle_line(Connection *c, const char *line, size_t len) {
 }
 
 /*
- * Answers the complete lines buffered, until one is answered later or the
- * input is used up (at EOF: then the connection closes). Returns -errno to
- * drop the connection.
+ * Answers the complete lines buffered, until one is answered later, this
+ * dispatch's share is used (the resume source goes on next iteration, so a
+ * client that floods us delays nobody else), or the input is used up (at
+ * EOF: then the connection closes). Returns -errno to drop the connection.
  */
 static int connection_process(Connection *c) {
+        unsigned handled = 0;
         int r;
 
+        c->backlog = false;
         while (!c->closing && !c->pending && !c->broken) {
                 _cleanup_free_ char *line = NULL;
                 size_t len;
+
+                if (handled >= REQUESTS_PER_DISPATCH) {
+                        c->backlog = true;
+                        (void) sd_event_source_set_enabled(c->resume_source, SD_EVENT_ONESHOT);
+                        break;
+                }
 
                 r = line_buffer_pop(&c->in, &line, &len);
                 if (r == -EMSGSIZE) {
@@ -376,6 +397,7 @@ static int connection_process(Connection *c) {
                 r = connection_handle_line(c, line, len);
                 if (r < 0)
                         return r;
+                handled++;
         }
         return c->broken ? -ENOBUFS : 0;
 }
@@ -395,11 +417,10 @@ static int connection_service(Connection *c) {
 static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Connection *c = userdata;
 
-        if (revents & EPOLLIN && !c->closing && !c->read_eof && !c->pending) {
+        if (revents & EPOLLIN && connection_wants_input(c)) {
                 char buf[16384];
                 /* Bounded work per dispatch so one busy client cannot starve the loop. */
-                for (unsigned rounds = 0; rounds < 4 && !c->closing && !c->read_eof &&
-                                          !c->pending; rounds++) {
+                for (unsigned rounds = 0; rounds < 4 && connection_wants_input(c); rounds++) {
                         ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
                         if (n < 0) {
                                 if (errno == EAGAIN || errno == EINTR)
@@ -430,7 +451,8 @@ drop:
         return 0;
 }
 
-/* After an answer given outside on_connection_io: go on with the connection. */
+/* After an answer given outside on_connection_io, or for the requests left
+ * over from the last dispatch: go on with the connection. */
 static int on_connection_resume(sd_event_source *s, void *userdata) {
         Connection *c = userdata;
 
@@ -525,8 +547,12 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         }
         if (r >= 0) {
                 (void) sd_event_source_set_description(c->resume_source, "control-resume");
-                r = sd_event_source_set_enabled(c->resume_source, SD_EVENT_OFF);
+                /* Below the io sources: whatever else is ready (another
+                 * client's request, say) goes before a backlog's next share. */
+                r = sd_event_source_set_priority(c->resume_source, SD_EVENT_PRIORITY_NORMAL + 1);
         }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->resume_source, SD_EVENT_OFF);
         if (r < 0) {
                 log_warning_errno(r, "Control: cannot watch connection: %m, ignoring");
                 connection_free(c);

@@ -55,6 +55,11 @@ static int verb_echo(ControlRequest *req, void *userdata, json_t **ret, char **m
         return *ret ? 0 : -ENOMEM;
 }
 
+static int verb_mark(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+        note(userdata, "mark");
+        return 0;
+}
+
 static int verb_fail(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
         *msg = strdup("no such thing");
         return -ENOENT;
@@ -145,6 +150,7 @@ static int verb_now(ControlRequest *req, void *userdata, json_t **ret, char **ms
 
 static const ControlVerb test_verbs[] = {
         { .name = "echo", .handler = verb_echo },
+        { .name = "mark", .handler = verb_mark },
         { .name = "fail", .handler = verb_fail },
         { .name = "mutate", .mutating = true, .handler = verb_mutate },
         { .name = "later", .async = true, .handler = verb_later },
@@ -452,6 +458,38 @@ TEST(pipelined_requests_wait_behind_an_asynchronous_one) {
         ASSERT_EQ(h.destroyed, 2);
         client_close(&c);
         client_close(&other);
+        ASSERT_EQ(harness_done(&h), 0);
+        return 0;
+}
+
+TEST(a_flood_on_one_connection_is_interleaved_with_the_others) {
+        Harness h;
+        Client a, b;
+        char line[4096], flood[40 * 20 + 1] = "";
+        const char *mark;
+        unsigned before = 0;
+
+        ASSERT_OK(harness_init(&h, NULL));
+        ASSERT_OK(client_connect(&h, &a));
+        ASSERT_OK(client_connect(&h, &b));
+        for (int i = 0; i < 40; i++)
+                strcat(flood, "{\"verb\":\"echo\"}\n");
+        ASSERT_OK(client_send(&a, flood));
+        /* a's first dispatch has begun when b asks. */
+        for (int k = 0; k < 1000 && !h.order[0]; k++)
+                ASSERT_OK(sd_event_run(h.event, 10 * USEC_PER_MSEC));
+        ASSERT_OK(client_send(&b, "{\"verb\":\"mark\"}\n"));
+        ASSERT_EQ(client_read_line(&h, &b, line, sizeof line), 1);
+        for (int i = 0; i < 40; i++)
+                ASSERT_EQ(client_read_line(&h, &a, line, sizeof line), 1);
+        mark = strstr(h.order, "mark");
+        ASSERT_TRUE(mark);
+        for (const char *p = h.order; p < mark; p++)
+                before += *p == ',';
+        /* b was answered while a still had requests waiting. */
+        ASSERT_TRUE(before < 40);
+        client_close(&a);
+        client_close(&b);
         ASSERT_EQ(harness_done(&h), 0);
         return 0;
 }
