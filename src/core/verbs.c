@@ -26,6 +26,8 @@
 
 /* Largest output a submission may carry; its tail is what matters. */
 #define SUBMIT_MAX_OUTPUT (1024 * 1024)
+/* Incidents listed when the client names no limit. */
+#define INCIDENTS_DEFAULT_LIMIT 1000
 
 static int fail_msg(char **ret_message, int error, const char *format, ...) _printf_(3, 4);
 static int fail_msg(char **ret_message, int error, const char *format, ...) {
@@ -46,7 +48,8 @@ static int verb_incidents(ControlRequest *req, void *userdata, json_t **ret, cha
         json_t *since = json_object_get(args, "since");
         json_t *limit = json_object_get(args, "limit");
         Incident **l = NULL;
-        size_t n = 0;
+        size_t n = 0, max = INCIDENTS_DEFAULT_LIMIT;
+        bool truncated = false;
         json_t *a;
         int r;
 
@@ -62,7 +65,12 @@ static int verb_incidents(ControlRequest *req, void *userdata, json_t **ret, cha
         f.since = json_integer_value(since);
         if (limit && (!json_is_integer(limit) || json_integer_value(limit) <= 0))
                 return fail_msg(msg, -EINVAL, "\"limit\" must be a positive integer");
-        f.limit = (size_t) json_integer_value(limit);
+        if (limit)
+                /* Leaves room for the one more row below. */
+                max = json_integer_value(limit) < INT64_MAX ? (size_t) json_integer_value(limit)
+                                                            : (size_t) INT64_MAX - 1;
+        /* One row more than shown tells whether the list was cut. */
+        f.limit = max + 1;
 
         r = pipeline_commit(m->pipeline);
         if (r < 0)
@@ -70,6 +78,12 @@ static int verb_incidents(ControlRequest *req, void *userdata, json_t **ret, cha
         r = incident_list(m->store, &f, &l, &n);
         if (r < 0)
                 return r;
+        if (n > max) {
+                truncated = true;
+                for (size_t i = max; i < n; i++)
+                        incident_free(l[i]);
+                n = max;
+        }
         a = json_array();
         for (size_t i = 0; a && i < n; i++)
                 if (json_array_append_new(a, incident_to_json(l[i])) < 0) {
@@ -79,7 +93,8 @@ static int verb_incidents(ControlRequest *req, void *userdata, json_t **ret, cha
         incident_list_free(l, n);
         if (!a)
                 return -ENOMEM;
-        *ret = json_pack("{s:o}", "incidents", a);
+        *ret = json_pack("{s:o, s:b, s:I}", "incidents", a, "truncated", truncated, "limit",
+                         (json_int_t) max);
         return *ret ? 0 : -ENOMEM;
 }
 
