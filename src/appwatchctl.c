@@ -11,44 +11,19 @@
 
 #include "config.h"
 #include "ctl/client.h"
-#include "ctl/scan.h"
 #include "shared/log.h"
-
-typedef struct Verb {
-        const char *name;
-        int (*run)(const CtlGlobals *g, int argc, char **argv);
-        const char *help;
-} Verb;
-
-static int run_scan(const CtlGlobals *g, int argc, char **argv) {
-        return verb_scan(argc, argv);
-}
-
-static const Verb verbs[] = {
-        { "status", verb_status, "Show the daemon's state, sources, queues and counts" },
-        { "incidents", verb_incidents, "List incidents [--app A] [--status S] [--since T]" },
-        { "show", verb_show, "Show one incident with its analysis and occurrences" },
-        { "resolve", verb_resolve, "Mark an incident resolved" },
-        { "run", verb_run, "Run a build command and report it if it fails: run [--app A] -- CMD" },
-        { "submit", verb_submit, "Report a failure from a log on standard input" },
-        { "submit-unit", verb_submit_unit, "Report a failed unit (for OnFailure=)" },
-        { "scan", run_scan, "Check log files for failures without the daemon" },
-        { "reload", verb_reload, "Re-read the configuration (like systemctl reload appwatch)" },
-        { "ping", verb_ping, "Check that the daemon answers" },
-};
 
 static void help(void) {
         printf("Usage: appwatchctl [OPTIONS...] VERB [ARGS...]\n\n"
-               "Talks to appwatchd, the build failure watcher.\n\nVerbs:\n");
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %-10s %s\n", verbs[i].name, verbs[i].help);
-        printf("\nOptions:\n"
+               "Talks to appwatchd, the build failure watcher.\n\n"
+               "Options:\n"
                "  -h --help           Show this help\n"
                "     --version        Show the version\n"
                "  -s --socket=PATH    Control socket (default: $APPWATCH_SOCKET or %s)\n"
                "  -j --json           Print JSON instead of text\n"
-               "     --timeout=SPAN   How long to wait for the daemon (default: 30s)\n",
+               "     --timeout=SPAN   How long to wait for the daemon (default: 30s)\n\n",
                CTL_DEFAULT_SOCKET);
+        ctl_verbs_help();
 }
 
 int main(int argc, char *argv[]) {
@@ -96,9 +71,9 @@ int main(int argc, char *argv[]) {
                 help();
                 return CTL_EXIT_USAGE;
         }
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (strcmp(argv[optind], verbs[i].name) == 0)
-                        return verbs[i].run(&g, argc - optind, argv + optind);
+        const CtlVerb *v = ctl_verb_find(argv[optind]);
+        if (v)
+                return v->run(&g, argc - optind, argv + optind);
         fprintf(stderr, "appwatchctl: unknown verb '%s'; see appwatchctl --help.\n", argv[optind]);
         return CTL_EXIT_USAGE;
 }

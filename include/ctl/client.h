@@ -38,6 +38,26 @@ int ctl_call(const CtlGlobals *g, const char *verb, json_t *args, json_t **ret_d
 /* Prints "appwatchctl: <what>: <message>" with a hint for connection errors. */
 void ctl_print_error(const CtlGlobals *g, const char *what, int error, const char *message);
 
+/* One verb of appwatchctl: argv[0] is its name. Returns the exit status. */
+typedef struct CtlVerb {
+        const char *name;
+        int (*run)(const CtlGlobals *g, int argc, char **argv);
+        const char *synopsis;    /* what follows "appwatchctl NAME" */
+        const char *summary;     /* one line, no final period */
+        const char *options;     /* its option lines, or NULL; -h/--help is implied */
+} CtlVerb;
+
+/* Every verb, in the order of the help (src/ctl/verbs.c). */
+extern const CtlVerb ctl_verbs[];
+extern const size_t ctl_n_verbs;
+
+/* The verb called name, or NULL. */
+const CtlVerb *ctl_verb_find(const char *name);
+/* Prints the --help of the verb called name on standard output. */
+void ctl_verb_help(const char *name);
+/* Prints every verb with its synopsis, summary and options (appwatchctl --help). */
+void ctl_verbs_help(void);
+
 int verb_status(const CtlGlobals *g, int argc, char **argv);
 int verb_reload(const CtlGlobals *g, int argc, char **argv);
 int verb_ping(const CtlGlobals *g, int argc, char **argv);

@@ -60,7 +60,5 @@ char *protocol_reply_error(json_t *id, int error, const char *message);
 /* Formats a request line ending in '\n'; steals args (may be NULL). */
 char *protocol_request(const char *verb, json_t *args);
 
-/* Whether a verb changes state, and therefore needs root or the appwatch group. */
-bool protocol_verb_is_mutating(const char *verb);
 /* Errno name such as "EINVAL" for a negative errno, or "EIO". */
 const char *protocol_error_code(int error);

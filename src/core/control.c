@@ -1,5 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* Control socket server; see control.h. Loop thread only. */
+/*
+ * Control socket server; see control.h. A connection reads and answers one
+ * request at a time: its io source stops asking for input while a request
+ * is unanswered (the kernel buffer holds what follows, and the peer's
+ * writes block), and a defer source resumes it once the answer is queued.
+ * The same defer source answers a pipelined backlog REQUESTS_PER_DISPATCH
+ * requests at a time, so that a flood on one connection is interleaved with
+ * the others.
+ * A peer that hangs up shows as EPOLLHUP, which epoll reports even when no
+ * input is asked for, so an unanswered request is cancelled at once; a
+ * peer that only shut down its writing side (EOF, no HUP) still gets every
+ * answer it asked for before the connection closes. Loop thread only.
+ */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -14,6 +27,9 @@
 #include "shared/log.h"
 #include "shared/protocol.h"
 
+/* Requests answered per dispatch of one connection; the rest wait their turn. */
+#define REQUESTS_PER_DISPATCH 16
+
 typedef struct Connection Connection;
 
 struct ControlServer {
@@ -23,7 +39,8 @@ struct ControlServer {
         ControlLimits limits;
         gid_t group_gid;
         bool have_group;
-        ControlHandler handler;
+        const ControlVerb *verbs;
+        size_t n_verbs;
         void *userdata;
         Connection *connections;
         unsigned n_connections;
@@ -36,16 +53,59 @@ struct Connection {
         int fd;
         sd_event_source *io_source;
         sd_event_source *timer_source;
+        sd_event_source *resume_source;
         ControlPeer peer;
         LineBuffer in;
         char *out;
         size_t out_len, out_sent;
+        ControlRequest *pending; /* handed to a handler and not answered yet */
+        bool read_eof;           /* the peer shut down its side: answer what is buffered */
+        bool backlog;            /* complete lines are buffered beyond this dispatch's share */
         bool closing;            /* close once the pending output is written */
+        bool broken;             /* an answer could not be queued: drop */
+        bool dispatching;        /* in a handler, called from this connection's callbacks */
 };
+
+struct ControlRequest {
+        Connection *connection;  /* NULL once cancelled */
+        Request request;
+        ControlPeer peer;
+        ControlCancelFunc cancel;
+        void *cancel_userdata;
+        void (*cancel_destroy)(void *userdata);
+        bool cancelled;
+};
+
+static ControlRequest *control_request_free(ControlRequest *req) {
+        if (!req)
+                return NULL;
+        assert(!req->connection || req->connection->pending != req);
+        if (req->cancel_destroy)
+                req->cancel_destroy(req->cancel_userdata);
+        request_done(&req->request);
+        free(req);
+        return NULL;
+}
+
+/* Detaches the connection's unanswered request and tells its owner. */
+static void connection_cancel(Connection *c) {
+        ControlRequest *req = TAKE_PTR(c->pending);
+
+        if (!req)
+                return;
+        log_debug("Control: client PID %d went away before the answer to '%s', cancelling.",
+                  (int) c->peer.pid, req->request.verb);
+        req->connection = NULL;
+        req->cancelled = true;
+        /* May reply, which frees req: nothing touches it after this. */
+        if (req->cancel)
+                req->cancel(req, req->cancel_userdata);
+}
 
 static Connection *connection_free(Connection *c) {
         if (!c)
                 return NULL;
+        connection_cancel(c);
         if (c->server) {
                 if (c->prev)
                         c->prev->next = c->next;
@@ -57,6 +117,7 @@ static Connection *connection_free(Connection *c) {
         }
         sd_event_source_disable_unref(c->io_source);
         sd_event_source_disable_unref(c->timer_source);
+        sd_event_source_disable_unref(c->resume_source);
         safe_close(c->fd);
         line_buffer_done(&c->in);
         free(c->out);
@@ -66,21 +127,29 @@ static Connection *connection_free(Connection *c) {
 
 static int connection_arm_timer(Connection *c) {
         usec_t now;
+        int r;
 
         if (sd_event_now(c->server->event, CLOCK_MONOTONIC, &now) < 0)
                 now = now_monotonic();
-        return sd_event_source_set_time(c->timer_source, now + c->server->limits.idle_timeout);
+        r = sd_event_source_set_time(c->timer_source, now + c->server->limits.idle_timeout);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
+}
+
+/* Whether to read: not while requests already read wait to be answered. */
+static bool connection_wants_input(const Connection *c) {
+        return !c->closing && !c->read_eof && !c->pending && !c->backlog;
 }
 
 static int connection_update_events(Connection *c) {
         uint32_t ev = 0;
 
-        if (!c->closing)
+        if (connection_wants_input(c))
                 ev |= EPOLLIN;
         if (c->out_len > c->out_sent)
                 ev |= EPOLLOUT;
-        if (ev == 0)
-                return 0;
+        /* Even with no events asked for, epoll reports a hang-up. */
         return sd_event_source_set_io_events(c->io_source, ev);
 }
 
@@ -129,9 +198,143 @@ static int connection_queue(Connection *c, char *line) {
         return 0;
 }
 
-static int connection_handle_line(Connection *c, const char *line, size_t len) {
-        _cleanup_free_ char *err = NULL, *message = NULL;
+/* Queues line (taken; NULL on OOM) as the answer to req and frees req. */
+static int request_answer(ControlRequest *req, char *line) {
+        Connection *c = req->connection;
+        int r;
+
+        if (!c) {
+                free(line);
+                control_request_free(req);
+                return -ECANCELED;
+        }
+        assert(c->pending == req);
+        c->pending = NULL;
+        r = connection_queue(c, line);
+        if (r < 0)
+                c->broken = true;
+        /* The connection is idle again from now on; and when the answer
+         * comes from outside the connection's own callbacks, it goes on
+         * reading and writing from a defer source. */
+        (void) connection_arm_timer(c);
+        if (!c->dispatching)
+                (void) sd_event_source_set_enabled(c->resume_source, SD_EVENT_ONESHOT);
+        control_request_free(req);
+        return r;
+}
+
+int control_request_reply(ControlRequest *req, json_t *data) {
+        assert(req);
+        if (!req->connection) {
+                json_decref(data);
+                return request_answer(req, NULL);
+        }
+        return request_answer(req, protocol_reply_ok(req->request.id, data));
+}
+
+int control_request_reply_error(ControlRequest *req, int error, const char *message) {
+        assert(req);
+        assert(error < 0);
+        if (!req->connection)
+                return request_answer(req, NULL);
+        return request_answer(req, protocol_reply_error(req->request.id, error, message));
+}
+
+void control_request_set_cancel(ControlRequest *req, ControlCancelFunc cancel, void *userdata,
+                                void (*destroy)(void *userdata)) {
+        assert(req);
+        if (req->cancel_destroy)
+                req->cancel_destroy(req->cancel_userdata);
+        req->cancel = cancel;
+        req->cancel_userdata = userdata;
+        req->cancel_destroy = destroy;
+}
+
+const ControlPeer *control_request_peer(const ControlRequest *req) {
+        return &req->peer;
+}
+
+const char *control_request_verb(const ControlRequest *req) {
+        return req->request.verb;
+}
+
+json_t *control_request_args(const ControlRequest *req) {
+        return req->request.args;
+}
+
+bool control_request_is_cancelled(const ControlRequest *req) {
+        return req->cancelled;
+}
+
+const ControlVerb *control_verb_find(const ControlVerb *verbs, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(verbs[i].name, name) == 0)
+                        return &verbs[i];
+        return NULL;
+}
+
+/* Runs the verb of a parsed request (taken). Returns -errno to drop the connection. */
+static int connection_dispatch(Connection *c, Request *parsed) {
+        _cleanup_free_ char *message = NULL;
+        const ControlVerb *verb;
+        ControlRequest *req;
         json_t *data = NULL;
+        int r;
+
+        verb = control_verb_find(c->server->verbs, c->server->n_verbs, parsed->verb);
+        if ((!verb || verb->mutating) && !c->peer.privileged) {
+                r = connection_queue(c, protocol_reply_error(parsed->id, -EPERM,
+                        "this verb needs root or membership in the appwatch group"));
+                request_done(parsed);
+                return r;
+        }
+        if (!verb) {
+                if (asprintf(&message, "unknown verb '%s'", parsed->verb) < 0)
+                        message = NULL;
+                r = connection_queue(c, protocol_reply_error(parsed->id, -EOPNOTSUPP, message));
+                request_done(parsed);
+                return r;
+        }
+
+        req = calloc(1, sizeof *req);
+        if (!req) {
+                request_done(parsed);
+                return -ENOMEM;
+        }
+        *req = (ControlRequest) {
+                .connection = c,
+                .request = *parsed,
+                .peer = c->peer,
+        };
+        *parsed = (Request) {};
+        c->pending = req;
+        c->server->n_served++;
+
+        c->dispatching = true;
+        r = verb->handler(req, c->server->userdata, &data, &message);
+        c->dispatching = false;
+        if (r == CONTROL_REPLY_LATER) {
+                /* A handler that keeps the request owns it; data is unused. */
+                assert(verb->async);
+                json_decref(data);
+                /* Answered already, or owed: then the idle timeout must not
+                 * close a connection that waits for us. */
+                if (c->pending)
+                        (void) sd_event_source_set_enabled(c->timer_source, SD_EVENT_OFF);
+                return c->broken ? -ENOBUFS : 0;
+        }
+        /* Only a handler that returns CONTROL_REPLY_LATER may have replied. */
+        assert(c->pending == req);
+        if (r < 0) {
+                json_decref(data);
+                r = control_request_reply_error(req, r, message);
+        } else
+                r = control_request_reply(req, data);
+        return r == -ECANCELED ? 0 : r;
+}
+
+static int connection_handle_line(Connection *c, const char *line, size_t len) {
+        _cleanup_free_ char *err = NULL;
         Request req = {};
         int r;
 
@@ -144,95 +347,117 @@ static int connection_handle_line(Connection *c, const char *line, size_t len) {
                 c->closing = true;
                 return connection_queue(c, protocol_reply_error(NULL, -EBADMSG, err));
         }
+        return connection_dispatch(c, &req);
+}
 
-        if (protocol_verb_is_mutating(req.verb) && !c->peer.privileged) {
-                r = connection_queue(c, protocol_reply_error(req.id, -EPERM,
-                        "this verb needs root or membership in the appwatch group"));
-                request_done(&req);
-                return r;
+/*
+ * Answers the complete lines buffered, until one is answered later, this
+ * dispatch's share is used (the resume source goes on next iteration, so a
+ * client that floods us delays nobody else), or the input is used up (at
+ * EOF: then the connection closes). Returns -errno to drop the connection.
+ */
+static int connection_process(Connection *c) {
+        unsigned handled = 0;
+        int r;
+
+        c->backlog = false;
+        while (!c->closing && !c->pending && !c->broken) {
+                _cleanup_free_ char *line = NULL;
+                size_t len;
+
+                if (handled >= REQUESTS_PER_DISPATCH) {
+                        c->backlog = true;
+                        (void) sd_event_source_set_enabled(c->resume_source, SD_EVENT_ONESHOT);
+                        break;
+                }
+
+                r = line_buffer_pop(&c->in, &line, &len);
+                if (r == -EMSGSIZE) {
+                        char msg[128];
+
+                        snprintf(msg, sizeof msg, "request is larger than %zu bytes",
+                                 c->server->limits.max_request);
+                        log_debug("Control: oversized request from PID %d, closing.",
+                                  (int) c->peer.pid);
+                        c->closing = true;
+                        line_buffer_done(&c->in);
+                        return connection_queue(c, protocol_reply_error(NULL, -EMSGSIZE, msg));
+                }
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        /* Peer closed its side: what is complete was answered. */
+                        if (c->read_eof)
+                                c->closing = true;
+                        break;
+                }
+                (void) connection_arm_timer(c);
+                if (len == 0)
+                        continue;
+                r = connection_handle_line(c, line, len);
+                if (r < 0)
+                        return r;
+                handled++;
         }
+        return c->broken ? -ENOBUFS : 0;
+}
 
-        c->server->n_served++;
-        r = c->server->handler(c->server->userdata, &c->peer, req.verb, req.args, &data, &message);
+/* Writes what is queued and closes when done. Returns -errno to drop. */
+static int connection_service(Connection *c) {
+        int r;
+
+        r = connection_flush(c);
         if (r < 0)
-                r = connection_queue(c, protocol_reply_error(req.id, r, message));
-        else
-                r = connection_queue(c, protocol_reply_ok(req.id, data));
-        request_done(&req);
-        return r;
+                return r;
+        if (r > 0 && c->closing)
+                return -ECONNRESET;
+        return connection_update_events(c);
 }
 
 static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Connection *c = userdata;
-        int r;
 
-        if (revents & EPOLLIN && !c->closing) {
+        if (revents & EPOLLIN && connection_wants_input(c)) {
                 char buf[16384];
                 /* Bounded work per dispatch so one busy client cannot starve the loop. */
-                for (unsigned rounds = 0; rounds < 4 && !c->closing; rounds++) {
+                for (unsigned rounds = 0; rounds < 4 && connection_wants_input(c); rounds++) {
                         ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
                         if (n < 0) {
                                 if (errno == EAGAIN || errno == EINTR)
                                         break;
                                 goto drop;
                         }
-                        if (n == 0) {
-                                /* Peer closed its side: answer what is complete, then close. */
-                                c->closing = true;
-                        } else if (line_buffer_append(&c->in, buf, (size_t) n) < 0)
+                        if (n == 0)
+                                c->read_eof = true;
+                        else if (line_buffer_append(&c->in, buf, (size_t) n) < 0)
                                 goto drop;
-
-                        for (;;) {
-                                _cleanup_free_ char *line = NULL;
-                                size_t len;
-
-                                if (c->closing && n != 0)
-                                        break;
-                                r = line_buffer_pop(&c->in, &line, &len);
-                                if (r == -EMSGSIZE) {
-                                        char msg[128];
-                                        snprintf(msg, sizeof msg,
-                                                 "request is larger than %zu bytes",
-                                                 c->server->limits.max_request);
-                                        log_debug("Control: oversized request from PID %d, closing.",
-                                                  (int) c->peer.pid);
-                                        c->closing = true;
-                                        line_buffer_done(&c->in);
-                                        if (connection_queue(c, protocol_reply_error(NULL,
-                                                                -EMSGSIZE, msg)) < 0)
-                                                goto drop;
-                                        break;
-                                }
-                                if (r < 0)
-                                        goto drop;
-                                if (r == 0)
-                                        break;
-                                (void) connection_arm_timer(c);
-                                if (len == 0)
-                                        continue;
-                                r = connection_handle_line(c, line, len);
-                                if (r < 0)
-                                        goto drop;
-                        }
+                        if (connection_process(c) < 0)
+                                goto drop;
                         if (n == 0 || (size_t) n < sizeof buf)
                                 break;
                 }
         }
 
-        if (revents & (EPOLLERR | EPOLLHUP) && !(revents & EPOLLIN))
+        /* The peer is gone altogether: nobody reads what we would send, and
+         * whoever works on an answer for it can stop. */
+        if (revents & (EPOLLERR | EPOLLHUP))
                 goto drop;
-
-        r = connection_flush(c);
-        if (r < 0)
-                goto drop;
-        if (r > 0 && c->closing)
-                goto drop;
-        if (connection_update_events(c) < 0)
+        if (connection_service(c) < 0)
                 goto drop;
         return 0;
 
 drop:
         connection_free(c);
+        return 0;
+}
+
+/* After an answer given outside on_connection_io, or for the requests left
+ * over from the last dispatch: go on with the connection. */
+static int on_connection_resume(sd_event_source *s, void *userdata) {
+        Connection *c = userdata;
+
+        if (c->broken || connection_process(c) < 0 || connection_service(c) < 0)
+                connection_free(c);
         return 0;
 }
 
@@ -316,8 +541,18 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                                                server->limits.idle_timeout, 0,
                                                on_connection_timeout, c);
         }
-        if (r >= 0)
+        if (r >= 0) {
                 (void) sd_event_source_set_description(c->timer_source, "control-idle");
+                r = sd_event_add_defer(server->event, &c->resume_source, on_connection_resume, c);
+        }
+        if (r >= 0) {
+                (void) sd_event_source_set_description(c->resume_source, "control-resume");
+                /* Below the io sources: whatever else is ready (another
+                 * client's request, say) goes before a backlog's next share. */
+                r = sd_event_source_set_priority(c->resume_source, SD_EVENT_PRIORITY_NORMAL + 1);
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->resume_source, SD_EVENT_OFF);
         if (r < 0) {
                 log_warning_errno(r, "Control: cannot watch connection: %m, ignoring");
                 connection_free(c);
@@ -326,8 +561,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 }
 
 int control_server_new(sd_event *event, int listen_fd, const ControlLimits *limits,
-                       const char *group, ControlHandler handler, void *userdata,
-                       ControlServer **ret) {
+                       const char *group, const ControlVerb *verbs, size_t n_verbs,
+                       void *userdata, ControlServer **ret) {
         _cleanup_(control_server_freep) ControlServer *s = NULL;
         int flags, r;
 
@@ -340,7 +575,8 @@ int control_server_new(sd_event *event, int listen_fd, const ControlLimits *limi
                 .event = sd_event_ref(event),
                 .fd = listen_fd,
                 .limits = *limits,
-                .handler = handler,
+                .verbs = verbs,
+                .n_verbs = n_verbs,
                 .userdata = userdata,
         };
         if (group) {
@@ -379,6 +615,10 @@ void control_server_set_limits(ControlServer *s, const ControlLimits *limits) {
 
 unsigned control_server_n_clients(const ControlServer *s) {
         return s->n_connections;
+}
+
+uint64_t control_server_n_served(const ControlServer *s) {
+        return s->n_served;
 }
 
 void control_server_stop_accepting(ControlServer *s) {

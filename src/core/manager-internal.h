@@ -50,9 +50,6 @@ struct Manager {
         size_t status_jobs;       /* ... and the analysis lane's length then */
 };
 
-/* Handles one control request (verbs.c). */
-int manager_handle_verb(Manager *m, const ControlPeer *peer, const char *verb, json_t *args,
-                        json_t **ret_data, char **ret_message);
 /* The status object of `appwatchctl status` (manager.c). */
 int manager_build_status(Manager *m, json_t **ret);
 /* Re-sends STATUS= if it changed (manager.c). */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core/verbs.h"
 #include "manager-internal.h"
 #include "shared/catalog-ids.h"
 #include "shared/log.h"
@@ -395,16 +396,6 @@ int manager_build_status(Manager *m, json_t **ret) {
         return 0;
 }
 
-static int on_control_request(void *userdata, const ControlPeer *peer, const char *verb,
-                              json_t *args, json_t **ret_data, char **ret_message) {
-        Manager *m = userdata;
-        int r;
-
-        r = manager_handle_verb(m, peer, verb, args, ret_data, ret_message);
-        manager_refresh_status(m);
-        return r;
-}
-
 /* Takes the socket passed by systemd, or binds our own. Returns the fd. */
 static int acquire_control_socket(Manager *m) {
         char **names = NULL;
@@ -619,8 +610,10 @@ int manager_start(Manager *m) {
         if (fd < 0)
                 return fd;
         ControlLimits limits = limits_from_config(m->config);
-        r = control_server_new(m->event, fd, &limits, CONTROL_GROUP, on_control_request, m,
-                               &m->control);
+        /* The verbs' effects reach STATUS= through on_status_post below:
+         * they commit or queue jobs, which is what it watches. */
+        r = control_server_new(m->event, fd, &limits, CONTROL_GROUP, manager_verbs,
+                               manager_n_verbs, m, &m->control);
         if (r < 0)
                 return log_error_errno(r, "Cannot serve the control socket: %m");
         /* Keep STATUS= current after every loop iteration that did work; it

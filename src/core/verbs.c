@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control socket's verbs: ping, status, reload, incidents, show,
- * resolve and submit, plus the spool directory that appwatchctl falls back
- * to when the daemon cannot be reached. Read-only verbs are listed in
- * protocol.c; the control server checks the caller for the others.
+ * resolve and submit, in one table (manager_verbs) that says which verbs
+ * change state (the control server checks the caller for those before the
+ * handler runs) and which answer asynchronously; plus the spool directory
+ * that appwatchctl falls back to when the daemon cannot be reached.
  * Loop thread only.
  */
 #include <dirent.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core/verbs.h"
 #include "manager-internal.h"
 #include "shared/log.h"
 #include "shared/protocol.h"
@@ -25,6 +27,8 @@
 
 /* Largest output a submission may carry; its tail is what matters. */
 #define SUBMIT_MAX_OUTPUT (1024 * 1024)
+/* Incidents listed when the client names no limit. */
+#define INCIDENTS_DEFAULT_LIMIT 1000
 
 static int fail_msg(char **ret_message, int error, const char *format, ...) _printf_(3, 4);
 static int fail_msg(char **ret_message, int error, const char *format, ...) {
@@ -37,13 +41,16 @@ static int fail_msg(char **ret_message, int error, const char *format, ...) {
         return error;
 }
 
-static int verb_incidents(Manager *m, json_t *args, json_t **ret, char **msg) {
+static int verb_incidents(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+        Manager *m = userdata;
+        json_t *args = control_request_args(req);
         IncidentFilter f = { .status = -1 };
         const char *status = json_string_value(json_object_get(args, "status"));
         json_t *since = json_object_get(args, "since");
         json_t *limit = json_object_get(args, "limit");
         Incident **l = NULL;
-        size_t n = 0;
+        size_t n = 0, max = INCIDENTS_DEFAULT_LIMIT;
+        bool truncated = false;
         json_t *a;
         int r;
 
@@ -59,7 +66,12 @@ static int verb_incidents(Manager *m, json_t *args, json_t **ret, char **msg) {
         f.since = json_integer_value(since);
         if (limit && (!json_is_integer(limit) || json_integer_value(limit) <= 0))
                 return fail_msg(msg, -EINVAL, "\"limit\" must be a positive integer");
-        f.limit = (size_t) json_integer_value(limit);
+        if (limit)
+                /* Leaves room for the one more row below. */
+                max = json_integer_value(limit) < INT64_MAX ? (size_t) json_integer_value(limit)
+                                                            : (size_t) INT64_MAX - 1;
+        /* One row more than shown tells whether the list was cut. */
+        f.limit = max + 1;
 
         r = txn_commit(m->txn);
         if (r < 0)
@@ -67,6 +79,12 @@ static int verb_incidents(Manager *m, json_t *args, json_t **ret, char **msg) {
         r = incident_list(m->store, &f, &l, &n);
         if (r < 0)
                 return r;
+        if (n > max) {
+                truncated = true;
+                for (size_t i = max; i < n; i++)
+                        incident_free(l[i]);
+                n = max;
+        }
         a = json_array();
         for (size_t i = 0; a && i < n; i++)
                 if (json_array_append_new(a, incident_to_json(l[i])) < 0) {
@@ -76,7 +94,8 @@ static int verb_incidents(Manager *m, json_t *args, json_t **ret, char **msg) {
         incident_list_free(l, n);
         if (!a)
                 return -ENOMEM;
-        *ret = json_pack("{s:o}", "incidents", a);
+        *ret = json_pack("{s:o, s:b, s:I}", "incidents", a, "truncated", truncated, "limit",
+                         (json_int_t) max);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -89,7 +108,9 @@ static int get_id(json_t *args, int64_t *ret, char **msg) {
         return 0;
 }
 
-static int verb_show(Manager *m, json_t *args, json_t **ret, char **msg) {
+static int verb_show(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+        Manager *m = userdata;
+        json_t *args = control_request_args(req);
         _cleanup_(incident_freep) Incident *i = NULL;
         json_t *o, *occ = NULL;
         int64_t id;
@@ -118,7 +139,9 @@ static int verb_show(Manager *m, json_t *args, json_t **ret, char **msg) {
         return 0;
 }
 
-static int verb_resolve(Manager *m, json_t *args, json_t **ret, char **msg) {
+static int verb_resolve(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+        Manager *m = userdata;
+        json_t *args = control_request_args(req);
         const char *status = json_string_value(json_object_get(args, "status"));
         IncidentStatus st = INCIDENT_RESOLVED;
         int64_t id;
@@ -332,39 +355,50 @@ int manager_process_spool(Manager *m) {
         return r < 0 ? r : done;
 }
 
-int manager_handle_verb(Manager *m, const ControlPeer *peer, const char *verb, json_t *args,
-                        json_t **ret_data, char **ret_message) {
+static int verb_ping(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+        *ret = json_pack("{s:s}", "version", PACKAGE_VERSION);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int verb_status(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+        return manager_build_status(userdata, ret);
+}
+
+static int verb_submit(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+        Manager *m = userdata;
+
+        /* Whatever was spooled while we were away goes first, in order. */
+        (void) manager_process_spool(m);
+        return process_submission(m, control_request_args(req), ret, msg);
+}
+
+static int verb_reload(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+        const ControlPeer *peer = control_request_peer(req);
         int r;
 
-        if (strcmp(verb, "ping") == 0) {
-                *ret_data = json_pack("{s:s}", "version", PACKAGE_VERSION);
-                return *ret_data ? 0 : -ENOMEM;
-        }
-        if (strcmp(verb, "status") == 0)
-                return manager_build_status(m, ret_data);
-        if (strcmp(verb, "incidents") == 0)
-                return verb_incidents(m, args, ret_data, ret_message);
-        if (strcmp(verb, "show") == 0)
-                return verb_show(m, args, ret_data, ret_message);
-        if (strcmp(verb, "resolve") == 0)
-                return verb_resolve(m, args, ret_data, ret_message);
-        if (strcmp(verb, "submit") == 0) {
-                /* Whatever was spooled while we were away goes first, in order. */
-                (void) manager_process_spool(m);
-                return process_submission(m, args, ret_data, ret_message);
-        }
-        if (strcmp(verb, "reload") == 0) {
-                log_info("Reload requested by PID %d (UID %u).", (int) peer->pid,
-                         (unsigned) peer->uid);
-                r = manager_reload(m);
-                if (r == -EINVAL)
-                        *ret_message = strdup("the new configuration was rejected; see "
-                                              "journalctl -u appwatch");
-                else if (r < 0)
-                        (void) fail_msg(ret_message, r, "the new configuration could not be "
-                                        "applied (%s), the running one is kept; see "
-                                        "journalctl -u appwatch", strerror(-r));
-                return r;
-        }
-        return fail_msg(ret_message, -EOPNOTSUPP, "unknown verb '%s'", verb);
+        log_info("Reload requested by PID %d (UID %u).", (int) peer->pid, (unsigned) peer->uid);
+        r = manager_reload(userdata);
+        if (r == -EINVAL)
+                *msg = strdup("the new configuration was rejected; see journalctl -u appwatch");
+        else if (r < 0)
+                (void) fail_msg(msg, r, "the new configuration could not be applied (%s), the "
+                                "running one is kept; see journalctl -u appwatch", strerror(-r));
+        return r;
 }
+
+/*
+ * Every verb of the control socket. A verb missing here is answered
+ * EOPNOTSUPP (after the privilege check that an unknown verb gets as if
+ * mutating). A verb that needs a worker or the network is marked .async,
+ * keeps its ControlRequest and answers when the work is done.
+ */
+const ControlVerb manager_verbs[] = {
+        { .name = "ping", .handler = verb_ping },
+        { .name = "status", .handler = verb_status },
+        { .name = "incidents", .handler = verb_incidents },
+        { .name = "show", .handler = verb_show },
+        { .name = "resolve", .mutating = true, .handler = verb_resolve },
+        { .name = "submit", .mutating = true, .handler = verb_submit },
+        { .name = "reload", .mutating = true, .handler = verb_reload },
+};
+const size_t manager_n_verbs = ELEMENTSOF(manager_verbs);

@@ -65,8 +65,31 @@ static void print_json(json_t *o) {
         free(s);
 }
 
+/*
+ * Says on stderr that the daemon cut the list at its limit: standard output
+ * stays one incident per line (or the table), for scripts and pipes.
+ */
+static void print_truncated(json_t *data, bool as_json) {
+        long long limit = num(data, "limit");
+
+        if (!json_is_true(json_object_get(data, "truncated")))
+                return;
+        if (as_json) {
+                json_auto_t *o = json_pack("{s:b, s:I}", "truncated", 1, "limit",
+                                           (json_int_t) limit);
+                _cleanup_free_ char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+                if (s)
+                        fprintf(stderr, "%s\n", s);
+                return;
+        }
+        fprintf(stderr, "appwatchctl: the list stops at %lld incidents, the most recently seen; "
+                "there are more. Use --limit=N to see more, or narrow it with --app, --status "
+                "or --since.\n", limit);
+}
+
 int verb_incidents(const CtlGlobals *g, int argc, char **argv) {
         static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
                 { "app", required_argument, NULL, 'a' },
                 { "status", required_argument, NULL, 's' },
                 { "since", required_argument, NULL, 'S' },
@@ -84,8 +107,11 @@ int verb_incidents(const CtlGlobals *g, int argc, char **argv) {
         if (!args)
                 return CTL_EXIT_FAILURE;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+a:s:S:n:j", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+ha:s:S:n:j", options, NULL)) >= 0)
                 switch (c) {
+                case 'h':
+                        ctl_verb_help("incidents");
+                        return CTL_EXIT_OK;
                 case 'a':
                         json_object_set_new(args, "app", json_string(optarg));
                         break;
@@ -135,6 +161,7 @@ int verb_incidents(const CtlGlobals *g, int argc, char **argv) {
                 /* One object per line, for scripts. */
                 json_array_foreach(list, idx, i)
                         print_json(i);
+                print_truncated(data, true);
                 return CTL_EXIT_OK;
         }
         if (json_array_size(list) == 0) {
@@ -151,11 +178,14 @@ int verb_incidents(const CtlGlobals *g, int argc, char **argv) {
                        str(i, "title"), json_is_true(json_object_get(i, "regression"))
                                                 ? " (regression)" : "");
         }
+        print_truncated(data, false);
         return CTL_EXIT_OK;
 }
 
+/* Returns 0 with *ret_id, 1 when the help was shown, -EINVAL on a usage error. */
 static int parse_id_args(const char *verb, int argc, char **argv, bool *json, long long *ret_id) {
         static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, 'j' },
                 {}
         };
@@ -163,8 +193,11 @@ static int parse_id_args(const char *verb, int argc, char **argv, bool *json, lo
         int c;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+j", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+hj", options, NULL)) >= 0)
                 switch (c) {
+                case 'h':
+                        ctl_verb_help(verb);
+                        return 1;
                 case 'j':
                         *json = true;
                         break;
@@ -172,7 +205,7 @@ static int parse_id_args(const char *verb, int argc, char **argv, bool *json, lo
                         return -EINVAL;
                 }
         if (optind + 1 != argc) {
-                fprintf(stderr, "Usage: appwatchctl %s ID\n", verb);
+                fprintf(stderr, "Usage: appwatchctl %s [--json] ID\n", verb);
                 return -EINVAL;
         }
         *ret_id = strtoll(argv[optind], &end, 10);
@@ -193,8 +226,9 @@ int verb_show(const CtlGlobals *g, int argc, char **argv) {
         char a[32], b[32];
         int r;
 
-        if (parse_id_args("show", argc, argv, &as_json, &id) < 0)
-                return CTL_EXIT_USAGE;
+        r = parse_id_args("show", argc, argv, &as_json, &id);
+        if (r != 0)
+                return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
         r = ctl_call(g, "show", json_pack("{s:I}", "id", (json_int_t) id), &data, &message);
         if (r < 0) {
                 ctl_print_error(g, "show", r, message);
@@ -239,8 +273,9 @@ int verb_resolve(const CtlGlobals *g, int argc, char **argv) {
         long long id;
         int r;
 
-        if (parse_id_args("resolve", argc, argv, &as_json, &id) < 0)
-                return CTL_EXIT_USAGE;
+        r = parse_id_args("resolve", argc, argv, &as_json, &id);
+        if (r != 0)
+                return r > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
         r = ctl_call(g, "resolve", json_pack("{s:I}", "id", (json_int_t) id), &data, &message);
         if (r < 0) {
                 ctl_print_error(g, "resolve", r, message);

@@ -214,6 +214,7 @@ static ssize_t pump(int fd, int out, Tail *t) {
 
 int verb_run(const CtlGlobals *g, int argc, char **argv) {
         static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
                 { "app", required_argument, NULL, 'a' },
                 { "quiet", no_argument, NULL, 'q' },
                 {}
@@ -230,8 +231,11 @@ int verb_run(const CtlGlobals *g, int argc, char **argv) {
         int c, status, code, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+a:q", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+ha:q", options, NULL)) >= 0)
                 switch (c) {
+                case 'h':
+                        ctl_verb_help("run");
+                        return CTL_EXIT_OK;
                 case 'a':
                         free(app);
                         app = strdup(optarg);
@@ -317,6 +321,7 @@ report:
 
 int verb_submit(const CtlGlobals *g, int argc, char **argv) {
         static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
                 { "app", required_argument, NULL, 'a' },
                 { "exit-code", required_argument, NULL, 'e' },
                 { "command", required_argument, NULL, 'c' },
@@ -331,8 +336,11 @@ int verb_submit(const CtlGlobals *g, int argc, char **argv) {
         int c;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+a:e:c:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+ha:e:c:", options, NULL)) >= 0)
                 switch (c) {
+                case 'h':
+                        ctl_verb_help("submit");
+                        return CTL_EXIT_OK;
                 case 'a':
                         free(app);
                         app = strdup(optarg);
@@ -386,6 +394,11 @@ int verb_submit_unit(const CtlGlobals *g, int argc, char **argv) {
         const char *unit, *result, *status;
         int r;
 
+        /* No getopt: unit names may start with '-' (-.mount). */
+        if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                ctl_verb_help("submit-unit");
+                return CTL_EXIT_OK;
+        }
         if (argc != 2) {
                 fprintf(stderr, "Usage: appwatchctl submit-unit UNIT\n");
                 return CTL_EXIT_USAGE;

@@ -78,6 +78,7 @@ watches:
 static int simple_call(const CtlGlobals *g, const char *verb, int argc, char **argv,
                        void (*print)(json_t *)) {
         static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, 'j' },
                 {}
         };
@@ -87,8 +88,11 @@ static int simple_call(const CtlGlobals *g, const char *verb, int argc, char **a
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+j", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+hj", options, NULL)) >= 0)
                 switch (c) {
+                case 'h':
+                        ctl_verb_help(verb);
+                        return CTL_EXIT_OK;
                 case 'j':
                         local.json = true;
                         break;

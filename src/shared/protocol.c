@@ -193,15 +193,3 @@ char *protocol_request(const char *verb, json_t *args) {
                 return NULL;
         return dump_line(o);
 }
-
-bool protocol_verb_is_mutating(const char *verb) {
-        /* Unknown verbs count as mutating, so a new verb is safe by default. */
-        static const char *const read_only[] = {
-                "ping", "status", "incidents", "show", "check", "health",
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(read_only); i++)
-                if (strcmp(verb, read_only[i]) == 0)
-                        return false;
-        return true;
-}

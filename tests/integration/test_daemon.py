@@ -82,7 +82,7 @@ class ControlSocket(unittest.TestCase):
         out = self.d.ctl("status").stdout
         self.assertIn("Version: ", out)
         self.assertIn("State: running", out)
-        self.assertIn("Database: %s/appwatch.db (schema 1)" % self.d.state_dir, out)
+        self.assertIn("Database: %s/appwatch.db (schema 2)" % self.d.state_dir, out)
         j = json.loads(self.d.ctl("status", "--json").stdout)
         for key in ("version", "uptime_usec", "config", "sources", "queues", "counts"):
             self.assertIn(key, j)

@@ -161,6 +161,8 @@ TEST(lanes_do_not_block_each_other) {
                 ASSERT_OK(pool_submit(p, POOL_LANE_DELIVER, work, done, free_job,
                                       blocking_job(&hung), NULL));
         ASSERT_TRUE(pool_is_full(p, POOL_LANE_DELIVER));
+        for (int k = 0; k < 5000 && pool_running(p, POOL_LANE_DELIVER) == 0; k++)
+                usleep(1000);
         ASSERT_ERROR(pool_submit(p, POOL_LANE_DELIVER, work, done, free_job, new_job(&hung, 1, 0),
                                  NULL), EAGAIN);
         /* Analysis still runs, and its lane is not full. */

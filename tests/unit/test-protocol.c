@@ -129,12 +129,3 @@ TEST(replies) {
         o = NULL;
         return 0;
 }
-
-TEST(verb_authorization_table) {
-        ASSERT_TRUE(!protocol_verb_is_mutating("status"));
-        ASSERT_TRUE(!protocol_verb_is_mutating("ping"));
-        ASSERT_TRUE(protocol_verb_is_mutating("reload"));
-        ASSERT_TRUE(protocol_verb_is_mutating("resolve"));
-        ASSERT_TRUE(protocol_verb_is_mutating("something-new"));
-        return 0;
-}

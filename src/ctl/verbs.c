@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * appwatchctl's verb table: each verb's name, what runs it, its synopsis,
+ * a one-line summary and its options. `appwatchctl --help` lists all of it
+ * and `appwatchctl VERB --help` prints one entry, so the two cannot drift.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl/client.h"
+#include "ctl/scan.h"
+#include "shared/cleanup.h"
+
+#define HELP_OPTION "  -h --help             Show this help\n"
+#define JSON_OPTION "  -j --json             Print JSON instead of text\n"
+
+static int run_scan(const CtlGlobals *g, int argc, char **argv) {
+        return verb_scan(argc, argv);
+}
+
+const CtlVerb ctl_verbs[] = {
+        {
+                .name = "status",
+                .run = verb_status,
+                .synopsis = "[--json]",
+                .summary = "Show the daemon's state, sources, queues and counts",
+                .options = JSON_OPTION,
+        },
+        {
+                .name = "incidents",
+                .run = verb_incidents,
+                .synopsis = "[OPTIONS]",
+                .summary = "List incidents, most recently seen first",
+                .options =
+                        "  -a --app=APP          Only the incidents of this app\n"
+                        "  -s --status=STATUS    Only those in this status: New, 'In Progress',\n"
+                        "                        Resolved or 'Manual Required'\n"
+                        "  -S --since=WHEN       Only those seen since WHEN: a span ago (2h, 3d),\n"
+                        "                        today, yesterday, or YYYY-MM-DD[ HH:MM]\n"
+                        "  -n --limit=N          List at most N (default: 1000); a list cut at\n"
+                        "                        the limit says so on standard error\n"
+                        "  -j --json             One JSON object per incident and line; a cut\n"
+                        "                        list adds {\"truncated\": true, \"limit\": N}\n"
+                        "                        on standard error\n",
+        },
+        {
+                .name = "show",
+                .run = verb_show,
+                .synopsis = "[--json] ID",
+                .summary = "Show one incident with its analysis and occurrences",
+                .options = JSON_OPTION,
+        },
+        {
+                .name = "resolve",
+                .run = verb_resolve,
+                .synopsis = "[--json] ID",
+                .summary = "Mark an incident resolved",
+                .options = JSON_OPTION,
+        },
+        {
+                .name = "run",
+                .run = verb_run,
+                .synopsis = "[--app=NAME] [--quiet] -- COMMAND [ARGS...]",
+                .summary = "Run a build command and report it if it fails",
+                .options =
+                        "  -a --app=NAME         The app it builds (default: the name of the\n"
+                        "                        current directory)\n"
+                        "  -q --quiet            Do not say what was recorded\n",
+        },
+        {
+                .name = "submit",
+                .run = verb_submit,
+                .synopsis = "--app=NAME [--exit-code=N] [--command=TEXT] < LOG",
+                .summary = "Report a failure from a log on standard input",
+                .options =
+                        "  -a --app=NAME         The app that failed (required)\n"
+                        "  -e --exit-code=N      Its exit status, 0-255 (default: 1)\n"
+                        "  -c --command=TEXT     The command that failed\n",
+        },
+        {
+                .name = "submit-unit",
+                .run = verb_submit_unit,
+                .synopsis = "UNIT",
+                .summary = "Report a failed unit with its journal (for OnFailure=)",
+        },
+        {
+                .name = "scan",
+                .run = run_scan,
+                .synopsis = "[OPTIONS] FILE...|-",
+                .summary = "Check log files for failures without the daemon",
+                .options =
+                        "     --json             One JSON object per finding and line\n"
+                        "     --language=ko|en   Language of labels and analysis\n"
+                        "     --rules-dir=DIR    Load *.rules from DIR instead of the default\n"
+                        "                        directories (repeatable; built-in rules stay)\n"
+                        "     --app=NAME         App name used in the analysis\n"
+                        "     --no-redact        Print secrets found in the log as they are\n",
+        },
+        {
+                .name = "reload",
+                .run = verb_reload,
+                .synopsis = "[--json]",
+                .summary = "Re-read the configuration (like systemctl reload appwatch)",
+                .options = JSON_OPTION,
+        },
+        {
+                .name = "ping",
+                .run = verb_ping,
+                .synopsis = "[--json]",
+                .summary = "Check that the daemon answers",
+                .options = JSON_OPTION,
+        },
+};
+const size_t ctl_n_verbs = ELEMENTSOF(ctl_verbs);
+
+const CtlVerb *ctl_verb_find(const char *name) {
+        for (size_t i = 0; i < ctl_n_verbs; i++)
+                if (strcmp(ctl_verbs[i].name, name) == 0)
+                        return &ctl_verbs[i];
+        return NULL;
+}
+
+void ctl_verb_help(const char *name) {
+        const CtlVerb *v = ctl_verb_find(name);
+
+        if (!v)
+                return;
+        printf("Usage: appwatchctl %s %s\n\n%s.\n\nOptions:\n%s" HELP_OPTION, v->name,
+               v->synopsis, v->summary, v->options ?: "");
+}
+
+void ctl_verbs_help(void) {
+        printf("Verbs (each also takes -h/--help):\n");
+        for (size_t i = 0; i < ctl_n_verbs; i++) {
+                const char *o = ctl_verbs[i].options ?: "";
+
+                printf("\n  %s %s\n      %s.\n", ctl_verbs[i].name, ctl_verbs[i].synopsis,
+                       ctl_verbs[i].summary);
+                /* Each option line, indented under its verb. */
+                while (*o) {
+                        size_t l = strcspn(o, "\n");
+                        printf("    %.*s\n", (int) l, o);
+                        o += l + (o[l] == '\n');
+                }
+        }
+}
