@@ -166,10 +166,12 @@ class Faults(Base):
         self.assertEqual(len(self.s.messages), 1)
 
     def test_rate_limit_bucket(self):
-        self.s.rate_limit(1, burst=2)
+        self.s.rate_limit(0.2, burst=2)  # a token every 5 s: no race with a slow machine
         got = [self.post() for _ in range(3)]
         self.assertEqual([g[0] for g in got], [200, 200, 429])
-        self.assertEqual(got[2][1]["Retry-After"], "1")
+        self.assertIn(got[2][1]["Retry-After"], ("4", "5"))
+        self.assertEqual(self.s.requests[-1].fault,
+                         {"kind": "rate_limit", "retry_after": int(got[2][1]["Retry-After"])})
         self.s.rate_limit(None)
         self.assertEqual(self.post()[0], 200)
 
@@ -195,6 +197,37 @@ class Faults(Base):
                   {"Content-Type": "application/json"}, encode_chunked=True)
         self.assertEqual(c.getresponse().read(), b"ok")
         self.assertEqual([m["text"] for m in self.s.messages], ["0", "1", "2", "chunked"])
+
+    def test_faults_that_carry_the_request_out(self):
+        self.s.fail("drop_after")
+        with self.assertRaises((http.client.HTTPException, ConnectionError, urllib.error.URLError)):
+            self.post()
+        self.s.fail("timeout_after", seconds=3)
+        with self.assertRaises((socket.timeout, TimeoutError, urllib.error.URLError)):
+            self.post(timeout=0.3)
+        self.s.fail("drop")
+        with self.assertRaises((http.client.HTTPException, ConnectionError, urllib.error.URLError)):
+            self.post()
+        # the client saw three failures; Slack posted two of the messages
+        self.assertEqual(len(self.s.messages), 2)
+        self.assertEqual([r.processed for r in self.s.requests], [True, True, False])
+        self.assertEqual([r.status for r in self.s.requests], [None, None, None])
+
+    def test_faults_for_some_requests_only(self):
+        n = self.fake(FakeNotion)
+        h = {"Authorization": "Bearer " + n.token, "Notion-Version": "2025-09-03",
+             "Content-Type": "application/json"}
+        n.fail("drop_after", method="POST", path="/v1/pages")
+        db = call("GET", n.url + "/v1/databases/" + n.database_id, headers=h)
+        self.assertEqual(db[0], 200)
+        with self.assertRaises((http.client.HTTPException, ConnectionError, urllib.error.URLError)):
+            call("POST", n.url + "/v1/pages", {"parent": {"data_source_id": n.data_source_id},
+                                              "properties": {"제목": {"title": [{"text": {"content": "x"}}]}}},
+                 headers=h)
+        # created, though the client never heard of it: what a retry must not duplicate
+        self.assertEqual(len(n.pages_in()), 1)
+        self.assertEqual(n.requests[1].fault, {"kind": "drop_after", "method": "POST", "path": "/v1/pages"})
+        self.assertEqual(call("GET", n.url + "/v1/databases/" + n.database_id, headers=h)[0], 200)
 
     def test_misuse_is_a_clear_error(self):
         self.assertRaisesRegex(FakeError, "unknown fault kind 'boom'", self.s.fail, "boom")
@@ -369,6 +402,12 @@ class Notion(Base):
         self.n.token_state = None
         st, hd, body = call("POST", self.n.url + "/v1/pages", b"{oops", self.h)
         self.assertEqual(json.loads(body)["code"], "invalid_json")
+        cut = '{"properties": {"앱": "'.encode() + "가".encode()[:2] + b'"}}'  # a character cut in two
+        st, hd, body = call("POST", self.n.url + "/v1/pages", cut, self.h)
+        self.assertEqual((st, json.loads(body)["code"]), (400, "invalid_json"))
+        pid = self.create()[1]["id"]
+        self.assertNotionError(self.api("GET", "/v1/blocks/%s/children?page_size=abc" % pid),
+                               400, "validation_error", "page_size")
         st, hd, body = call("POST", self.n.url + "/v1/pages", b"{}", dict(self.h, **{"Content-Type": "text/plain"}))
         self.assertEqual((st, json.loads(body)["code"]), (400, "invalid_request"))
         self.assertNotionError(self.api("GET", "/v1/nothing"), 400, "invalid_request_url")
@@ -443,7 +482,8 @@ class Notion(Base):
                                [para("x" * 2001)])
         self.assertEqual(st, 400)
         self.assertNotIn("Brand new", self.n.options("타입"))
-        st, body = self.create({"제목": title("x"), "타입": {"select": {"name": "Another"}}, "앱": {"checkbox": 1}})
+        st, body = self.create({"제목": title("x"), "타입": {"select": {"name": "Another"}},
+                                "앱": {"checkbox": 1}})
         self.assertEqual(st, 400)
         self.assertNotIn("Another", self.n.options("타입"))
         self.assertEqual(len(self.n.pages_in()), 1)
@@ -468,7 +508,8 @@ class Notion(Base):
         ]
         for props, message in cases:
             with self.subTest(message):
-                self.assertNotionError(self.create(dict(props, 제목=title("x"))), 400, "validation_error", message)
+                self.assertNotionError(self.create(dict(props, 제목=title("x"))), 400, "validation_error",
+                                       message)
         self.assertNotionError(self.api("POST", "/v1/pages", {"properties": {}}), 400, "validation_error",
                                "body.parent should be defined")
         self.assertEqual(self.n.pages_in(), [])
@@ -498,7 +539,8 @@ class Notion(Base):
     def test_update_append_delete(self):
         st, page = self.create({"제목": title("x"), "상태": {"select": {"name": "New"}}}, [para("one")])
         pid = page["id"]
-        st, up = self.api("PATCH", "/v1/pages/" + pid, {"properties": {"상태": {"select": {"name": "In Progress"}}}})
+        st, up = self.api("PATCH", "/v1/pages/" + pid,
+                          {"properties": {"상태": {"select": {"name": "In Progress"}}}})
         self.assertEqual((st, up["properties"]["상태"]["select"]["name"]), (200, "In Progress"))
         self.assertNotionError(self.api("PATCH", "/v1/pages/" + pid, {"properties": {"상태": rich("x")}}),
                                400, "validation_error", "상태 is expected to be select.")
@@ -556,7 +598,8 @@ class Notion(Base):
         self.assertEqual([plain(p["properties"]["제목"]) for p in q["results"]], ["p4", "p3", "p2", "p1", "p0"])
         self.assertNotionError(self.api("POST", ds, {"filter": {"property": "nope", "rich_text": {"equals": "x"}}}),
                                400, "validation_error", "Could not find property with name or id: nope")
-        self.assertNotionError(self.api("POST", ds, {"filter": {"property": "상태", "rich_text": {"equals": "x"}}}),
+        self.assertNotionError(self.api("POST", ds, {"filter": {"property": "상태",
+                                                                "rich_text": {"equals": "x"}}}),
                                400, "validation_error", "상태 is a select property")
         self.assertNotionError(self.api("POST", ds, {"start_cursor": "bogus"}), 400, "validation_error")
         self.assertNotionError(self.api("POST", ds, {"page_size": 101}), 400, "validation_error")
@@ -572,7 +615,7 @@ class Notion(Base):
         self.n.fail("rate_limit", retry_after=2)
         st, hd, body = call("GET", self.n.url + path, headers=self.h)
         self.assertEqual((st, hd["Retry-After"], json.loads(body)["code"]), (429, "2", "rate_limited"))
-        self.n.rate_limit(3, burst=3)
+        self.n.rate_limit(0.2, burst=3)
         statuses = [call("GET", self.n.url + path, headers=self.h)[0] for _ in range(4)]
         self.assertEqual(statuses, [200, 200, 200, 429])
         self.assertEqual(self.n.requests[-1].error, "rate_limited")
@@ -760,6 +803,9 @@ class Gemini(Base):
                 err = self.assertGoogleError(self.generate(body), 400, "INVALID_ARGUMENT", message=message)
                 self.assertIn(message, err["message"])
         st, hd, b = call("POST", self.gen, b"{nope", self.h)
+        self.assertEqual((st, json.loads(b)["error"]["status"]), (400, "INVALID_ARGUMENT"))
+        cut = '{"contents": [{"parts": [{"text": "'.encode() + "가".encode()[:2] + b'"}]}]}'
+        st, hd, b = call("POST", self.gen, cut, self.h)
         self.assertEqual((st, json.loads(b)["error"]["status"]), (400, "INVALID_ARGUMENT"))
         st, hd, b = call("POST", self.gen, json.dumps(self.req()).encode(),
                          {"x-goog-api-key": self.g.api_key, "Content-Type": "text/plain"})

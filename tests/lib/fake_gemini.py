@@ -271,7 +271,8 @@ class FakeGemini(FakeServer):
             return Response(403, self._error_body(403, "PERMISSION_DENIED", "The caller does not have permission"))
         if status == 404:
             return Response(404, self._error_body(404, "NOT_FOUND", "Requested entity was not found."))
-        return Response(status, self._error_body(status, "INVALID_ARGUMENT", "Request contains an invalid argument."))
+        return Response(status, self._error_body(status, "INVALID_ARGUMENT",
+                                                 "Request contains an invalid argument."))
 
     def error_code(self, resp):
         try:
@@ -314,8 +315,8 @@ class FakeGemini(FakeServer):
                               "123456789012 before or it is disabled. Enable it by visiting https://console."
                               "developers.google.com/apis/api/%s/overview?project=123456789012 then retry."
                               % _SERVICE, [
-                                  {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
-                                   "domain": "googleapis.com",
+                                  {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                   "reason": "SERVICE_DISABLED", "domain": "googleapis.com",
                                    "metadata": {"service": _SERVICE, "consumer": "projects/123456789012"}}])
         if self.key_state == "permission_denied":
             raise GeminiError(403, "PERMISSION_DENIED", "The caller does not have permission")

@@ -334,7 +334,8 @@ class FakeNotion(FakeServer):
 
     def error_response(self, status, retry_after=None):
         if status == 429:
-            return self._error(429, "rate_limited", "You have been rate limited. Please try again in a few minutes.",
+            return self._error(429, "rate_limited",
+                               "You have been rate limited. Please try again in a few minutes.",
                                {"Retry-After": retry_after_seconds(retry_after)})
         if status == 409:
             return self._error(409, "conflict_error", "Conflict occurred while saving. Please try again.")
@@ -345,7 +346,8 @@ class FakeNotion(FakeServer):
             return self._error(503, "service_unavailable", "Notion is unavailable, try again later.",
                                {"Retry-After": retry_after} if retry_after is not None else None)
         if status == 504:
-            return self._error(504, "gateway_timeout", "Notion timed out while attempting to complete this request.")
+            return self._error(504, "gateway_timeout",
+                               "Notion timed out while attempting to complete this request.")
         if status == 401:
             return self._error(401, "unauthorized", "API token is invalid.")
         if status == 403:
@@ -489,7 +491,8 @@ class FakeNotion(FakeServer):
                     if not isinstance(link, dict) or not isinstance(link.get("url"), str):
                         raise _body_error(p + ".text.link.url", "a string", json.dumps(link)[:100])
                     if js_len(link["url"]) > MAX_LINK_URL:
-                        raise _body_error(p + ".text.link.url.length", "≤ `%d`" % MAX_LINK_URL, js_len(link["url"]))
+                        raise _body_error(p + ".text.link.url.length", "≤ `%d`" % MAX_LINK_URL,
+                                          js_len(link["url"]))
                 out.append({"type": "text", "text": {"content": txt["content"], "link": link},
                             "annotations": annotations, "plain_text": txt["content"],
                             "href": link["url"] if link else None})
@@ -791,7 +794,11 @@ class FakeNotion(FakeServer):
     def _list_children(self, nid, req):
         obj, _ = self._parent_of(nid)
         ids = [b for b in obj["_children"] if not self.blocks[b]["in_trash"]]
-        size = int((req.query.get("page_size") or [MAX_PAGE_SIZE])[0])
+        raw = (req.query.get("page_size") or [str(MAX_PAGE_SIZE)])[0]
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+            raise _invalid("query failed validation: query.page_size should be a number between 1 and %d, "
+                           "instead was `%s`." % (MAX_PAGE_SIZE, raw))
+        size = int(raw)
         start = (req.query.get("start_cursor") or [None])[0]
         i = ids.index(normalize_id(start)) if start and normalize_id(start) in ids else 0
         chunk = ids[i:i + size]

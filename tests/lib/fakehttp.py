@@ -28,8 +28,11 @@ import urllib.parse
 MAX_BODY = 8 * 1024 * 1024
 POLL = 0.02                 # how soon shutdown() is noticed: stop() and 'refuse' outages are quick
 
-FAULT_KINDS = ("status", "rate_limit", "timeout", "delay", "drop", "drop_mid_body",
-               "garbage", "truncated", "wrong_type")
+FAULT_KINDS = ("status", "rate_limit", "timeout", "timeout_after", "delay", "drop", "drop_after",
+               "drop_mid_body", "garbage", "truncated", "wrong_type")
+# Kinds that carry the request out before misbehaving: the client cannot
+# tell whether it took effect (a page was created, a message posted).
+PROCESSING_KINDS = ("timeout_after", "delay", "drop_after", "drop_mid_body", "truncated")
 OUTAGE_MODES = ("refuse", "status", "timeout", "drop")
 
 
@@ -61,6 +64,8 @@ class Recorded:
         self.fault = None           # the fault applied, if any
         self.error = None           # the API error code answered, if any
         self.warnings = []          # accepted, but near or over a soft limit
+        self.processed = False      # the fake acted on it (even if the answer then broke)
+        self.response_body = None   # what was answered (None if nothing was)
 
     def header(self, name, default=None):
         return self.headers.get(name.lower(), default)
@@ -74,7 +79,10 @@ class Recorded:
         d = {"method": self.method, "path": self.path, "target": self.target,
              "query": self.query, "headers": headers, "json": self.json,
              "time": self.time, "monotonic": self.monotonic, "status": self.status,
-             "fault": self.fault, "error": self.error, "warnings": self.warnings}
+             "fault": self.fault, "error": self.error, "warnings": self.warnings,
+             "processed": self.processed,
+             "response": (self.response_body[:65536].decode("utf-8", "replace")
+                          if self.response_body is not None else None)}
         if self.json is None and self.body:
             d["body"] = self.body.decode("utf-8", "replace")
         if redact and "target" in d and "key=" in d["target"]:
@@ -102,6 +110,9 @@ class _Fault:
     def __init__(self, kind, params):
         if kind not in FAULT_KINDS:
             raise FakeError("unknown fault kind %r (known: %s)" % (kind, ", ".join(FAULT_KINDS)))
+        params = dict(params)
+        self.method = params.pop("method", None)
+        self.path = params.pop("path", None)
         allowed = {"status", "retry_after", "seconds", "body", "content_type"}
         unknown = set(params) - allowed
         if unknown:
@@ -111,9 +122,16 @@ class _Fault:
         self.kind = kind
         self.params = params
 
+    def matches(self, req):
+        return ((self.method is None or req.method == self.method)
+                and (self.path is None or req.path.startswith(self.path)))
+
     def describe(self):
         d = {"kind": self.kind}
         d.update(self.params)
+        for k in ("method", "path"):
+            if getattr(self, k):
+                d[k] = getattr(self, k)
         return d
 
 
@@ -180,8 +198,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline(65537)
             return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        if length > MAX_BODY or length < 0:
             return None
         return self.rfile.read(length) if length else b""
 
@@ -191,7 +212,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             self.close_connection = True
-            self._send(Response(413, b"request too large", "text/plain"))
+            self._send(Response(413, b"request too large, or a bad Content-Length", "text/plain"))
             return
         req = Recorded(self.command, self.path, self.headers, body, received, mono)
         if req.path.startswith("/_fake/"):
@@ -210,19 +231,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         action = fake._decide(req)
         if action is None:
-            try:
-                resp = fake.handle(req)
-            except Exception as e:  # a bug in the fake must show, not hang the client
-                resp = Response(599, "fake crashed: %r" % e, "text/plain")
-                fake._note_crash(req, e)
+            resp = self._process(fake, req)
         else:
             resp = self._fault(fake, req, action)
             if resp is None:
                 return
         req.status = resp.status
+        req.response_body = resp.body
         if req.error is None and resp.status >= 400:
             req.error = fake.error_code(resp)
         self._send(resp)
+
+    def _process(self, fake, req):
+        req.processed = True
+        try:
+            return fake.handle(req)
+        except Exception as e:  # a bug in the fake must show, not hang the client
+            fake._note_crash(req, e)
+            return Response(599, "fake crashed: %r" % e, "text/plain")
 
     def _fault(self, fake, req, fault):
         p = fault.params
@@ -233,24 +259,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if "body" in p:
                 resp = Response(status, p["body"], p.get("content_type", "text/plain"), resp.headers)
             return resp
-        if fault.kind == "timeout":
+        if fault.kind in ("timeout", "timeout_after"):
             # Accept and never answer (until the fake stops, or `seconds`).
+            if fault.kind == "timeout_after":
+                self._process(fake, req)
             fake._stopping.wait(p.get("seconds", 3600))
             self.close_connection = True
+            self._abort()
             return None
         if fault.kind == "delay":
             fake._stopping.wait(p.get("seconds", 1.0))
-            try:
-                return fake.handle(req)
-            except Exception as e:
-                fake._note_crash(req, e)
-                return Response(599, "fake crashed: %r" % e, "text/plain")
-        if fault.kind == "drop":
+            return self._process(fake, req)
+        if fault.kind in ("drop", "drop_after"):
+            if fault.kind == "drop_after":
+                self._process(fake, req)
             self.close_connection = True
             self._abort()
             return None
         if fault.kind == "drop_mid_body":
-            resp = fake.handle(req)
+            resp = self._process(fake, req)
             body = resp.body if len(resp.body) >= 8 else resp.body + b" " * 8
             self.send_response(resp.status)
             self.send_header("Content-Type", resp.content_type)
@@ -265,7 +292,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return Response(200, p.get("body", "\x00\x01 this is not JSON <html>"),
                             p.get("content_type", "application/json"))
         if fault.kind == "truncated":
-            resp = fake.handle(req)
+            resp = self._process(fake, req)
             cut = resp.body[:max(1, len(resp.body) // 2)]
             if cut == resp.body:
                 cut = b'{"truncated":'
@@ -374,9 +401,12 @@ class FakeServer:
 
     def fail(self, kind, count=1, **params):
         """The next `count` requests get this fault (queued after earlier
-        ones). Kinds: status (status=, retry_after=), rate_limit
-        (retry_after=), timeout (seconds=, default: until stopped), delay
-        (seconds=), drop, drop_mid_body, garbage, truncated, wrong_type."""
+        ones); with method= and/or path= (a prefix), only the requests that
+        match. Kinds: status (status=, retry_after=, body=, content_type=),
+        rate_limit (retry_after=), timeout (seconds=, default: until
+        stopped), delay (seconds=), drop, garbage, wrong_type; and, carried
+        out before they misbehave, timeout_after, drop_after, drop_mid_body,
+        truncated (and delay)."""
         if count < 1:
             raise FakeError("fail(%r): count must be >= 1, got %r" % (kind, count))
         with self._lock:
@@ -426,12 +456,13 @@ class FakeServer:
         with self._lock:
             if self._outage is not None:
                 return self._outage
-            if self._faults:
-                entry = self._faults[0]
+            for i, entry in enumerate(self._faults):
+                if not entry[0].matches(req):
+                    continue
                 if entry[1] is not None:
                     entry[1] -= 1
                     if entry[1] == 0:
-                        self._faults.pop(0)
+                        self._faults.pop(i)
                 return entry[0]
             if self._bucket is not None:
                 wait = self._bucket.take()
