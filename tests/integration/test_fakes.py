@@ -184,6 +184,9 @@ class Faults(Base):
                                                                           {"text": "한국어 ✅"}, "1"))
         self.assertLessEqual(abs(r.time - time.time()), 5)
         self.assertEqual(FakeSlack.max_in_window(self.s.requests, 10), 2)
+        self.assertEqual(self.s.requests_containing("한국어"), [r])
+        self.assertEqual(self.s.requests_containing("X-Test"), [])
+        self.assertEqual(self.s.requests_containing(self.s.hook_path.split("/")[-1]), self.s.requests)
         self.assertEqual(self.s.wait_requests(2, timeout=1), self.s.requests)
         self.assertRaises(AssertionError, self.s.wait_requests, 3, 0.05)
 

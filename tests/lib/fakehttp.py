@@ -296,7 +296,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             cut = resp.body[:max(1, len(resp.body) // 2)]
             if cut == resp.body:
                 cut = b'{"truncated":'
-            return Response(200, cut, resp.content_type, resp.headers)
+            return Response(resp.status, cut, resp.content_type, resp.headers)
         if fault.kind == "wrong_type":
             return Response(200, p.get("body", "<html><body>Service page</body></html>"),
                             p.get("content_type", "text/html; charset=utf-8"))
@@ -496,6 +496,18 @@ class FakeServer:
         with self._lock:
             return [r for r in self.requests
                     if (method is None or r.method == method) and r.path.startswith(path_prefix)]
+
+    def requests_containing(self, text):
+        """The requests whose target or body holds `text` (bytes or str),
+        or any header but the credential headers: for checking that a
+        planted secret never left the host."""
+        needle = text.encode("utf-8") if isinstance(text, str) else text
+        sneedle = needle.decode("utf-8", "replace")
+        with self._lock:
+            return [r for r in self.requests
+                    if needle in r.body or sneedle in r.target
+                    or any(sneedle in v for k, v in r.headers.items()
+                           if k not in ("authorization", "x-goog-api-key"))]
 
     @staticmethod
     def max_in_window(reqs, seconds):
