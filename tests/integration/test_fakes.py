@@ -875,6 +875,7 @@ class Standalone(unittest.TestCase):
         p, info, log = self.spawn("slack", "--hook-path", "/services/T0E2E/B0E2E/secrettoken")
         self.assertEqual(info["webhook_url"], info["url"] + "/services/T0E2E/B0E2E/secrettoken")
         self.assertEqual(call("POST", info["webhook_url"], {"text": "from the container"})[0:3:2], (200, b"ok"))
+        self.ctl(info, "POST", "/_fake/faults", {"kind": "drop", "path": "/services/T0OTHER"})
         self.ctl(info, "POST", "/_fake/faults", {"kind": "status", "status": 503, "count": 1})
         self.assertEqual(call("POST", info["webhook_url"], {"text": "x"})[0], 503)
         self.ctl(info, "POST", "/_fake/outage", {"mode": "refuse"})
