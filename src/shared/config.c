@@ -104,9 +104,13 @@ static const ConfigItem config_items[] = {
         RANGE("Slack", "RepeatIntervalSec", VALUE_TIMESPAN, slack_repeat_interval, 0,
               30 * USEC_PER_DAY),
         ITEM("Slack", "Endpoint", VALUE_URL, slack_endpoint),
+        RANGE("Slack", "GroupWindowSec", VALUE_TIMESPAN, slack_group_window, 0,
+              10 * USEC_PER_MINUTE),
 
         ITEM("Notion", "Endpoint", VALUE_URL, notion_endpoint),
         ITEM("Notion", "DatabaseId", VALUE_STRING, notion_database_id),
+        ITEM("Notion", "DataSourceId", VALUE_STRING, notion_data_source_id),
+        ITEM("Notion", "FingerprintProperty", VALUE_STRING, notion_prop_fingerprint),
         ITEM("Notion", "TitleProperty", VALUE_STRING, notion_prop_title),
         ITEM("Notion", "TypeProperty", VALUE_STRING, notion_prop_type),
         ITEM("Notion", "AppProperty", VALUE_STRING, notion_prop_app),
@@ -381,7 +385,8 @@ static int set_defaults(Config *c) {
         c->gemini_timeout = 30 * USEC_PER_SEC;
         c->gemini_daily_budget = 500;
         c->slack_min_severity = SEVERITY_LOW;
-        c->slack_repeat_interval = USEC_PER_HOUR;
+        c->slack_repeat_interval = 4 * USEC_PER_HOUR;
+        c->slack_group_window = 5 * USEC_PER_SEC;
         c->fix_enabled = true;
         c->fix_dry_run = false;
         c->fix_timeout = 10 * USEC_PER_MINUTE;

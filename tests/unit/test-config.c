@@ -635,6 +635,9 @@ TEST(shipped_config_documents_defaults) {
         ASSERT_EQ(c->gemini_daily_budget, def->gemini_daily_budget);
         ASSERT_EQ(c->slack_min_severity, def->slack_min_severity);
         ASSERT_EQ(c->slack_repeat_interval, def->slack_repeat_interval);
+        ASSERT_EQ(c->slack_repeat_interval, 4 * USEC_PER_HOUR);
+        ASSERT_EQ(c->slack_group_window, def->slack_group_window);
+        ASSERT_TRUE(!c->notion_prop_fingerprint && !c->notion_data_source_id);
         ASSERT_STREQ(c->notion_endpoint, def->notion_endpoint);
         ASSERT_STREQ(c->notion_prop_status, def->notion_prop_status);
         ASSERT_STREQ(c->notion_prop_time, def->notion_prop_time);
