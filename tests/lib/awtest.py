@@ -181,7 +181,33 @@ class Daemon:
                 what, json.dumps(last, indent=1)[:4000], self.logtext()[-4000:]))
         return last
 
+    def reachable_ctl(self):
+        """A copy of appwatchctl that any user can run. The build tree may sit
+        below a directory other users cannot enter (a checkout in /root, mode
+        0700 on a fresh system: EACCES for nobody), so the binary (linked
+        statically against our own code) is copied into a fresh 0755
+        directory under the system's temporary directory, whose parents every
+        user can search."""
+        if getattr(self, "_reachable_ctl", None):
+            return self._reachable_ctl
+        d = tempfile.mkdtemp(prefix="appwatch-ctl.")
+        self.tc.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        path = os.path.join(d, "appwatchctl")
+        shutil.copy(shutil.which(APPWATCHCTL) or APPWATCHCTL, path)
+        os.chmod(path, 0o755)
+        probe = d
+        while probe != "/":
+            probe = os.path.dirname(probe)
+            if os.stat(probe).st_mode & 0o001 == 0:
+                raise AssertionError("%s is not searchable by other users: cannot run %s as "
+                                     "another user" % (probe, path))
+        self._reachable_ctl = path
+        return path
+
     def ctl(self, *args, check=True, user=None, timeout=30, input=None, cwd=None):
+        """Runs appwatchctl on this daemon's socket; as another user (uid)
+        when user is given, from a copy that user can reach."""
         argv = [APPWATCHCTL, "--socket=" + self.socket_path] + list(args)
         kw = {}
         if input is not None:
@@ -190,6 +216,7 @@ class Daemon:
             kw["cwd"] = cwd
         if user is not None:
             kw["user"] = user
+            argv[0] = self.reachable_ctl()
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                            env=dict(os.environ, APPWATCH_SPOOL_DIR=self.spool_dir), **kw)
         if check and p.returncode != 0:
