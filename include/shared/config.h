@@ -91,12 +91,15 @@ typedef struct Config {
         Severity slack_min_severity;
         usec_t slack_repeat_interval;
         char *slack_endpoint;      /* NULL: the webhook URL as given */
+        usec_t slack_group_window; /* new incidents this close are one message */
 
         /* [Notion] */
         char *notion_endpoint;
         char *notion_database_id;
+        char *notion_data_source_id;   /* NULL: the database's only one */
         char *notion_prop_title, *notion_prop_type, *notion_prop_app, *notion_prop_severity,
-                *notion_prop_auto_fixable, *notion_prop_status, *notion_prop_time;
+                *notion_prop_auto_fixable, *notion_prop_status, *notion_prop_time,
+                *notion_prop_fingerprint;  /* NULL: the database has none */
 
         /* [Fix] */
         bool fix_enabled;

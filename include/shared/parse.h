@@ -2,8 +2,9 @@
 /*
  * Parsers for the value syntaxes of configuration files, in systemd's manner:
  * booleans (yes/no/true/false/on/off/1/0), unsigned integers with bounds,
- * time spans ("30s", "5min", "1h 30min", "500ms"; a bare number is seconds)
- * and byte sizes ("64K", "1M"; base 1024). Pure functions, thread-safe.
+ * time spans ("30s", "5min", "1h 30min", "500ms"; a bare number is seconds),
+ * byte sizes ("64K", "1M"; base 1024) and watch paths. Pure functions,
+ * thread-safe.
  */
 #pragma once
 
@@ -24,7 +25,19 @@ typedef uint64_t usec_t;
 int parse_boolean(const char *s, bool *ret);
 int parse_uint64(const char *s, uint64_t *ret);
 int parse_timespan(const char *s, usec_t *ret);
+/* A bare number is bytes; K, M and G (any case, optionally followed by B or
+ * iB, optionally after a space) are powers of 1024: 64K = 64kB = 64 KiB. */
 int parse_size(const char *s, uint64_t *ret);
+
+/*
+ * Checks a [Watch.NAME] Path= the way the tailer reads it, without touching
+ * the file system: absolute, and wildcards ('*', '?', '[') only in the last
+ * component (the directory part is watched literally). The configuration
+ * parser and tailer_add_watch() both call it, so --check-config refuses
+ * exactly what the tailer would. Returns 0, or -EINVAL with *reterr_reason
+ * (may be NULL) set to a static explanation.
+ */
+int watch_path_validate(const char *path, const char **reterr_reason);
 
 /* Formats a span like "1h 2min 3s" into buf; returns buf. */
 char *format_timespan(char *buf, size_t size, usec_t t);

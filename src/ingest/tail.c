@@ -1070,7 +1070,8 @@ static int watch_parse_path(TailWatch *w, const char *path) {
         size_t len;
         struct stat st;
 
-        if (!path || path[0] != '/')
+        /* The rules --check-config applies too (shared/parse.h). */
+        if (watch_path_validate(path, NULL) < 0)
                 return -EINVAL;
         p = strdup(path);
         if (!p)
@@ -1081,10 +1082,6 @@ static int watch_parse_path(TailWatch *w, const char *path) {
 
         slash = strrchr(p, '/');
         base = slash + 1;
-        /* A glob only in the last component: the directory part is literal. */
-        if (memchr(p, '*', (size_t) (slash - p)) || memchr(p, '?', (size_t) (slash - p)) ||
-            memchr(p, '[', (size_t) (slash - p)))
-                return -EINVAL;
         if (strpbrk(base, "*?[")) {
                 *slash = '\0';
                 w->pattern = strdup(base);

@@ -4,7 +4,14 @@
  * maps Key= to a typed field. libinih does the tokenising; our reader in
  * front of it counts lines (Debian's libinih is built without line numbers
  * in handlers), rejects lines too long for it and reports syntax errors for
- * every bad line rather than only the first.
+ * every bad line rather than only the first. It also sees what libinih
+ * would merge silently (a section or key given twice in one file, an
+ * indented line that continues the previous value) and warns about it.
+ *
+ * Every section name, key and value must be valid UTF-8 without control
+ * characters (tab excepted): they end up in JSON, the database and the
+ * journal, which take nothing else. Diagnostics show offending bytes as
+ * \xNN, never raw.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -55,6 +62,7 @@ typedef enum ValueType {
         VALUE_PRIORITY,
         VALUE_APP_KIND,
         VALUE_PATH,      /* absolute path */
+        VALUE_WATCH_PATH, /* what the tailer accepts: see watch_path_validate() */
         VALUE_URL,       /* http:// or https:// base URL */
 } ValueType;
 
@@ -96,9 +104,13 @@ static const ConfigItem config_items[] = {
         RANGE("Slack", "RepeatIntervalSec", VALUE_TIMESPAN, slack_repeat_interval, 0,
               30 * USEC_PER_DAY),
         ITEM("Slack", "Endpoint", VALUE_URL, slack_endpoint),
+        RANGE("Slack", "GroupWindowSec", VALUE_TIMESPAN, slack_group_window, 0,
+              10 * USEC_PER_MINUTE),
 
         ITEM("Notion", "Endpoint", VALUE_URL, notion_endpoint),
         ITEM("Notion", "DatabaseId", VALUE_STRING, notion_database_id),
+        ITEM("Notion", "DataSourceId", VALUE_STRING, notion_data_source_id),
+        ITEM("Notion", "FingerprintProperty", VALUE_STRING, notion_prop_fingerprint),
         ITEM("Notion", "TitleProperty", VALUE_STRING, notion_prop_title),
         ITEM("Notion", "TypeProperty", VALUE_STRING, notion_prop_type),
         ITEM("Notion", "AppProperty", VALUE_STRING, notion_prop_app),
@@ -114,7 +126,7 @@ static const ConfigItem config_items[] = {
 };
 
 static const ConfigItem watch_items[] = {
-        { "Watch", "Path", VALUE_STRING, offsetof(ConfigWatch, path), 0, 0 },
+        { "Watch", "Path", VALUE_WATCH_PATH, offsetof(ConfigWatch, path), 0, 0 },
         { "Watch", "App", VALUE_STRING, offsetof(ConfigWatch, app), 0, 0 },
 };
 
@@ -174,7 +186,95 @@ void config_diags_done(ConfigDiags *d) {
 }
 
 static bool is_string_type(ValueType t) {
-        return t == VALUE_STRING || t == VALUE_PATH || t == VALUE_URL;
+        return t == VALUE_STRING || t == VALUE_PATH || t == VALUE_WATCH_PATH || t == VALUE_URL;
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4) with its code point in
+ * *ret, or 0 when it is invalid (overlong, surrogate, beyond U+10FFFF,
+ * truncated: the NUL terminator is never a continuation byte). */
+static size_t utf8_decode(const unsigned char *s, uint32_t *ret) {
+        uint32_t cp;
+        size_t n;
+
+        if (s[0] < 0x80) {
+                *ret = s[0];
+                return 1;
+        }
+        if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+                n = 2;
+                cp = s[0] & 0x1F;
+        } else if ((s[0] & 0xF0) == 0xE0) {
+                n = 3;
+                cp = s[0] & 0x0F;
+        } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+                n = 4;
+                cp = s[0] & 0x07;
+        } else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xC0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3F);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+                return 0;
+        *ret = cp;
+        return n;
+}
+
+/* C0 (tab excepted), DEL and C1: nothing a value needs, and what would let
+ * it forge lines in a log or headers in a request. */
+static bool is_control(uint32_t cp) {
+        return (cp < 0x20 && cp != '\t') || (cp >= 0x7F && cp < 0xA0);
+}
+
+/* NULL when s is valid UTF-8 without control characters, else what is wrong
+ * with it, for "'VALUE' %s". */
+static const char *text_problem(const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+        bool control = false;
+        uint32_t cp;
+
+        while (*p) {
+                size_t n = utf8_decode(p, &cp);
+                if (n == 0)
+                        return "is not valid UTF-8";
+                control = control || is_control(cp);
+                p += n;
+        }
+        return control ? "contains a control character" : NULL;
+}
+
+/* s for a message: what is not printable UTF-8 (tab included) becomes \xNN
+ * and '\' becomes "\\", so no raw byte reaches a terminal or the journal.
+ * malloc'ed; NULL on OOM. */
+static char *escape(const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+        char *buf, *o;
+        uint32_t cp;
+
+        buf = malloc(strlen(s) * 4 + 1);
+        if (!buf)
+                return NULL;
+        for (o = buf; *p;) {
+                size_t n = utf8_decode(p, &cp);
+                if (n > 0 && !is_control(cp) && cp != '\t' && cp != '\\') {
+                        memcpy(o, p, n);
+                        o += n;
+                        p += n;
+                } else if (n == 1 && cp == '\\') {
+                        *o++ = '\\';
+                        *o++ = '\\';
+                        p++;
+                } else {
+                        /* One byte at a time: an invalid sequence may hide a valid one. */
+                        o += sprintf(o, "\\x%02x", *p);
+                        p++;
+                }
+        }
+        *o = 0;
+        return buf;
 }
 
 static void free_secret(char *s) {
@@ -285,7 +385,8 @@ static int set_defaults(Config *c) {
         c->gemini_timeout = 30 * USEC_PER_SEC;
         c->gemini_daily_budget = 500;
         c->slack_min_severity = SEVERITY_LOW;
-        c->slack_repeat_interval = USEC_PER_HOUR;
+        c->slack_repeat_interval = 4 * USEC_PER_HOUR;
+        c->slack_group_window = 5 * USEC_PER_SEC;
         c->fix_enabled = true;
         c->fix_dry_run = false;
         c->fix_timeout = 10 * USEC_PER_MINUTE;
@@ -319,7 +420,8 @@ static const char *accepted(const ConfigItem *it, char *buf, size_t size) {
                          (unsigned long long) it->max);
                 return buf;
         case VALUE_SIZE:
-                snprintf(buf, size, "a size from %llu to %llu bytes (K, M, G suffixes)",
+                snprintf(buf, size, "a whole number of bytes from %llu to %llu, or with K, M "
+                         "or G (powers of 1024: 64K = 64KB = 64KiB)",
                          (unsigned long long) it->min, (unsigned long long) it->max);
                 return buf;
         case VALUE_TIMESPAN: {
@@ -338,14 +440,18 @@ static const char *accepted(const ConfigItem *it, char *buf, size_t size) {
                 return "flutter, python or other";
         case VALUE_PATH:
                 return "an absolute path";
+        case VALUE_WATCH_PATH:
+                return "an absolute path of a directory, a file or a glob";
         case VALUE_URL:
                 return "an http:// or https:// URL";
         }
         return "?";
 }
 
-/* Parses value into the field at base + it->offset. Returns 0 or -EINVAL/-ERANGE/-ENOMEM. */
-static int parse_value(const ConfigItem *it, void *base, const char *value) {
+/* Parses value into the field at base + it->offset. Returns 0 or -EINVAL/-ERANGE/-ENOMEM;
+ * for some -EINVAL, *reterr_reason says why better than accepted() would. */
+static int parse_value(const ConfigItem *it, void *base, const char *value,
+                       const char **reterr_reason) {
         void *field = (uint8_t *) base + it->offset;
         uint64_t u;
         bool b;
@@ -364,6 +470,11 @@ static int parse_value(const ConfigItem *it, void *base, const char *value) {
         case VALUE_PATH:
                 if (value[0] != '/')
                         return -EINVAL;
+                return set_string(field, value);
+        case VALUE_WATCH_PATH:
+                r = watch_path_validate(value, reterr_reason);
+                if (r < 0)
+                        return r;
                 return set_string(field, value);
         case VALUE_URL:
                 if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
@@ -446,6 +557,12 @@ static int parse_value(const ConfigItem *it, void *base, const char *value) {
         return -EINVAL;
 }
 
+/* A section or "section\nkey" first given on line. */
+typedef struct Seen {
+        char *name;
+        unsigned line;
+} Seen;
+
 typedef struct ParseState {
         Config *config;
         ConfigDiags *diags;
@@ -455,7 +572,22 @@ typedef struct ParseState {
         char *buf;
         size_t bufsize;
         int error;          /* first -ENOMEM */
+
+        /* What libinih knows about the line it gets next (see read_line()). */
+        bool after_key;     /* a Key=value since the last [Section] */
+        bool continuation;  /* this line continues the previous key's value */
+        bool section_bad;   /* the current [Section] was rejected: skip its keys */
+
+        /* This file's sections and keys, for the warnings about repeats. */
+        Seen *sections, *keys;
+        size_t n_sections, n_keys;
 } ParseState;
+
+static void seen_free(Seen *l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(l[i].name);
+        free(l);
+}
 
 static bool valid_name(const char *s) {
         if (!s[0] || strlen(s) > 64)
@@ -520,13 +652,87 @@ static void diag(ParseState *s, ConfigDiagLevel level, const char *format, ...) 
                 free(msg);
 }
 
+/* The line name was first given on in this file, or 0 (then it is recorded,
+ * with this line). */
+static unsigned seen_before(ParseState *s, Seen **list, size_t *n, const char *name) {
+        Seen *l;
+
+        for (size_t i = 0; i < *n; i++)
+                if (strcmp((*list)[i].name, name) == 0)
+                        return (*list)[i].line;
+        l = realloc(*list, sizeof(Seen) * (*n + 1));
+        if (!l) {
+                oom(s);
+                return 0;
+        }
+        *list = l;
+        l[*n] = (Seen) { .name = strdup(name), .line = s->line };
+        if (!l[*n].name)
+                oom(s);
+        else
+                (*n)++;
+        return 0;
+}
+
+/* Rejects a name or value that is not clean UTF-8; true when it was. */
+static bool reject_text(ParseState *s, const char *section, const char *key, const char *text) {
+        const char *problem = text_problem(text);
+        _cleanup_free_ char *e = NULL;
+
+        if (!problem)
+                return false;
+        e = escape(text);
+        if (!e)
+                oom(s);
+        else if (!key)
+                diag(s, CONFIG_DIAG_ERROR, "section name [%s] %s", e, problem);
+        else if (text == key)
+                diag(s, CONFIG_DIAG_ERROR, "key '%s' in [%s] %s", e, section, problem);
+        else
+                diag(s, CONFIG_DIAG_ERROR, "[%s] %s='%s' %s", section, key, e, problem);
+        return true;
+}
+
+/* The duplicate and continuation warnings for a known key. */
+static void check_repeat(ParseState *s, const ConfigItem *it, const char *section,
+                         const char *key, const char *value) {
+        _cleanup_free_ char *k = NULL;
+        unsigned first;
+
+        /* Lists append on purpose, on a repeated key or an indented line. */
+        if (it->type == VALUE_STRV)
+                return;
+        if (s->continuation) {
+                diag(s, CONFIG_DIAG_WARNING,
+                     "this indented line continues [%s] %s=, whose value becomes '%s'; "
+                     "unindent it if it is a line of its own", section, key, value);
+                return;
+        }
+        if (asprintf(&k, "%s\n%s", section, key) < 0) {
+                k = NULL;
+                oom(s);
+                return;
+        }
+        first = seen_before(s, &s->keys, &s->n_keys, k);
+        if (first > 0)
+                diag(s, CONFIG_DIAG_WARNING,
+                     "[%s] %s= is set again (first on line %u); the later value wins",
+                     section, key, first);
+}
+
 static int on_ini_value(void *userdata, const char *section, const char *key, const char *value) {
         ParseState *s = userdata;
         const ConfigItem *items = config_items;
         size_t n_items = ELEMENTSOF(config_items);
         void *base = s->config;
         const char *kind = section;
+        const char *reason = NULL;
         char buf[160];
+
+        if (s->section_bad)
+                return 1;
+        if (reject_text(s, section, key, key) || reject_text(s, section, key, value))
+                return 1;
 
         const char *dot = strchr(section, '.');
         if (dot) {
@@ -582,9 +788,13 @@ static int on_ini_value(void *userdata, const char *section, const char *key, co
                 section_known = true;
                 if (strcmp(items[i].key, key) != 0)
                         continue;
-                int r = parse_value(&items[i], base, value);
+                check_repeat(s, &items[i], section, key, value);
+                int r = parse_value(&items[i], base, value, &reason);
                 if (r == -ENOMEM)
                         oom(s);
+                else if (r < 0 && reason)
+                        diag(s, CONFIG_DIAG_ERROR, "[%s] %s='%s' is invalid: %s", section, key,
+                             value, reason);
                 else if (r < 0)
                         diag(s, CONFIG_DIAG_ERROR, "[%s] %s='%s' is invalid%s: expected %s",
                              section, key, value, r == -ERANGE ? " (out of range)" : "",
@@ -598,30 +808,91 @@ static int on_ini_value(void *userdata, const char *section, const char *key, co
         return 1;
 }
 
-/* Classifies a raw line the way inih will, so every syntax error gets reported. */
-static bool line_syntax_ok(const char *l) {
+/* libinih 55 keeps this much of a section name (MAX_SECTION - 1) and cuts
+ * the rest silently. */
+#define INI_SECTION_MAX 49
+
+typedef enum LineKind {
+        LINE_NOTHING,       /* blank or a comment */
+        LINE_CONTINUATION,  /* indented, after a key: more of that key's value */
+        LINE_SECTION,
+        LINE_ASSIGNMENT,
+        LINE_BAD,
+} LineKind;
+
+/* Classifies a raw line the way ini_parse_stream() of libinih 55 will, so
+ * that every syntax error is reported and the repeats are seen. */
+static LineKind classify_line(const char *l, bool first, bool after_key, const char **ret_start) {
         const char *p = l;
 
-        if (*p == ' ' || *p == '\t') /* continuation of the previous value */
-                return true;
-        p += strspn(p, " \t\r\n");
-        if (*p == 0 || *p == ';' || *p == '#')
-                return true;
-        if (strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+        if (first && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
                 p += 3;
+        p += strspn(p, " \t\r\n\v\f");
+        *ret_start = p;
+        if (*p == 0 || *p == ';' || *p == '#')
+                return LINE_NOTHING;
+        if (after_key && p > l)
+                return LINE_CONTINUATION;
         if (*p == '[')
-                return strchr(p, ']') != NULL;
-        return strpbrk(p, "=:") != NULL;
+                return strchr(p, ']') ? LINE_SECTION : LINE_BAD;
+        return strpbrk(p, "=:") ? LINE_ASSIGNMENT : LINE_BAD;
+}
+
+/* A [Section] line: rejects a name inih would cut or that is not clean
+ * UTF-8 (its keys are then skipped), and warns about a repeat. */
+static void on_section_line(ParseState *s, const char *start) {
+        _cleanup_free_ char *name = NULL;
+        size_t l = strcspn(start + 1, "]");
+        unsigned first;
+
+        name = strndup(start + 1, l);
+        if (!name) {
+                oom(s);
+                return;
+        }
+        s->section_bad = true;
+        if (reject_text(s, NULL, NULL, name))
+                return;
+        if (l > INI_SECTION_MAX) {
+                diag(s, CONFIG_DIAG_ERROR, "section name [%s] is too long (%zu bytes, at most %d)",
+                     name, l, INI_SECTION_MAX);
+                return;
+        }
+        s->section_bad = false;
+        first = seen_before(s, &s->sections, &s->n_sections, name);
+        if (first > 0)
+                diag(s, CONFIG_DIAG_WARNING,
+                     "[%s] appears again (first on line %u); its keys are merged, and a key "
+                     "set in both takes the later value", name, first);
+}
+
+static void on_bad_line(ParseState *s, const char *start) {
+        _cleanup_free_ char *e = NULL, *text = NULL;
+
+        text = strndup(start, strcspn(start, "\r\n"));
+        e = text ? escape(text) : NULL;
+        if (!e) {
+                oom(s);
+                return;
+        }
+        if (*start == '[')
+                diag(s, CONFIG_DIAG_ERROR, "syntax error: '%s' has no ']'", e);
+        else
+                diag(s, CONFIG_DIAG_ERROR,
+                     "syntax error: '%s' has no '='; expected 'Key=value', '[Section]' or a "
+                     "comment", e);
 }
 
 static char *read_line(char *str, int num, void *stream) {
         ParseState *s = stream;
+        const char *start;
         ssize_t n;
 
         n = getline(&s->buf, &s->bufsize, s->f);
         if (n < 0)
                 return NULL;
         s->line++;
+        s->continuation = false;
         if (n > num - 1 || (size_t) n != strlen(s->buf)) {
                 if ((size_t) n != strlen(s->buf))
                         diag(s, CONFIG_DIAG_ERROR, "line contains a NUL byte");
@@ -631,9 +902,21 @@ static char *read_line(char *str, int num, void *stream) {
                 snprintf(str, (size_t) num, "#\n");
                 return str;
         }
-        if (!line_syntax_ok(s->buf)) {
-                diag(s, CONFIG_DIAG_ERROR,
-                     "syntax error: expected '[Section]', 'Key=value' or a comment");
+        switch (classify_line(s->buf, s->line == 1, s->after_key, &start)) {
+        case LINE_NOTHING:
+                break;
+        case LINE_CONTINUATION:
+                s->continuation = true;
+                break;
+        case LINE_SECTION:
+                on_section_line(s, start);
+                s->after_key = false;
+                break;
+        case LINE_ASSIGNMENT:
+                s->after_key = true;
+                break;
+        case LINE_BAD:
+                on_bad_line(s, start);
                 snprintf(str, (size_t) num, "#\n");
                 return str;
         }
@@ -646,6 +929,15 @@ static int parse_file(Config *c, const char *path, ConfigDiags *diags, bool must
         ParseState s = { .config = c, .diags = diags, .file = path };
         int r;
 
+        /* The file names go to `status` (JSON) and into every diagnostic. */
+        if (text_problem(path)) {
+                _cleanup_free_ char *e = escape(path);
+                if (!e || diag_add(diags, CONFIG_DIAG_ERROR, e, 0,
+                                   "the file name is not valid UTF-8 or contains a control "
+                                   "character") < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
         f = fopen(path, "re");
         if (!f) {
                 if (errno == ENOENT && !must_exist)
@@ -660,6 +952,8 @@ static int parse_file(Config *c, const char *path, ConfigDiags *diags, bool must
                 return -ENOMEM;
         r = ini_parse_stream(read_line, &s, on_ini_value, &s);
         free(s.buf);
+        seen_free(s.sections, s.n_sections);
+        seen_free(s.keys, s.n_keys);
         if (s.error < 0)
                 return s.error;
         if (r == -2)
@@ -710,15 +1004,27 @@ static int parse_dropins(Config *c, const char *main_path, ConfigDiags *diags) {
         return r;
 }
 
+/* Whether an error message starting with prefix was already reported. */
+static bool reported(const ConfigDiags *diags, const char *prefix) {
+        for (size_t i = 0; i < diags->n; i++)
+                if (diags->items[i].level == CONFIG_DIAG_ERROR &&
+                    strncmp(diags->items[i].message, prefix, strlen(prefix)) == 0)
+                        return true;
+        return false;
+}
+
 static int validate(Config *c, ConfigDiags *diags) {
         for (size_t i = 0; i < c->n_watches; i++) {
                 ConfigWatch *w = &c->watches[i];
-                if (!w->path && diag_add(diags, CONFIG_DIAG_ERROR, w->where.file, w->where.line,
-                                         "[Watch.%s] has no Path=", w->name) < 0)
+                _cleanup_free_ char *prefix = NULL;
+
+                /* Path= itself was checked where it was given; a rejected
+                 * one needs no second error. */
+                if (asprintf(&prefix, "[Watch.%s] Path=", w->name) < 0)
                         return -ENOMEM;
-                if (w->path && w->path[0] != '/' &&
+                if (!w->path && !reported(diags, prefix) &&
                     diag_add(diags, CONFIG_DIAG_ERROR, w->where.file, w->where.line,
-                             "[Watch.%s] Path='%s' must be absolute", w->name, w->path) < 0)
+                             "[Watch.%s] has no Path=", w->name) < 0)
                         return -ENOMEM;
                 if (!w->app && !(w->app = strdup(w->name)))
                         return -ENOMEM;
@@ -755,6 +1061,14 @@ static int load_secret(const char *cred, const char *env, char **field, ConfigDi
                                                 "credential is larger than 64 KiB");
                         while (n > 0 && strchr(" \t\r\n", data[n - 1]))
                                 data[--n] = 0;
+                        /* Secrets go into HTTP headers and URLs: a control
+                         * character could forge one. Never quoted. */
+                        if (n > 0 && text_problem(data)) {
+                                explicit_bzero(data, size);
+                                return diag_add(diags, CONFIG_DIAG_ERROR, p, 0,
+                                                "credential is not valid UTF-8 or contains a "
+                                                "control character");
+                        }
                         if (n > 0) {
                                 free_secret(*field);
                                 *field = TAKE_PTR(data);
@@ -766,6 +1080,9 @@ static int load_secret(const char *cred, const char *env, char **field, ConfigDi
                                         strerror(errno));
         }
         const char *e = getenv(env);
+        if (e && e[0] && text_problem(e))
+                return diag_add(diags, CONFIG_DIAG_ERROR, "(environment)", 0,
+                                "$%s is not valid UTF-8 or contains a control character", env);
         if (e && e[0]) {
                 char *c = strdup(e);
                 if (!c)
@@ -790,6 +1107,10 @@ int config_load_secrets(Config *c, ConfigDiags *diags) {
                 return r;
         /* Not a secret, but the users' guide sets it in the environment. */
         const char *db = getenv("NOTION_DATABASE_ID");
+        if (!c->notion_database_id && db && db[0] && text_problem(db))
+                return diag_add(diags, CONFIG_DIAG_ERROR, "(environment)", 0,
+                                "$NOTION_DATABASE_ID is not valid UTF-8 or contains a control "
+                                "character");
         if (!c->notion_database_id && db && db[0] && set_string(&c->notion_database_id, db) < 0)
                 return -ENOMEM;
         return 0;

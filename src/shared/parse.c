@@ -131,9 +131,10 @@ int parse_size(const char *s, uint64_t *ret) {
         n = strtoull(s, &end, 10);
         if (errno == ERANGE)
                 return -ERANGE;
+        /* "64 K", "64K", "64KB", "64kB", "64KiB", "64B": every common spelling
+         * means the same power of 1024, so none is read other than meant. */
+        end += strspn(end, " \t");
         switch (*end) {
-        case 0:
-                break;
         case 'K': case 'k':
                 mult = UINT64_C(1) << 10;
                 end++;
@@ -146,10 +147,10 @@ int parse_size(const char *s, uint64_t *ret) {
                 mult = UINT64_C(1) << 30;
                 end++;
                 break;
-        default:
-                return -EINVAL;
         }
-        if (*end == 'B' || (*end == 'i' && end[1] == 'B' && (end++, true)))
+        if (mult > 1 && (*end == 'i' || *end == 'I') && (end[1] == 'B' || end[1] == 'b'))
+                end += 2;
+        else if (*end == 'B' || *end == 'b')
                 end++;
         if (*end != 0)
                 return -EINVAL;
@@ -157,6 +158,33 @@ int parse_size(const char *s, uint64_t *ret) {
                 return -ERANGE;
         *ret = v;
         return 0;
+}
+
+int watch_path_validate(const char *path, const char **reterr_reason) {
+        const char *reason = NULL;
+        size_t len, dir_len;
+
+        if (!path || path[0] != '/')
+                reason = "the path must be absolute";
+        else {
+                /* Trailing slashes do not count: "/a/b/" is "/a/b". */
+                len = strlen(path);
+                while (len > 1 && path[len - 1] == '/')
+                        len--;
+                dir_len = len;
+                while (dir_len > 0 && path[dir_len - 1] != '/')
+                        dir_len--;
+                /* The directory part is literal: it is watched as one directory. */
+                for (size_t i = 0; i < dir_len && !reason; i++)
+                        if (strchr("*?[", path[i]))
+                                reason = "a wildcard ('*', '?' or '[') may only be in the last "
+                                         "component";
+        }
+        if (!reason)
+                return 0;
+        if (reterr_reason)
+                *reterr_reason = reason;
+        return -EINVAL;
 }
 
 char *format_timespan(char *buf, size_t size, usec_t t) {

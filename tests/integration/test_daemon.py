@@ -213,6 +213,62 @@ class Startup(unittest.TestCase):
         self.assertIn("Workers='zero'", d.logtext())
         self.assertIn("Refusing to start", d.logtext())
 
+    def refused_alike(self, config, expected):
+        """--check-config fails with FILE:LINE: error: EXPECTED, and the daemon
+        refuses to start with the same FILE:LINE: EXPECTED."""
+        d = Daemon(self, "")
+        with open(d.config, "wb") as f:
+            f.write(config)
+        r = self.run_daemon("--config=" + d.config, "--check-config")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        for line, message in expected:
+            self.assertIn("%s:%d: error: %s\n" % (d.config, line, message), r.stdout)
+        d.start(wait_ready=False)
+        self.assertEqual(d.proc.wait(10), 1)
+        log = d.logtext()
+        for line, message in expected:
+            self.assertIn("%s:%d: %s\n" % (d.config, line, message), log)
+        self.assertIn("Refusing to start", log)
+        self.assertNotIn("\ufffd", r.stdout + log)  # no raw invalid byte was printed
+
+    def test_invalid_utf8_config_refused_alike(self):
+        self.refused_alike(
+            b"[Service]\nHost=a\xffb\n[Watch.w]\nPath=/tmp/t/logs\xff\nApp=x\xffy\n"
+            b"[App.x\xff]\nKind=flutter\n[App.y]\nBuildCommand=make\x1b[2J\n",
+            [(2, "[Service] Host='a\\xffb' is not valid UTF-8"),
+             (4, "[Watch.w] Path='/tmp/t/logs\\xff' is not valid UTF-8"),
+             (5, "[Watch.w] App='x\\xffy' is not valid UTF-8"),
+             (6, "section name [App.x\\xff] is not valid UTF-8"),
+             (9, "[App.y] BuildCommand='make\\x1b[2J' contains a control character")])
+
+    def test_watch_path_refused_alike(self):
+        # The tailer would refuse it at start ("Cannot watch ... Invalid argument").
+        self.refused_alike(
+            b"[Watch.x]\nPath=/tmp/*/logs/*.log\n",
+            [(2, "[Watch.x] Path='/tmp/*/logs/*.log' is invalid: a wildcard ('*', '?' or '[') "
+                 "may only be in the last component")])
+
+    def test_check_config_warnings_and_sizes(self):
+        d = Daemon(self, "")
+        d.write_config("[Service]\nWorkers=2\nMaxRequestBytes=2 KiB\nWorkers=3\n"
+                       "[Watch.w]\nPath=%s/logs/*.log\n[Service]\nMaxLineBytes=64kB\n" % d.dir)
+        r = self.run_daemon("--config=" + d.config, "--check-config")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("%s:4: warning: [Service] Workers= is set again (first on line 2); "
+                      "the later value wins" % d.config, r.stdout)
+        self.assertIn("%s:7: warning: [Service] appears again (first on line 1)" % d.config,
+                      r.stdout)
+        # What the check accepts, the daemon runs with, as written.
+        d.start()
+        s = connect(d.socket_path)
+        s.sendall(b'{"verb":"ping","args":{"pad":"' + b"x" * 3000 + b'"}}\n')
+        reply = json.loads(read_line(s))
+        self.assertEqual(reply["error"]["code"], "EMSGSIZE")
+        self.assertIn("2048", reply["error"]["message"])
+        s.close()
+        self.assertEqual([w["name"] for w in d.call("status")["data"]["sources"]["watches"]],
+                         ["w"])
+
     def test_version_and_usage(self):
         r = self.run_daemon("--version")
         self.assertEqual(r.returncode, 0)

@@ -278,6 +278,316 @@ TEST(secrets_from_credentials_and_environment) {
         return 0;
 }
 
+/* No diagnostic carries a raw byte that is not printable UTF-8. */
+static void assert_messages_clean(const ConfigDiags *d) {
+        for (size_t i = 0; i < d->n; i++)
+                for (const unsigned char *p = (const unsigned char *) d->items[i].message; *p; p++)
+                        if (*p < 0x20 || *p == 0x7f || *p == 0xff || *p == 0xc0)
+                                abort();
+}
+
+TEST(invalid_utf8_is_error_naming_key) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = NULL;
+        const ConfigDiag *x;
+
+        clear_env();
+        p = test_write_file(test_tmpdir(), "a.conf",
+                            "# a comment may hold anything: \xff\n"
+                            "[Service]\n"
+                            "Host=a\xff" "b\n"                          /* 3 */
+                            "Language=e\xc3\n"                          /* 4: truncated sequence */
+                            "[Watch.w]\n"
+                            "Path=/tmp/\xc0\xaf" "x\n"                  /* 6: overlong '/' */
+                            "App=\xed\xa0\x80\n"                        /* 7: a surrogate */
+                            "[App.a]\n"
+                            "User=\xf4\x90\x80\x80\n"                   /* 9: beyond U+10FFFF */
+                            "BuildCommand=make\tall\n"                  /* tab: fine */
+                            "[Journal]\n"
+                            "Units=ok.service \xfe.service\n"           /* 12 */
+                            "Col\xff" "our=x\n"                          /* 13: the key */
+                            "[Serv\xff" "ice]\n"                         /* 14: the section */
+                            "Workers=2\n"                               /* skipped */
+                            "[Notion]\n"
+                            "TitleProperty=제목 (title) \xf0\x9f\x94\xa5\n"); /* valid */
+        ASSERT_ERROR(config_load(p, true, &c, &d), EINVAL);
+        assert_messages_clean(&d);
+        ASSERT_EQ(d.n_errors, 8);
+        ASSERT_EQ(d.n, 8);
+
+        x = find_diag(&d, "[Service] Host='a\\xffb' is not valid UTF-8");
+        ASSERT_TRUE(x && x->line == 3);
+        ASSERT_STREQ(x->file, p);
+        x = find_diag(&d, "[Service] Language='e\\xc3' is not valid UTF-8");
+        ASSERT_TRUE(x && x->line == 4);
+        x = find_diag(&d, "[Watch.w] Path='/tmp/\\xc0\\xafx' is not valid UTF-8");
+        ASSERT_TRUE(x && x->line == 6);
+        x = find_diag(&d, "[Watch.w] App='\\xed\\xa0\\x80' is not valid UTF-8");
+        ASSERT_TRUE(x && x->line == 7);
+        x = find_diag(&d, "[App.a] User='\\xf4\\x90\\x80\\x80' is not valid UTF-8");
+        ASSERT_TRUE(x && x->line == 9);
+        x = find_diag(&d, "[Journal] Units='ok.service \\xfe.service' is not valid UTF-8");
+        ASSERT_TRUE(x && x->line == 12);
+        x = find_diag(&d, "key 'Col\\xffour' in [Journal] is not valid UTF-8");
+        ASSERT_TRUE(x && x->line == 13);
+        x = find_diag(&d, "section name [Serv\\xffice] is not valid UTF-8");
+        ASSERT_TRUE(x && x->line == 14);
+        /* No "has no Path=" on top of the rejected Path=. */
+        ASSERT_TRUE(!find_diag(&d, "has no Path="));
+        return 0;
+}
+
+TEST(control_characters_are_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = NULL;
+        const ConfigDiag *x;
+
+        clear_env();
+        p = test_write_file(test_tmpdir(), "a.conf",
+                            "[Service]\n"
+                            "Host=a\x01" "b\n"                          /* 2: C0 */
+                            "[App.a]\n"
+                            "BuildCommand=make \x1b[31mall\n"           /* 4: ESC */
+                            "User=bob\x7f\n"                            /* 5: DEL */
+                            "Directory=/srv/a\xc2\x85" "b\n"            /* 6: C1 (NEL) */
+                            "Python=/usr/bin/python3\r\n"               /* CRLF: fine */
+                            "[Watch.w]\n"
+                            "Path=/srv/a/x\rlog\n");                    /* 9: a lone CR */
+        ASSERT_ERROR(config_load(p, true, &c, &d), EINVAL);
+        assert_messages_clean(&d);
+        ASSERT_EQ(d.n_errors, 5);
+        x = find_diag(&d, "[Service] Host='a\\x01b' contains a control character");
+        ASSERT_TRUE(x && x->line == 2);
+        x = find_diag(&d, "[App.a] BuildCommand='make \\x1b[31mall' contains a control character");
+        ASSERT_TRUE(x && x->line == 4);
+        x = find_diag(&d, "User='bob\\x7f'");
+        ASSERT_TRUE(x && x->line == 5);
+        x = find_diag(&d, "Directory='/srv/a\\xc2\\x85b' contains a control character");
+        ASSERT_TRUE(x && x->line == 6);
+        x = find_diag(&d, "Path='/srv/a/x\\x0dlog'");
+        ASSERT_TRUE(x && x->line == 9);
+        return 0;
+}
+
+TEST(unclean_file_names_and_secrets) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {}, d2 = {}, d3 = {};
+        char *dir = test_tmpdir(), *creds = test_tmpdir();
+        _cleanup_free_ char *main_path = NULL, *dropdir = NULL, *p1 = NULL, *k = NULL;
+        const ConfigDiag *x;
+
+        clear_env();
+        main_path = test_write_file(dir, "appwatch.conf", "[Service]\n");
+        ASSERT_TRUE(asprintf(&dropdir, "%s/appwatch.conf.d", dir) > 0);
+        ASSERT_EQ(mkdir(dropdir, 0755), 0);
+        p1 = test_write_file(dropdir, "50-\xff.conf", "[Service]\nWorkers=2\n");
+        ASSERT_ERROR(config_load(main_path, true, &c, &d), EINVAL);
+        assert_messages_clean(&d);
+        ASSERT_EQ(d.n_errors, 1);
+        x = find_diag(&d, "file name is not valid UTF-8");
+        ASSERT_TRUE(x);
+        ASSERT_STRSTR(x->file, "50-\\xff.conf");
+        ASSERT_EQ(unlink(p1), 0);
+
+        /* A secret with a control character could forge an HTTP header; the
+         * message never quotes it. */
+        setenv("GEMINI_API_KEY", "AIza\r\nX-Evil: 1", 1);
+        ASSERT_ERROR(config_load(main_path, true, &c, &d2), EINVAL);
+        x = find_diag(&d2, "$GEMINI_API_KEY is not valid UTF-8 or contains a control character");
+        ASSERT_TRUE(x);
+        ASSERT_TRUE(!find_diag(&d2, "AIza"));
+        unsetenv("GEMINI_API_KEY");
+
+        k = test_write_file(creds, "notion_api_token", "secret\x01token\n");
+        setenv("CREDENTIALS_DIRECTORY", creds, 1);
+        ASSERT_ERROR(config_load(main_path, true, &c, &d3), EINVAL);
+        x = find_diag(&d3, "credential is not valid UTF-8 or contains a control character");
+        ASSERT_TRUE(x);
+        ASSERT_STRSTR(x->file, "notion_api_token");
+        ASSERT_TRUE(!find_diag(&d3, "secret"));
+        clear_env();
+        return 0;
+}
+
+TEST(watch_path_checked_like_the_tailer) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = NULL;
+        const ConfigDiag *x;
+
+        clear_env();
+        p = test_write_file(test_tmpdir(), "a.conf",
+                            "[Watch.a]\n"
+                            "Path=/tmp/*/logs/*.log\n"                   /* 2 */
+                            "[Watch.b]\n"
+                            "Path=logs/*.log\n"                          /* 4 */
+                            "[Watch.c]\n"
+                            "Path=/srv/[ab]/x.log\n"                     /* 6 */
+                            "[Watch.ok1]\n"
+                            "Path=/srv/app/logs/*.log\n"
+                            "[Watch.ok2]\n"
+                            "Path=/srv/app/logs/\n"
+                            "[Journal]\n"
+                            "Directory=journal\n");                      /* 12 */
+        ASSERT_ERROR(config_load(p, true, &c, &d), EINVAL);
+        ASSERT_EQ(d.n_errors, 4);
+        x = find_diag(&d, "[Watch.a] Path='/tmp/*/logs/*.log' is invalid: a wildcard");
+        ASSERT_TRUE(x && x->line == 2);
+        ASSERT_STRSTR(x->message, "may only be in the last component");
+        x = find_diag(&d, "[Watch.b] Path='logs/*.log' is invalid: the path must be absolute");
+        ASSERT_TRUE(x && x->line == 4);
+        x = find_diag(&d, "[Watch.c] Path=");
+        ASSERT_TRUE(x && x->line == 6);
+        x = find_diag(&d, "[Journal] Directory='journal' is invalid");
+        ASSERT_TRUE(x && x->line == 12);
+        ASSERT_STRSTR(x->message, "absolute path");
+        return 0;
+}
+
+TEST(repeats_in_one_file_are_warnings) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        char *dir = test_tmpdir();
+        _cleanup_free_ char *p = NULL, *dropdir = NULL, *p1 = NULL;
+        const ConfigDiag *x;
+
+        clear_env();
+        p = test_write_file(dir, "appwatch.conf",
+                            "[Service]\n"
+                            "Workers=2\n"
+                            "Host=first\n"
+                            "Workers=3\n"                     /* 4: repeat, later wins */
+                            "[Journal]\n"
+                            "Units=a.service\n"
+                            "Units=b.service\n"               /* lists append: no warning */
+                            "[Watch.w]\n"
+                            "Path=/srv/w\n"
+                            "[Service]\n"                     /* 10: the section again */
+                            "Host=second\n"                   /* 11: repeat across the two */
+                            "[Watch.w]\n"                     /* 12 */
+                            "App=shop\n");
+        ASSERT_TRUE(asprintf(&dropdir, "%s/appwatch.conf.d", dir) > 0);
+        ASSERT_EQ(mkdir(dropdir, 0755), 0);
+        /* Another file overriding is the point of drop-ins: no warning. */
+        p1 = test_write_file(dropdir, "10-a.conf", "[Service]\nWorkers=5\n[Watch.w]\nApp=other\n");
+        ASSERT_OK(config_load(p, true, &c, &d));
+        ASSERT_EQ(d.n_errors, 0);
+        ASSERT_EQ(d.n, 4);
+        x = find_diag(&d, "[Service] Workers= is set again (first on line 2); "
+                          "the later value wins");
+        ASSERT_TRUE(x && x->line == 4 && x->level == CONFIG_DIAG_WARNING);
+        ASSERT_STREQ(x->file, p);
+        x = find_diag(&d, "[Service] Host= is set again (first on line 3)");
+        ASSERT_TRUE(x && x->line == 11);
+        x = find_diag(&d, "[Service] appears again (first on line 1)");
+        ASSERT_TRUE(x && x->line == 10);
+        x = find_diag(&d, "[Watch.w] appears again (first on line 8)");
+        ASSERT_TRUE(x && x->line == 12);
+        ASSERT_EQ(c->workers, 5);
+        ASSERT_STREQ(c->host, "second");
+        ASSERT_STREQ(c->watches[0].app, "other");
+        ASSERT_EQ(strv_length(c->journal_units), 2);
+        return 0;
+}
+
+TEST(indented_lines_continue_the_previous_value) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = NULL;
+        const ConfigDiag *x;
+
+        clear_env();
+        p = test_write_file(test_tmpdir(), "a.conf",
+                            "[Journal]\n"
+                            "Units=a.service\n"
+                            "  b.service c.service\n"         /* a list goes on: fine */
+                            "[Service]\n"
+                            "  Workers=2\n"                   /* no key before: a key */
+                            "Host=box\n"
+                            "    QueueSize=10\n");            /* 7: Host= becomes this */
+        ASSERT_OK(config_load(p, true, &c, &d));
+        ASSERT_EQ(d.n, 1);
+        x = find_diag(&d, "this indented line continues [Service] Host=, whose value becomes "
+                          "'QueueSize=10'");
+        ASSERT_TRUE(x && x->line == 7 && x->level == CONFIG_DIAG_WARNING);
+        ASSERT_EQ(strv_length(c->journal_units), 3);
+        ASSERT_EQ(c->workers, 2);
+        ASSERT_STREQ(c->host, "QueueSize=10");
+        ASSERT_EQ(c->queue_size, 1024);
+        return 0;
+}
+
+TEST(key_without_equals_and_long_section_names) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = NULL;
+        const ConfigDiag *x;
+
+        clear_env();
+        p = test_write_file(test_tmpdir(), "a.conf",
+                            "[Service]\n"
+                            "QueueSize\n"                                               /* 2 */
+                            "Workers 4\n"                                               /* 3 */
+                            "[Fix\n"                                                    /* 4 */
+                            "[Watch.abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrst]\n"  /* 5 */
+                            "Path=/x\n"
+                            "[Watch.abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq]\n"     /* 49 */
+                            "Path=/y\n");
+        ASSERT_ERROR(config_load(p, true, &c, &d), EINVAL);
+        ASSERT_EQ(d.n_errors, 4);
+        x = find_diag(&d, "syntax error: 'QueueSize' has no '='");
+        ASSERT_TRUE(x && x->line == 2);
+        x = find_diag(&d, "syntax error: 'Workers 4' has no '='");
+        ASSERT_TRUE(x && x->line == 3);
+        x = find_diag(&d, "syntax error: '[Fix' has no ']'");
+        ASSERT_TRUE(x && x->line == 4);
+        x = find_diag(&d, "is too long (52 bytes, at most 49)");
+        ASSERT_TRUE(x && x->line == 5);
+
+        /* 49 bytes is what libinih keeps whole. */
+        _cleanup_(config_freep) Config *c2 = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d2 = {};
+        _cleanup_free_ char *p2 = test_write_file(test_tmpdir(), "b.conf",
+                "[Watch.abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq]\nPath=/y\n");
+        ASSERT_OK(config_load(p2, true, &c2, &d2));
+        ASSERT_EQ(d2.n, 0);
+        ASSERT_STREQ(c2->watches[0].name, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq");
+        return 0;
+}
+
+TEST(sizes_in_every_common_spelling) {
+        static const char *const spellings[] = { "64K", "64k", "64KB", "64kB", "64KiB", "64 K",
+                                                 "64 KiB", "65536", "65536B" };
+
+        clear_env();
+        for (size_t i = 0; i < ELEMENTSOF(spellings); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                _cleanup_(config_diags_done) ConfigDiags d = {};
+                _cleanup_free_ char *p = NULL, *text = NULL;
+
+                ASSERT_TRUE(asprintf(&text, "[Service]\nMaxRequestBytes=%s\nMaxLineBytes=%s\n",
+                                     spellings[i], spellings[i]) > 0);
+                p = test_write_file(test_tmpdir(), "a.conf", text);
+                ASSERT_OK(config_load(p, true, &c, &d));
+                ASSERT_EQ(d.n, 0);
+                ASSERT_EQ(c->max_request_bytes, 65536);
+                ASSERT_EQ(c->max_line_bytes, 65536);
+        }
+
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = test_write_file(test_tmpdir(), "b.conf",
+                                                 "[Service]\nMaxRequestBytes=1.5M\n");
+        ASSERT_ERROR(config_load(p, true, &c, &d), EINVAL);
+        ASSERT_EQ(d.n_errors, 1);
+        ASSERT_STRSTR(d.items[0].message, "MaxRequestBytes='1.5M' is invalid: expected a whole "
+                                          "number of bytes from 1024 to 16777216, or with K, M "
+                                          "or G (powers of 1024: 64K = 64KB = 64KiB)");
+        return 0;
+}
+
 /* The shipped etc/appwatch.conf documents every key with its true default. */
 TEST(shipped_config_documents_defaults) {
         _cleanup_(config_freep) Config *c = NULL, *def = NULL;
@@ -325,6 +635,9 @@ TEST(shipped_config_documents_defaults) {
         ASSERT_EQ(c->gemini_daily_budget, def->gemini_daily_budget);
         ASSERT_EQ(c->slack_min_severity, def->slack_min_severity);
         ASSERT_EQ(c->slack_repeat_interval, def->slack_repeat_interval);
+        ASSERT_EQ(c->slack_repeat_interval, 4 * USEC_PER_HOUR);
+        ASSERT_EQ(c->slack_group_window, def->slack_group_window);
+        ASSERT_TRUE(!c->notion_prop_fingerprint && !c->notion_data_source_id);
         ASSERT_STREQ(c->notion_endpoint, def->notion_endpoint);
         ASSERT_STREQ(c->notion_prop_status, def->notion_prop_status);
         ASSERT_STREQ(c->notion_prop_time, def->notion_prop_time);

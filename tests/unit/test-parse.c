@@ -65,6 +65,56 @@ TEST(size) {
         ASSERT_EQ(u, 100);
         ASSERT_ERROR(parse_size("1T", &u), EINVAL);
         ASSERT_ERROR(parse_size("K", &u), EINVAL);
+
+        /* Every common spelling of a unit is the same power of 1024. */
+        static const char *const k64[] = { "64K", "64k", "64KB", "64kB", "64kb", "64KiB",
+                                           "64kib", "64 K", "64 KB", "64\tKiB" };
+        for (size_t i = 0; i < sizeof k64 / sizeof k64[0]; i++) {
+                u = 0;
+                ASSERT_OK(parse_size(k64[i], &u));
+                ASSERT_EQ(u, 65536);
+        }
+        ASSERT_OK(parse_size("3MB", &u));
+        ASSERT_EQ(u, UINT64_C(3) << 20);
+        ASSERT_OK(parse_size("1 GiB", &u));
+        ASSERT_EQ(u, UINT64_C(1) << 30);
+        ASSERT_OK(parse_size("512B", &u));
+        ASSERT_EQ(u, 512);
+        ASSERT_OK(parse_size("512 b", &u));
+        ASSERT_EQ(u, 512);
+        /* What would be a guess is refused, never read as something else. */
+        ASSERT_ERROR(parse_size("1.5M", &u), EINVAL);
+        ASSERT_ERROR(parse_size("64iB", &u), EINVAL);
+        ASSERT_ERROR(parse_size("64KBB", &u), EINVAL);
+        ASSERT_ERROR(parse_size("64 K B", &u), EINVAL);
+        ASSERT_ERROR(parse_size("64KiBytes", &u), EINVAL);
+        ASSERT_ERROR(parse_size("-1K", &u), EINVAL);
+        ASSERT_ERROR(parse_size("99999999999999999999", &u), ERANGE);
+        ASSERT_ERROR(parse_size("17179869184G", &u), ERANGE);
+        return 0;
+}
+
+TEST(watch_path_validate) {
+        const char *reason = NULL;
+
+        ASSERT_OK(watch_path_validate("/var/log/app", NULL));
+        ASSERT_OK(watch_path_validate("/var/log/app/", NULL));
+        ASSERT_OK(watch_path_validate("/var/log/app/*.log", NULL));
+        ASSERT_OK(watch_path_validate("/var/log/app/*.log/", NULL));
+        ASSERT_OK(watch_path_validate("/var/log/app-[0-9]?.log", NULL));
+        ASSERT_OK(watch_path_validate("/*", NULL));
+        ASSERT_OK(watch_path_validate("/", NULL));
+
+        ASSERT_ERROR(watch_path_validate("/tmp/*/logs/*.log", &reason), EINVAL);
+        ASSERT_STRSTR(reason, "may only be in the last component");
+        ASSERT_ERROR(watch_path_validate("/tmp/?/x", NULL), EINVAL);
+        ASSERT_ERROR(watch_path_validate("/tmp/[ab]/x", NULL), EINVAL);
+        ASSERT_OK(watch_path_validate("/tmp/*//", NULL));   /* trailing slashes do not count */
+        reason = NULL;
+        ASSERT_ERROR(watch_path_validate("logs/*.log", &reason), EINVAL);
+        ASSERT_STRSTR(reason, "absolute");
+        ASSERT_ERROR(watch_path_validate("", NULL), EINVAL);
+        ASSERT_ERROR(watch_path_validate(NULL, NULL), EINVAL);
         return 0;
 }
 

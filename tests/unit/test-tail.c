@@ -982,3 +982,32 @@ TEST(destroy_userdata) {
         ASSERT_EQ(destroyed, 1);
         return 0;
 }
+
+/* The tailer refuses exactly the paths --check-config does (shared/parse.h). */
+TEST(add_watch_agrees_with_watch_path_validate) {
+        static const char *const paths[] = {
+                "/var/log/app", "/var/log/app/", "/var/log/*.log", "/var/log/app-[0-9].log",
+                "/", "/*", "/tmp/*//", "/tmp/*/logs/*.log", "/tmp/?/x", "/tmp/[ab]/x.log",
+                "relative/dir", "logs/*.log", "",
+        };
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        unsigned refused = 0;
+
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+                char name[16];
+                int r, v;
+
+                snprintf(name, sizeof name, "w%zu", i);
+                r = tailer_add_watch(t, name, paths[i], NULL, true);
+                v = watch_path_validate(paths[i], NULL);
+                if ((r == -EINVAL) != (v < 0))
+                        TEST_FAIL("'%s': tailer_add_watch() = %d, watch_path_validate() = %d",
+                                  paths[i], r, v);
+                refused += v < 0;
+        }
+        ASSERT_EQ(refused, 6);
+        return 0;
+}
