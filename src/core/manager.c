@@ -157,7 +157,6 @@ static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_co
  * services' documented rate limits (about 1/s per webhook; 3/s on average). */
 #define SLACK_INTERVAL USEC_PER_SEC
 #define NOTION_INTERVAL (USEC_PER_SEC / 3)
-#define SLACK_GROUP_WINDOW (5 * USEC_PER_SEC)
 #define DELIVERY_TIMEOUT (30 * USEC_PER_SEC)
 
 static OutboxWriterOptions outbox_options(const Config *c) {
@@ -178,10 +177,11 @@ static SenderOptions sender_options(const Manager *m, const Config *c) {
                 .slack_url = c->slack_webhook_url ? (c->slack_endpoint ?: c->slack_webhook_url)
                                                   : NULL,
                 .slack_interval = SLACK_INTERVAL,
-                .slack_group_window = SLACK_GROUP_WINDOW,
+                .slack_group_window = c->slack_group_window,
                 .notion_endpoint = c->notion_endpoint,
                 .notion_token = c->notion_api_token,
                 .notion_database_id = c->notion_database_id,
+                .notion_data_source_id = c->notion_data_source_id,
                 .notion_properties = {
                         .title = c->notion_prop_title,
                         .type = c->notion_prop_type,
@@ -190,6 +190,7 @@ static SenderOptions sender_options(const Manager *m, const Config *c) {
                         .auto_fixable = c->notion_prop_auto_fixable,
                         .status = c->notion_prop_status,
                         .time = c->notion_prop_time,
+                        .fingerprint = c->notion_prop_fingerprint,
                 },
                 .notion_interval = NOTION_INTERVAL,
         };
@@ -459,6 +460,8 @@ int manager_build_status(Manager *m, json_t **ret) {
         if (r < 0)
                 return r;
         if (m->sources && json_object_set_new(o, "ingest", sources_status_json(m->sources)) < 0)
+                return -ENOMEM;
+        if (m->sender && json_object_set_new(o, "delivery", sender_status_json(m->sender)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
