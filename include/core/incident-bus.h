@@ -21,10 +21,23 @@
 typedef struct IncidentBus IncidentBus;
 typedef struct IncidentListener IncidentListener;
 
+/* Who changed a status. */
+typedef enum IncidentReason {
+        INCIDENT_REASON_NONE,         /* a sighting */
+        INCIDENT_REASON_HUMAN,        /* appwatchctl resolve */
+        INCIDENT_REASON_BUILD,        /* a wrapped build of the app passed */
+        INCIDENT_REASON_FIX,          /* an auto-fix, verified */
+        INCIDENT_REASON_NOTION,       /* someone changed the page in Notion */
+        INCIDENT_REASON_SYSTEM,       /* appwatch's own checks */
+        _INCIDENT_REASON_MAX,
+} IncidentReason;
+
 typedef struct IncidentNotice {
         IncidentEvent event;
         int64_t id;
-        IncidentStatus status;        /* after the change */
+        IncidentStatus status;        /* after the change; a repeat: _INCIDENT_STATUS_INVALID */
+        IncidentReason reason;
+        int64_t count;                /* sightings after the change; 0 when not known */
         const char *app;
         const Finding *finding;       /* new, repeat, regression: the finding; else NULL */
 } IncidentNotice;

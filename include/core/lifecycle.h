@@ -14,7 +14,19 @@
 #include "store/incidents.h"
 
 /* Returns 1 when it changed, 0 when it already was so, -ENOENT, or -errno. */
-int lifecycle_set_status(Txn *t, Store *s, IncidentBus *b, int64_t id, IncidentStatus status);
+int lifecycle_set_status(Txn *t, Store *s, IncidentBus *b, int64_t id, IncidentStatus status,
+                         IncidentReason reason);
 
 /* Resolves app's open incidents of origin. Returns how many, or -errno. */
 int lifecycle_resolve_app(Txn *t, Store *s, IncidentBus *b, const char *app, const char *origin);
+
+/*
+ * Records a problem of appwatch itself (a delivery refused for good, an API
+ * key that stopped working) as an incident of app "appwatch", origin
+ * "appwatch": key names it stably (e.g. "slack:invalid_token"), so the same
+ * problem is one incident however often it is seen. Published as a new
+ * incident, a repeat or a regression like any other. Returns 0 and *ret_id.
+ */
+int lifecycle_record_internal(Txn *t, Store *s, IncidentBus *b, const char *host, const char *key,
+                              Category category, Severity severity, const char *title,
+                              const char *detail, int64_t *ret_id);

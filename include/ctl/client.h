@@ -67,3 +67,5 @@ int verb_resolve(const CtlGlobals *g, int argc, char **argv);
 int verb_run(const CtlGlobals *g, int argc, char **argv);
 int verb_submit(const CtlGlobals *g, int argc, char **argv);
 int verb_submit_unit(const CtlGlobals *g, int argc, char **argv);
+int verb_outbox(const CtlGlobals *g, int argc, char **argv);
+int verb_test_notify(const CtlGlobals *g, int argc, char **argv);

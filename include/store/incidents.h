@@ -64,6 +64,8 @@ void incident_list_free(Incident **l, size_t n);
  * errno.
  */
 int incident_record(Store *s, const Occurrence *o, int64_t *ret_id);
+/* The same, and the incident's count after it in *ret_count (may be NULL). */
+int incident_record_counted(Store *s, const Occurrence *o, int64_t *ret_id, int64_t *ret_count);
 
 /* Loads one incident: 0, -ENOENT, -EBADMSG (logged) when its row holds a
  * category, severity or status the taxonomy does not know, or another -errno. */

@@ -14,7 +14,9 @@
 #include "core/positions.h"
 #include "core/sources.h"
 #include "core/txn.h"
+#include "deliver/outbox-writer.h"
 #include "deliver/record.h"
+#include "deliver/sender.h"
 #include "detect/rules.h"
 #include "store/store.h"
 
@@ -39,6 +41,8 @@ struct Manager {
         RecordSink *records;
         Pool *pool;
         Analyzer *analyzer;
+        OutboxWriter *outbox;
+        Sender *sender;
         Pipeline *pipeline;
         Sources *sources;
         ControlServer *control;
@@ -54,5 +58,10 @@ struct Manager {
 int manager_build_status(Manager *m, json_t **ret);
 /* Re-sends STATUS= if it changed (manager.c). */
 void manager_refresh_status(Manager *m);
+/* Delivery verbs (verbs-delivery.c). */
+int verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);

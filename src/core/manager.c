@@ -78,6 +78,8 @@ Manager *manager_free(Manager *m) {
         if (m->txn)
                 (void) txn_commit(m->txn);   /* refused after a failure */
         pipeline_free(m->pipeline);
+        sender_free(m->sender);
+        outbox_writer_free(m->outbox);
         analyzer_free(m->analyzer);
         record_sink_free(m->records);
         positions_free(m->positions);
@@ -108,16 +110,26 @@ static size_t count_sources(Manager *m) {
  */
 static void manager_notify_status(Manager *m, const char *prefix, const char *extra) {
         StoreStats st = {};
-        _cleanup_free_ char *s = NULL;
+        OutboxStats os = {};
+        _cleanup_free_ char *s = NULL, *outbox = NULL, *held = NULL;
         size_t n = count_sources(m);
+        char age[64];
 
         (void) store_stats(m->store, (int64_t) now_realtime(), &st);
-        if (asprintf(&s, "%s%zu source%s, %llu incident%s today, %llu open, queue %zu/%u",
+        (void) outbox_stats(m->store, &os);
+        held = m->sender ? sender_status_text(m->sender) : NULL;
+        if (os.pending > 0 &&
+            asprintf(&outbox, ", outbox %llu pending (oldest %s)",
+                     (unsigned long long) os.pending,
+                     format_timespan(age, sizeof age,
+                                     (usec_t) now_realtime() - (usec_t) os.oldest_pending)) < 0)
+                return;
+        if (asprintf(&s, "%s%zu source%s, %llu incident%s today, %llu open, queue %zu/%u%s%s%s",
                      prefix ?: "", n, n == 1 ? "" : "s",
                      (unsigned long long) st.incidents_today, st.incidents_today == 1 ? "" : "s",
                      (unsigned long long) st.incidents_open,
                      m->pool ? pool_pending(m->pool, POOL_LANE_ANALYZE) : 0,
-                     m->config->queue_size) < 0)
+                     m->config->queue_size, outbox ?: "", held ? ", " : "", held ?: "") < 0)
                 return;
         if (!extra && m->last_status && strcmp(m->last_status, s) == 0)
                 return;
@@ -140,6 +152,56 @@ static ControlLimits limits_from_config(const Config *c) {
 }
 
 static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_count);
+
+/* Seconds between two Slack messages and between two Notion requests: the
+ * services' documented rate limits (about 1/s per webhook; 3/s on average). */
+#define SLACK_INTERVAL USEC_PER_SEC
+#define NOTION_INTERVAL (USEC_PER_SEC / 3)
+#define DELIVERY_TIMEOUT (30 * USEC_PER_SEC)
+
+static OutboxWriterOptions outbox_options(const Config *c) {
+        return (OutboxWriterOptions) {
+                .slack = c->slack_webhook_url != NULL,
+                .notion = c->notion_api_token && c->notion_database_id,
+                .slack_min_severity = c->slack_min_severity,
+                .slack_repeat_interval = c->slack_repeat_interval,
+        };
+}
+
+static SenderOptions sender_options(const Manager *m, const Config *c) {
+        return (SenderOptions) {
+                .host = m->host,
+                .language = c->language,
+                .timeout = DELIVERY_TIMEOUT,
+                /* Endpoint= sends elsewhere (a proxy, the tests' fake). */
+                .slack_url = c->slack_webhook_url ? (c->slack_endpoint ?: c->slack_webhook_url)
+                                                  : NULL,
+                .slack_interval = SLACK_INTERVAL,
+                .slack_group_window = c->slack_group_window,
+                .notion_endpoint = c->notion_endpoint,
+                .notion_token = c->notion_api_token,
+                .notion_database_id = c->notion_database_id,
+                .notion_data_source_id = c->notion_data_source_id,
+                .notion_properties = {
+                        .title = c->notion_prop_title,
+                        .type = c->notion_prop_type,
+                        .app = c->notion_prop_app,
+                        .severity = c->notion_prop_severity,
+                        .auto_fixable = c->notion_prop_auto_fixable,
+                        .status = c->notion_prop_status,
+                        .time = c->notion_prop_time,
+                        .fingerprint = c->notion_prop_fingerprint,
+                },
+                .notion_interval = NOTION_INTERVAL,
+        };
+}
+
+static void on_outbox_written(void *userdata) {
+        Manager *m = userdata;
+
+        if (m->sender)
+                sender_kick(m->sender);
+}
 
 static void on_throttle(Analyzer *a, bool pause, void *userdata) {
         Manager *m = userdata;
@@ -259,6 +321,14 @@ int manager_reload(Manager *m) {
                 return r;
         }
         config_free(old);
+        /* Delivery takes the new keys and endpoints; sinks that were held
+         * because of the old ones try again. */
+        OutboxWriterOptions wo = outbox_options(c);
+        outbox_writer_set_options(m->outbox, &wo);
+        SenderOptions so = sender_options(m, c);
+        r = sender_set_options(m->sender, &so);
+        if (r < 0)
+                log_warning_errno(r, "Cannot apply the new delivery settings: %m, ignoring");
         if (m->control) {
                 ControlLimits limits = limits_from_config(c);
                 control_server_set_limits(m->control, &limits);
@@ -391,6 +461,8 @@ int manager_build_status(Manager *m, json_t **ret) {
         if (r < 0)
                 return r;
         if (m->sources && json_object_set_new(o, "ingest", sources_status_json(m->sources)) < 0)
+                return -ENOMEM;
+        if (m->sender && json_object_set_new(o, "delivery", sender_status_json(m->sender)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
@@ -549,6 +621,15 @@ static int start_pipeline(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Cannot set up analysis: %m");
         analyzer_set_throttle(m->analyzer, on_throttle, m);
+        OutboxWriterOptions wo = outbox_options(m->config);
+        r = outbox_writer_new(m->bus, m->txn, m->store, &wo, &m->outbox);
+        if (r >= 0) {
+                SenderOptions so = sender_options(m, m->config);
+                r = sender_new(m->event, m->txn, m->store, m->pool, m->bus, &so, &m->sender);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up delivery: %m");
+        outbox_writer_set_written_callback(m->outbox, on_outbox_written, m);
         r = pipeline_new(m->event, m->txn, m->store, m->bus, m->rules,
                          &(PipelineOptions) { .host = m->host }, &m->pipeline);
         if (r < 0)

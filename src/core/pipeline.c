@@ -142,7 +142,7 @@ static int on_finding(DetectEngine *e, const Finding *f, void *userdata) {
         Stream *s = detect_engine_get_stream_data(e, f->stream);
         IncidentNotice n;
         Occurrence o;
-        int64_t id;
+        int64_t id, count = 0;
         int r;
 
         if (!s)
@@ -165,7 +165,7 @@ static int on_finding(DetectEngine *e, const Finding *f, void *userdata) {
         };
         if (o.seen == 0)
                 o.seen = (int64_t) now_realtime();
-        r = incident_record(p->store, &o, &id);
+        r = incident_record_counted(p->store, &o, &id, &count);
         if (r < 0)
                 return r;
         p->stats.findings++;
@@ -190,6 +190,7 @@ static int on_finding(DetectEngine *e, const Finding *f, void *userdata) {
                 /* A repeat leaves the status as it was, which is not known here. */
                 .status = (IncidentEvent) r == INCIDENT_EVENT_REPEAT ? _INCIDENT_STATUS_INVALID
                                                                      : INCIDENT_NEW,
+                .count = count,
                 .app = o.app,
                 .finding = f,
         };

@@ -155,7 +155,7 @@ static int verb_resolve(ControlRequest *req, void *userdata, json_t **ret, char 
                 if (st < 0)
                         return fail_msg(msg, -EINVAL, "unknown status '%s'", status);
         }
-        r = lifecycle_set_status(m->txn, m->store, m->bus, id, st);
+        r = lifecycle_set_status(m->txn, m->store, m->bus, id, st, INCIDENT_REASON_HUMAN);
         if (r == -ENOENT)
                 return fail_msg(msg, r, "no incident #%lld", (long long) id);
         if (r < 0)
@@ -400,5 +400,8 @@ const ControlVerb manager_verbs[] = {
         { .name = "resolve", .mutating = true, .handler = verb_resolve },
         { .name = "submit", .mutating = true, .handler = verb_submit },
         { .name = "reload", .mutating = true, .handler = verb_reload },
+        { .name = "outbox", .handler = verb_outbox },
+        { .name = "outbox-retry", .mutating = true, .handler = verb_outbox_retry },
+        { .name = "test-notify", .mutating = true, .async = true, .handler = verb_test_notify },
 };
 const size_t manager_n_verbs = ELEMENTSOF(manager_verbs);

@@ -104,6 +104,27 @@ const CtlVerb ctl_verbs[] = {
                 .options = JSON_OPTION,
         },
         {
+                .name = "outbox",
+                .run = verb_outbox,
+                .synopsis = "[--json] [retry ID|retry --all]",
+                .summary = "List the messages to Slack and Notion not delivered yet, or queue "
+                           "dead ones again",
+                .options = JSON_OPTION
+                        "     retry ID           Queue that dead row again, and let a held\n"
+                        "                        service try again\n"
+                        "     retry --all        The same for every dead row\n",
+        },
+        {
+                .name = "test-notify",
+                .run = verb_test_notify,
+                .synopsis = "[--notion] [--json]",
+                .summary = "Send the test alert to Slack (and a test page to Notion) with the "
+                           "daemon's credentials",
+                .options =
+                        "  -n --notion           Also create a test page in the Notion database\n"
+                        JSON_OPTION,
+        },
+        {
                 .name = "ping",
                 .run = verb_ping,
                 .synopsis = "[--json]",

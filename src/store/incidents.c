@@ -53,8 +53,13 @@ static int step_done(Store *s, sqlite3_stmt *st) {
 }
 
 int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
+        return incident_record_counted(s, o, ret_id, NULL);
+}
+
+int incident_record_counted(Store *s, const Occurrence *o, int64_t *ret_id, int64_t *ret_count) {
         static const char *const sql_find =
-                "SELECT id, status FROM incidents WHERE host = ? AND app = ? AND fingerprint = ?";
+                "SELECT id, status, count FROM incidents WHERE host = ? AND app = ?"
+                " AND fingerprint = ?";
         static const char *const sql_insert =
                 "INSERT INTO incidents (fingerprint, app, host, category, severity, title, excerpt,"
                 " fix_id, origin, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -72,7 +77,7 @@ int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
                 " occurrences WHERE incident_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
         sqlite3_stmt *st;
         IncidentEvent event;
-        int64_t id;
+        int64_t id, count = 1;
         int rc, r;
 
         assert(s);
@@ -92,6 +97,7 @@ int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
                 id = sqlite3_column_int64(st, 0);
                 resolved = incident_status_from_string(
                                    (const char *) sqlite3_column_text(st, 1)) == INCIDENT_RESOLVED;
+                count = sqlite3_column_int64(st, 2) + 1;
                 (void) sqlite3_reset(st);
                 event = resolved ? INCIDENT_EVENT_REGRESSION : INCIDENT_EVENT_REPEAT;
                 r = store_prepare(s, resolved ? sql_reopen : sql_bump, &st);
@@ -153,6 +159,8 @@ int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
 
         if (ret_id)
                 *ret_id = id;
+        if (ret_count)
+                *ret_count = count;
         return event;
 }
 

@@ -184,7 +184,8 @@ TEST(commit_once_per_iteration) {
         ASSERT_EQ(txn_commits(h.txn), commits + 1);
 
         /* A status change is written in the transaction and published. */
-        ASSERT_EQ(lifecycle_set_status(h.txn, h.store, h.bus, 1, INCIDENT_RESOLVED), 1);
+        ASSERT_EQ(lifecycle_set_status(h.txn, h.store, h.bus, 1, INCIDENT_RESOLVED,
+                                       INCIDENT_REASON_HUMAN), 1);
         ASSERT_OK(txn_commit(h.txn));
         ASSERT_EQ(h.notices[INCIDENT_EVENT_STATUS], 1);
         ASSERT_OK(feed(&h, "s1", "Failed: first failure"));
