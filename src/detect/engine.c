@@ -76,6 +76,12 @@ typedef struct Stream {
         DetectBuf partial;                      /* detect_engine_feed_data() remainder */
         bool partial_overflow;
 
+        /* a line that may continue on the next one (terminal wrap) */
+        DetectBuf held;
+        bool holding;
+        size_t held_columns, held_quote_columns;
+        uint64_t held_first, held_last, held_ts;
+
         BlockKind kind;
         int sub;
         DetectBuf text;
@@ -127,6 +133,7 @@ static Stream *stream_free(Stream *s) {
                 return NULL;
         free(s->key);
         detect_buf_done(&s->partial);
+        detect_buf_done(&s->held);
         detect_buf_done(&s->text);
         free(s->cand);
         free(s);
@@ -168,6 +175,7 @@ static int engine_grow(DetectEngine *e) {
 }
 
 static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata);
+static int stream_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata);
 
 /* Finds or creates the stream; when at the limit the least recently used one
  * is finished (its block reported) and dropped. */
@@ -191,7 +199,7 @@ static int engine_stream(DetectEngine *e, const char *key, DetectFindingFunc cb,
                                 if (!victim || t->last_used < victim->last_used)
                                         victim = t;
                 assert(victim);
-                r = block_finish(e, victim, cb, userdata);
+                r = stream_finish(e, victim, cb, userdata);
                 engine_unlink(e, victim);
                 stream_free(victim);
                 if (r < 0)
@@ -363,19 +371,6 @@ static bool is_box_end(const char *l, size_t n) {
         return count >= 3;
 }
 
-/* Strips an Android logcat "E/flutter (12345): " prefix. */
-static void strip_logcat(const char **l, size_t *n) {
-        const char *p;
-
-        if (!detect_startswith(*l, *n, "E/flutter") && !detect_startswith(*l, *n, "I/flutter"))
-                return;
-        p = memmem(*l, *n, "): ", 3);
-        if (!p)
-                return;
-        *n -= (size_t) (p + 3 - *l);
-        *l = p + 3;
-}
-
 static bool is_xcode_line(const char *l, size_t n) {
         static const char *const prefixes[] = {
                 "\xe2\x86\xb3", "Could not build the", "Encountered error while building",
@@ -520,7 +515,6 @@ static Step block_step(Stream *s, const char *l, size_t n, bool blank, uint32_t 
         case BLOCK_UNHANDLED:
                 if (blank)
                         return STEP_BLANK;
-                strip_logcat(&l, &n);
                 if ((n > 1 && l[0] == '#' && isdigit((unsigned char) l[1])) || starts_ws(l, n) ||
                     STARTS(l, n, "<asynchronous suspension>"))
                         return STEP_CONTINUE;
@@ -677,8 +671,10 @@ fail:
         return r;
 }
 
+/* title_at: offset of the match that gives the title, SIZE_MAX for the
+ * deciding match's own. */
 static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, const DetectPattern *pat,
-                         const char *text, size_t len, Finding **ret) {
+                         const char *text, size_t len, size_t title_at, Finding **ret) {
         _cleanup_(finding_freep) Finding *f = NULL;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
         uint32_t namecount = 0, entrysize = 0;
@@ -701,10 +697,14 @@ static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, con
         if (!f->rule || !f->stream)
                 return -ENOMEM;
 
-        /* Title: the line the deciding match starts on. */
-        ls = text + (ov[0] <= len ? ov[0] : 0);
-        if (ls < text + len && *ls == '\n' && ov[1] > ov[0])
-                ls++;
+        /* Title: the line the deciding match (or the headline) starts on. */
+        if (title_at != SIZE_MAX)
+                ls = text + (title_at <= len ? title_at : 0);
+        else {
+                ls = text + (ov[0] <= len ? ov[0] : 0);
+                if (ls < text + len && *ls == '\n' && ov[1] > ov[0])
+                        ls++;
+        }
         while (ls > text && ls[-1] != '\n')
                 ls--;
         le = memchr(ls, '\n', len - (size_t) (ls - text));
@@ -750,6 +750,14 @@ static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, con
                 return -ENOMEM;
         f->auto_fixable = rule->auto_fixable && r > 0 && strcmp(f->fix, "none") != 0 &&
                           detect_category_fixable(rule->category);
+        /* A catch-all names no problem of its own, so no fix can be its. */
+        if (rule->priority <= GENERIC_PRIORITY_MAX && strcmp(f->fix, "none") != 0) {
+                free(f->fix);
+                f->fix = strdup("none");
+                if (!f->fix)
+                        return -ENOMEM;
+                f->auto_fixable = false;
+        }
 
         r = detect_fingerprint(f->category, f->excerpt, strlen(f->excerpt), f->fingerprint);
         if (r < 0)
@@ -787,6 +795,77 @@ static bool is_echo(const DetectEngine *e, const Stream *s, const DetectRule *wi
                winner->category == DETECT_CATEGORY_OTHER;
 }
 
+static bool is_candidate(const DetectEngine *e, const uint64_t *cand, size_t i) {
+        uint64_t bit = UINT64_C(1) << (i % 64);
+
+        return e->opts.no_prefilter || (cand[i / 64] & bit) || (e->rules->always[i / 64] & bit);
+}
+
+/* Whether rule matches text and none of its excludes does; the match is in md. */
+static bool rule_matches(DetectEngine *e, pcre2_match_data *md, const DetectRule *rule,
+                         const char *text, size_t len, const DetectPattern **ret_pattern) {
+        const DetectPattern *pat = NULL;
+
+        for (size_t j = 0; j < rule->n_patterns && !pat; j++)
+                if (pattern_matches(e, md, &rule->patterns[j], text, len))
+                        pat = &rule->patterns[j];
+        if (!pat)
+                return false;
+        /* Excludes use their own match data: the winner's must survive. */
+        for (size_t j = 0; j < rule->n_excludes; j++)
+                if (pattern_matches(e, e->md_exclude, &rule->excludes[j], text, len))
+                        return false;
+        if (ret_pattern)
+                *ret_pattern = pat;
+        return true;
+}
+
+/* Offset of the first line a headline rule matches in a multi-line block,
+ * or SIZE_MAX. Rules are sorted, so the first is the most telling. */
+static size_t headline_offset(DetectEngine *e, const char *text, size_t len, const uint64_t *cand) {
+        const DetectRules *rules = e->rules;
+
+        for (size_t i = 0; i < rules->n_rules; i++) {
+                const DetectRule *rule = rules->rules[i];
+
+                if (rule->role != DETECT_RULE_ROLE_HEADLINE || !is_candidate(e, cand, i))
+                        continue;
+                for (size_t j = 0; j < rule->n_patterns; j++)
+                        if (pattern_matches(e, e->md_exclude, &rule->patterns[j], text, len)) {
+                                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md_exclude);
+                                size_t at = ov[0];
+
+                                if (at < len && text[at] == '\n')
+                                        at++;
+                                return at;
+                        }
+        }
+        return SIZE_MAX;
+}
+
+/* Whether a rule ranked below the winner (index w) also matches and would
+ * propose another automatic fix: two readings compete, so neither fix is
+ * trusted. Headlines and catch-alls name no problem and do not compete. */
+static bool competing_fix(DetectEngine *e, size_t w, const char *text, size_t len, const uint64_t *cand,
+                          bool multi_line) {
+        const DetectRules *rules = e->rules;
+        const DetectRule *winner = rules->rules[w];
+
+        for (size_t i = w + 1; i < rules->n_rules; i++) {
+                const DetectRule *rule = rules->rules[i];
+
+                if (rule->priority <= GENERIC_PRIORITY_MAX)
+                        break;
+                if (!rule->auto_fixable || rule->role == DETECT_RULE_ROLE_HEADLINE ||
+                    strcmp(rule->fix, winner->fix) == 0 || !is_candidate(e, cand, i) ||
+                    (multi_line && rule->category == DETECT_CATEGORY_NONE))
+                        continue;
+                if (rule_matches(e, e->md_exclude, rule, text, len, NULL))
+                        return true;
+        }
+        return false;
+}
+
 /* Classifies text[0..len) of stream s, whose candidate rules are cand, and
  * reports a finding if one results. Returns 1 if one was reported. */
 static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, const uint64_t *cand,
@@ -795,40 +874,40 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
         _cleanup_(finding_freep) Finding *f = NULL;
         const DetectRule *winner = NULL;
         const DetectPattern *wpat = NULL;
+        size_t w = 0, title_at = SIZE_MAX;
         int r;
 
         e->stats.blocks++;
         for (size_t i = 0; i < rules->n_rules && !winner; i++) {
                 const DetectRule *rule = rules->rules[i];
-                uint64_t bit = UINT64_C(1) << (i % 64);
-                bool excluded = false;
 
-                if (!e->opts.no_prefilter && !(cand[i / 64] & bit) && !(rules->always[i / 64] & bit))
+                if (!is_candidate(e, cand, i))
                         continue;
                 /* "Not a failure" rules judge single lines; a multi-line block
                  * was assembled because it is a failure report. */
                 if (multi_line && rule->category == DETECT_CATEGORY_NONE)
                         continue;
-                for (size_t j = 0; j < rule->n_patterns && !wpat; j++)
-                        if (pattern_matches(e, e->md, &rule->patterns[j], text, len))
-                                wpat = &rule->patterns[j];
-                if (!wpat)
-                        continue;
-                /* Excludes use their own match data: the winner's must survive. */
-                for (size_t j = 0; j < rule->n_excludes && !excluded; j++)
-                        excluded = pattern_matches(e, e->md_exclude, &rule->excludes[j], text, len);
-                if (excluded) {
-                        wpat = NULL;
-                        continue;
+                if (rule_matches(e, e->md, rule, text, len, &wpat)) {
+                        winner = rule;
+                        w = i;
                 }
-                winner = rule;
         }
         if (!winner || winner->category == DETECT_CATEGORY_NONE)
                 return 0;
+        /* The cause decides; the headline still says what failed. */
+        if (winner->role == DETECT_RULE_ROLE_CAUSE && multi_line)
+                title_at = headline_offset(e, text, len, cand);
 
-        r = build_finding(e, s, winner, wpat, text, len, &f);
+        r = build_finding(e, s, winner, wpat, text, len, title_at, &f);
         if (r < 0)
                 return r;
+        if (f->auto_fixable && competing_fix(e, w, text, len, cand, multi_line)) {
+                free(f->fix);
+                f->fix = strdup("none");
+                if (!f->fix)
+                        return -ENOMEM;
+                f->auto_fixable = false;
+        }
         /* The very same failure again is a repeat to count, not an echo. */
         if (is_echo(e, s, winner) && strcmp(f->fingerprint, s->echo_fingerprint) != 0) {
                 s->echo_line = s->line_end;
@@ -867,38 +946,33 @@ static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *
         return r;
 }
 
-static void block_open(DetectEngine *e, Stream *s, BlockKind kind, int sub, uint64_t ts) {
+static void block_open(DetectEngine *e, Stream *s, BlockKind kind, int sub, uint64_t first_line,
+                       uint64_t ts) {
         s->kind = kind;
         s->sub = sub;
-        s->line_start = s->line_end = s->line_no;
+        s->line_start = first_line;
+        s->line_end = s->line_no;
         s->ts_start = ts;
         memset(s->cand, 0, e->rules->n_words * sizeof(uint64_t));
 }
 
 /* ---- feeding ---- */
 
-static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len, uint64_t ts,
-                     DetectFindingFunc cb, void *userdata) {
+/* Assembles and classifies one logical line: a cleaned line, or the pieces
+ * of a wrapped one joined. Its raw lines are first_line..s->line_no. */
+static inline __attribute__((__always_inline__)) int process_line(DetectEngine *e, Stream *s,
+                const char *l, size_t n, uint64_t first_line, uint64_t ts, DetectFindingFunc cb,
+                void *userdata) {
         const DetectRules *rules = e->rules;
         BlockKind kind;
         bool blank, done;
         uint32_t hints;
-        const char *l;
-        size_t n;
         int sub, r, k;
 
-        r = detect_line_clean(&e->line, raw, raw_len);
-        if (r < 0)
-                return r;
-        l = e->line.data ?: "";
-        n = e->line.len;
         if (n > e->opts.max_line_length) {
                 n = detect_utf8_truncate(l, n, e->opts.max_line_length);
                 e->stats.truncated_lines++;
         }
-        s->line_no++;
-        e->stats.lines++;
-        e->stats.bytes += raw_len + 1;
 
         if (s->kind != BLOCK_NONE && ts > 0 && ts >= s->ts_last &&
             ts - s->ts_last >= e->opts.idle_timeout_usec) {
@@ -953,7 +1027,7 @@ static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len
                 return 0;
         kind = block_start(l, n, hints, &sub, &done);
         if (kind != BLOCK_NONE) {
-                block_open(e, s, kind, sub, ts);
+                block_open(e, s, kind, sub, first_line, ts);
                 s->ts_last = ts;
                 k = block_append(e, s, l, n, false);
                 if (k < 0)
@@ -968,13 +1042,135 @@ static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len
         /* A one-line block: only worth classifying if some rule might match. */
         for (size_t w = 0; w < rules->n_words; w++)
                 if ((e->line_bits[w] | rules->always[w]) != 0) {
-                        s->line_start = s->line_end = s->line_no;
+                        s->line_start = first_line;
+                        s->line_end = s->line_no;
                         s->ts_start = ts;
                         r = classify(e, s, l, n, e->line_bits, false, cb, userdata);
                         s->line_start = s->line_end = s->ts_start = 0;
                         return r < 0 ? r : 0;
                 }
         return 0;
+}
+
+/* Processes the held line as the raw lines it came from. */
+static int process_held(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
+        uint64_t line_no = s->line_no;
+        int r;
+
+        if (!s->holding)
+                return 0;
+        s->holding = false;
+        s->line_no = s->held_last;
+        r = process_line(e, s, s->held.data ?: "", s->held.len, s->held_first, s->held_ts, cb, userdata);
+        s->line_no = line_no;
+        detect_buf_clear(&s->held);
+        return r;
+}
+
+static int stream_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
+        int r;
+
+        r = process_held(e, s, cb, userdata);
+        if (r < 0)
+                return r;
+        return block_finish(e, s, cb, userdata);
+}
+
+/* A terminal wraps a long line into pieces of exactly its width, and the
+ * pieces after the first start at column 0. A line whose width is a
+ * multiple of DETECT_WRAP_COLUMNS is therefore held until the next line
+ * shows whether it continues. The rule depends only on the widths, so the
+ * same text gives the same logical lines whether or not it was wrapped. */
+static bool may_wrap(const char *l, size_t n, const DetectLineInfo *info) {
+        if (info->columns == 0 || n == 0 ||
+            (info->columns % DETECT_WRAP_COLUMNS != 0 &&
+             (info->columns + info->quote_columns) % DETECT_WRAP_COLUMNS != 0))
+                return false;
+        /* rulers ("=====", "-----", "═════") have the terminal's width by design */
+        if (l[0] == l[n - 1] && !isspace((unsigned char) l[0])) {
+                for (size_t i = 0; i < n && i < 16; i++)
+                        if (isalnum((unsigned char) l[i]))
+                                return true;
+                return false;
+        }
+        return true;
+}
+
+/* Where a terminal cut a line, the text on both sides shows it: a cut in a
+ * word or identifier goes on with a lower-case letter, a digit or '_', a
+ * cut before closing punctuation goes on with it, and a cut at a space
+ * leaves that space at the end of the first piece. A line of its own
+ * rarely starts so; one starting with a capital, '[', '$', '#', '>' or
+ * white space after a line of exactly the width is not taken for a piece
+ * (e.g. "    raise Error(...)" of 80 columns, then "Error: ..."). */
+bool detect_wrap_cut(char last, char first) {
+        unsigned char h = (unsigned char) last, c = (unsigned char) first;
+
+        if (c == 0 || isspace(c))
+                return false;
+        if (h == ' ')
+                return true;
+        if ((isalnum(h) || h == '_') && (islower(c) || isdigit(c) || c == '_'))
+                return true;
+        return !isspace(h) && strchr(".,;:)]}'\"", c) != NULL;
+}
+
+static bool continues_held(const DetectEngine *e, const Stream *s, const char *l, size_t n,
+                           const DetectLineInfo *info, uint64_t ts) {
+        if (info->prefixed || info->boundary || n == 0 || s->held.len == 0)
+                return false;
+        if (!detect_wrap_cut(s->held.data[s->held.len - 1], l[0]))
+                return false;
+        if (s->held.len + n > e->opts.max_line_length)
+                return false;
+        return !(ts > 0 && ts >= s->held_ts && ts - s->held_ts >= e->opts.idle_timeout_usec);
+}
+
+static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len, uint64_t ts,
+                     DetectFindingFunc cb, void *userdata) {
+        DetectLineInfo info;
+        const char *l;
+        size_t n;
+        int r;
+
+        r = detect_line_clean(&e->line, raw, raw_len, &info);
+        if (r < 0)
+                return r;
+        l = e->line.data ?: "";
+        n = e->line.len;
+        s->line_no++;
+        e->stats.lines++;
+        e->stats.bytes += raw_len + 1;
+
+        if (s->holding) {
+                if (continues_held(e, s, l, n, &info, ts)) {
+                        r = detect_buf_append(&s->held, l, n);
+                        if (r < 0)
+                                return r;
+                        s->held_last = s->line_no;
+                        s->held_columns += detect_display_columns(l, n);
+                        if (s->held_columns % DETECT_WRAP_COLUMNS == 0 ||
+                            (s->held_columns + s->held_quote_columns) % DETECT_WRAP_COLUMNS == 0)
+                                return 0;
+                        return process_held(e, s, cb, userdata);
+                }
+                r = process_held(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (may_wrap(l, n, &info)) {
+                detect_buf_clear(&s->held);
+                r = detect_buf_append(&s->held, l, n);
+                if (r < 0)
+                        return r;
+                s->holding = true;
+                s->held_columns = info.columns;
+                s->held_quote_columns = info.quote_columns;
+                s->held_first = s->held_last = s->line_no;
+                s->held_ts = ts;
+                return 0;
+        }
+        return process_line(e, s, l, n, s->line_no, ts, cb, userdata);
 }
 
 int detect_engine_feed(DetectEngine *e, const char *stream, const char *line, size_t len,
@@ -1039,6 +1235,13 @@ static int flush_stream(DetectEngine *e, Stream *s, uint64_t now, DetectFindingF
                 if (r < 0)
                         return r;
         }
+        /* A held line waits for its continuation no longer than a block does. */
+        if (s->holding && (now == UINT64_MAX ||
+                           (now >= s->held_ts && now - s->held_ts >= e->opts.idle_timeout_usec))) {
+                r = process_held(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
         if (s->kind == BLOCK_NONE)
                 return 0;
         if (now != UINT64_MAX && (now < s->ts_last || now - s->ts_last < e->opts.idle_timeout_usec))
@@ -1083,22 +1286,34 @@ uint64_t detect_engine_next_deadline(const DetectEngine *e) {
         uint64_t best = UINT64_MAX;
 
         for (size_t i = 0; i < e->n_buckets; i++)
-                for (Stream *s = e->buckets[i]; s; s = s->next)
+                for (Stream *s = e->buckets[i]; s; s = s->next) {
                         if (s->kind != BLOCK_NONE) {
                                 uint64_t d = s->ts_last > UINT64_MAX - e->opts.idle_timeout_usec ?
                                                      UINT64_MAX : s->ts_last + e->opts.idle_timeout_usec;
                                 if (d < best)
                                         best = d;
                         }
+                        if (s->holding) {
+                                uint64_t d = s->held_ts > UINT64_MAX - e->opts.idle_timeout_usec ?
+                                                     UINT64_MAX : s->held_ts + e->opts.idle_timeout_usec;
+                                if (d < best)
+                                        best = d;
+                        }
+                }
         return best;
 }
 
 size_t detect_engine_pending_lines(const DetectEngine *e, const char *stream) {
         Stream *s = engine_find((DetectEngine *) e, stream, hash_key(stream));
 
-        if (!s || s->kind == BLOCK_NONE)
+        if (!s)
                 return 0;
         /* Every line fed since the block began belongs to it (blocks never
-         * swallow unrelated lines: those end them), blank ones included. */
-        return (size_t) (s->line_no - s->line_start + 1);
+         * swallow unrelated lines: those end them), blank ones included; a
+         * held line (terminal wrap) comes after the block's start. */
+        if (s->kind != BLOCK_NONE)
+                return (size_t) (s->line_no - s->line_start + 1);
+        if (s->holding)
+                return (size_t) (s->line_no - s->held_first + 1);
+        return 0;
 }
