@@ -89,7 +89,8 @@ static const Case cases[] = {
           "> Could not find com.example:lib:1.0.\n"
           "\n"
           "BUILD FAILED in 3s\n",
-          1, { { "flutter_dependency", 1, 7, "Could not resolve all files", "flutter_clean_pub_get", true } } },
+          /* Android/Maven artifacts: no pub fix repairs them (issue 12) */
+          1, { { "flutter_dependency", 1, 7, "Could not resolve all files", "none", false } } },
         { "pub version solving paragraph",
           "Resolving dependencies...\n"
           "Because app depends on http ^0.13.0 and firebase_core >=2.0.0 depends on http ^1.0.0,\n"
