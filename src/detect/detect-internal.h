@@ -49,6 +49,9 @@ size_t detect_utf8_truncate(const char *s, size_t n, size_t max);
 #define DETECT_WRAP_COLUMNS 80
 
 typedef struct DetectLineInfo {
+        /* the cleaned line: in the input line, or in the scratch buffer */
+        const char *text;
+        size_t len;
         /* display width of the line as a terminal showed it (log prefixes
          * included; quote markers, which may be the paste's or Gradle's own,
          * counted apart); 0 when too short to be wrapped, or framed */
@@ -58,15 +61,16 @@ typedef struct DetectLineInfo {
         bool boundary;                          /* a fence or box edge: left empty */
 } DetectLineInfo;
 
-/* Writes the line as the rules see it into b: without a trailing CR, the text
+/* Finds the line as the rules see it: without a trailing CR, the text
  * overwritten by a carriage return, ANSI escape sequences, a syslog prefix,
  * markdown quote markers, a box frame ("│ ... │"; fence lines and box edges
  * become empty), and log prefixes (flutter -v "[  +24 ms] ", timestamps with
  * an optional error/info/debug level, "[ERROR] ", logcat "E/flutter (12): ").
  * Windows paths stay as they are: rules write separators as [/\\], and
- * fingerprints fold "C:\x\y.dart" like "/x/y.dart". ret_info may be NULL.
- * Returns 0 or -ENOMEM. */
-int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret_info);
+ * fingerprints fold "C:\x\y.dart" like "/x/y.dart". ret->text points into
+ * line, or into b when escape sequences had to be taken out; valid until
+ * either changes. Returns 0 or -ENOMEM. */
+int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret);
 /* Display width as a terminal counts it: tabs to the next multiple of 8, East
  * Asian wide characters and emoji as two columns. */
 size_t detect_display_columns(const char *s, size_t n);

@@ -1136,8 +1136,8 @@ static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len
         r = detect_line_clean(&e->line, raw, raw_len, &info);
         if (r < 0)
                 return r;
-        l = e->line.data ?: "";
-        n = e->line.len;
+        l = info.text;
+        n = info.len;
         s->line_no++;
         e->stats.lines++;
         e->stats.bytes += raw_len + 1;

@@ -421,11 +421,22 @@ static size_t logcat_prefix(const char *s, size_t n) {
         return i < n && s[i] == ' ' ? i + 1 : i;
 }
 
+/* First bytes of log_prefix()'s prefixes: '[', digits, capitals. */
+static const bool prefix_start[256] = {
+        ['['] = true,
+        ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
+        ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
+        ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
+        ['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
+        ['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
+        ['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
+        ['Y'] = true, ['Z'] = true,
+};
+
 static size_t log_prefix(const char *s, size_t n) {
         size_t k;
 
-        /* most lines start with a letter or white space that begins none */
-        if (n == 0 || islower((unsigned char) s[0]) || s[0] == ' ' || s[0] == '\t')
+        if (n == 0)
                 return 0;
         if (isdigit((unsigned char) s[0]))
                 return (k = syslog_prefix(s, n)) ? k : timestamp_prefix(s, n);
@@ -506,21 +517,23 @@ size_t detect_display_columns(const char *s, size_t n) {
         /* Fast path, sixteen bytes at a time (SSE2/NEON through the
          * compiler's vector extension): ASCII without a tab is one column a
          * byte. */
-        for (; i + 16 <= n; i += 16) {
+        while (n >= 16) {
                 V16 v, odd;
                 uint64_t lo, hi;
 
+                /* the last block overlaps the one before: no byte loop */
+                if (i + 16 > n)
+                        i = n - 16;
                 memcpy(&v, u + i, 16);
                 odd = (V16) ((v >= 0x80) | (v == '\t'));
                 memcpy(&lo, &odd, 8);
                 memcpy(&hi, (const char *) &odd + 8, 8);
                 if (lo | hi)
                         break;
+                i += 16;
+                if (i >= n)
+                        return n;
         }
-        for (; i < n && u[i] < 0x80 && u[i] != '\t'; i++)
-                ;
-        if (i == n)
-                return n;
         for (i = 0; i < n;) {
                 size_t l;
                 uint32_t c;
@@ -545,29 +558,17 @@ size_t detect_display_columns(const char *s, size_t n) {
         return cols;
 }
 
-int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret_info) {
-        DetectLineInfo info = {};
-        bool framed = false;
-        const char *cr;
-        size_t i = 0, start, end;
-        char *d;
+/* Copies line[0..n) without its ANSI escape sequences into b; esc is the
+ * first ESC in it. */
+static int strip_ansi(DetectBuf *b, const char *line, size_t n, const char *esc) {
+        size_t i = 0;
         int r;
 
         detect_buf_clear(b);
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-                n--;
-        /* "progress\rprogress\rfinal": the terminal shows what follows the last CR. */
-        cr = memrchr(line, '\r', n);
-        if (cr) {
-                size_t skip = (size_t) (cr - line) + 1;
-                line += skip;
-                n -= skip;
-        }
         r = detect_buf_reserve(b, n);
         if (r < 0)
                 return r;
         while (i < n) {
-                const char *esc = memchr(line + i, 0x1b, n - i);
                 size_t upto = esc ? (size_t) (esc - line) : n;
 
                 r = detect_buf_append(b, line + i, upto - i);
@@ -595,37 +596,65 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 } else if (i < n) {
                         i++;
                 }
+                esc = i < n ? memchr(line + i, 0x1b, n - i) : NULL;
         }
-        if (b->len == 0)
+        return 0;
+}
+
+int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret) {
+        DetectLineInfo info = {};
+        bool framed = false;
+        const char *cr, *esc, *d;
+        size_t start = 0, end;
+        int r;
+
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                n--;
+        /* "progress\rprogress\rfinal": the terminal shows what follows the last CR. */
+        cr = memrchr(line, '\r', n);
+        if (cr) {
+                size_t skip = (size_t) (cr - line) + 1;
+                line += skip;
+                n -= skip;
+        }
+        /* Without escape sequences (most lines) the line is used in place:
+         * every step below only moves the start and the end. */
+        esc = memchr(line, 0x1b, n);
+        if (esc) {
+                r = strip_ansi(b, line, n, esc);
+                if (r < 0)
+                        return r;
+                d = b->data;
+                end = b->len;
+        } else {
+                d = line;
+                end = n;
+        }
+        if (end == 0)
                 goto done;
 
         /* Decorations, outermost first. The common undecorated line costs a
          * few byte comparisons. */
-        d = b->data;
-        start = 0;
-        end = b->len;
         /* markdown quotes, nested ones too ("> > ", ">") */
         start = skip_quotes(d, start, end);
         info.quote_columns = start;
-        if (d[start] == '`' || d[start] == '~') {
-                if (is_fence(d + start, end - start)) {
-                        info.boundary = true;
-                        start = end;
-                        goto move;
-                }
+        if (start < end && (d[start] == '`' || d[start] == '~') && is_fence(d + start, end - start)) {
+                info.boundary = true;
+                start = end;
+                goto done;
         }
-        if ((unsigned char) d[start] == 0xe2 && end - start >= 3) {
+        if (start + 3 <= end && (unsigned char) d[start] == 0xe2) {
                 size_t e = end;
 
                 while (e > start && (d[e - 1] == ' ' || d[e - 1] == '\t'))
                         e--;
-                if (frame_corner(d + start, e - start) && e - start >= 6 && frame_corner(d + e - 3, 3)) {
+                if (e - start >= 6 && frame_corner(d + start, e - start) && frame_corner(d + e - 3, 3)) {
                         /* ┌─ Title ─┐, └──┘: the box's edge, a boundary like a fence */
                         info.boundary = true;
                         start = end;
-                        goto move;
+                        goto done;
                 }
-                if (frame_bar(d + start, e - start) && e - start >= 6 && frame_bar(d + e - 3, 3)) {
+                if (e - start >= 6 && frame_bar(d + start, e - start) && frame_bar(d + e - 3, 3)) {
                         start += 3;
                         if (start < e - 3 && d[start] == ' ')
                                 start++;
@@ -638,7 +667,9 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         /* What the terminal showed: wrapping happened at this width. */
         if (!framed && end - start + info.quote_columns >= DETECT_WRAP_COLUMNS)
                 info.columns = detect_display_columns(d + start, end - start);
-        for (int round = 0; round < 4 && start < end; round++) {
+        /* Most lines start with a lower-case letter, white space or
+         * punctuation, which begin no prefix: one table look-up. */
+        for (int round = 0; round < 4 && start < end && prefix_start[(unsigned char) d[start]]; round++) {
                 size_t k = log_prefix(d + start, end - start);
 
                 if (k == 0)
@@ -650,15 +681,10 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
          * the same lines bare lost them as quote markers above. */
         if (info.prefixed || framed)
                 start = skip_quotes(d, start, end);
-move:
-        if (start > 0 || end < b->len) {
-                memmove(d, d + start, end - start);
-                b->len = end - start;
-                d[b->len] = 0;
-        }
 done:
-        if (ret_info)
-                *ret_info = info;
+        info.text = d + start;
+        info.len = end - start;
+        *ret = info;
         return 0;
 }
 
