@@ -28,6 +28,11 @@
 #define ECHO_WINDOW_LINES 25
 /* ... unless the caller's clock says it came much later. */
 #define ECHO_WINDOW_IDLE_FACTOR 5
+/* A finding decided by a headline ("FAILURE: Build failed", "pub get
+ * failed") waits this many lines for a cause printed right after the
+ * report (Gradle's "Exhausted heap space" after its "* Get more help"):
+ * a cause in that window decides, and keeps the headline's title. */
+#define DEFER_WINDOW_LINES 10
 /* Past the limits a block still absorbs its own continuation lines (so they do
  * not turn into spurious one-line findings), but only up to this factor. */
 #define ABSORB_FACTOR 8
@@ -72,6 +77,9 @@ typedef struct Stream {
         int echo_priority;
         DetectCategory echo_category;
         char echo_fingerprint[DETECT_FINGERPRINT_HEX_LEN + 1];
+        /* a headline's finding waiting for a cause (DEFER_WINDOW_LINES) */
+        Finding *deferred;
+        uint64_t deferred_until, deferred_ts;
 
         DetectBuf partial;                      /* detect_engine_feed_data() remainder */
         bool partial_overflow;
@@ -135,6 +143,7 @@ static Stream *stream_free(Stream *s) {
         detect_buf_done(&s->partial);
         detect_buf_done(&s->held);
         detect_buf_done(&s->text);
+        finding_free(s->deferred);
         free(s->cand);
         free(s);
         return NULL;
@@ -866,6 +875,18 @@ static bool competing_fix(DetectEngine *e, size_t w, const char *text, size_t le
         return false;
 }
 
+static int emit(DetectEngine *e, const Finding *f, DetectFindingFunc cb, void *userdata) {
+        e->stats.findings++;
+        return cb ? cb(e, f, userdata) : 0;
+}
+
+/* Reports the finding a headline decided, now that no cause came. */
+static int emit_deferred(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
+        _cleanup_(finding_freep) Finding *f = TAKE_PTR(s->deferred);
+
+        return f ? emit(e, f, cb, userdata) : 0;
+}
+
 /* Classifies text[0..len) of stream s, whose candidate rules are cand, and
  * reports a finding if one results. Returns 1 if one was reported. */
 static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, const uint64_t *cand,
@@ -915,18 +936,35 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
                 e->stats.echoes++;
                 return 0;
         }
-        e->stats.findings++;
         s->echo_line = s->line_end;
         s->echo_ts = s->ts_start;
         s->echo_priority = winner->priority;
         s->echo_category = winner->category;
         memcpy(s->echo_fingerprint, f->fingerprint, sizeof s->echo_fingerprint);
-        if (cb) {
-                r = cb(e, f, userdata);
+        if (s->deferred && winner->role == DETECT_RULE_ROLE_CAUSE) {
+                /* The cause decides; the headline still says what failed. */
+                char *t = strdup(s->deferred->title);
+
+                if (!t)
+                        return -ENOMEM;
+                free(f->title);
+                f->title = t;
+                f->line_start = s->deferred->line_start;
+                f->timestamp_usec = s->deferred->timestamp_usec;
+                s->deferred = finding_free(s->deferred);
+        } else {
+                r = emit_deferred(e, s, cb, userdata);
                 if (r < 0)
                         return r;
         }
-        return 1;
+        if (winner->role == DETECT_RULE_ROLE_HEADLINE) {
+                s->deferred = TAKE_PTR(f);
+                s->deferred_until = s->line_end + DEFER_WINDOW_LINES;
+                s->deferred_ts = s->ts_last > s->ts_start ? s->ts_last : s->ts_start;
+                return 1;
+        }
+        r = emit(e, f, cb, userdata);
+        return r < 0 ? r : 1;
 }
 
 static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
@@ -972,6 +1010,12 @@ static inline __attribute__((__always_inline__)) int process_line(DetectEngine *
         if (n > e->opts.max_line_length) {
                 n = detect_utf8_truncate(l, n, e->opts.max_line_length);
                 e->stats.truncated_lines++;
+        }
+        if (s->deferred && (s->line_no > s->deferred_until ||
+                            (ts > 0 && ts >= s->deferred_ts && ts - s->deferred_ts >= e->opts.idle_timeout_usec))) {
+                r = emit_deferred(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
         }
 
         if (s->kind != BLOCK_NONE && ts > 0 && ts >= s->ts_last &&
@@ -1073,7 +1117,10 @@ static int stream_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void 
         r = process_held(e, s, cb, userdata);
         if (r < 0)
                 return r;
-        return block_finish(e, s, cb, userdata);
+        r = block_finish(e, s, cb, userdata);
+        if (r < 0)
+                return r;
+        return emit_deferred(e, s, cb, userdata);
 }
 
 /* A terminal wraps a long line into pieces of exactly its width, and the
@@ -1242,11 +1289,16 @@ static int flush_stream(DetectEngine *e, Stream *s, uint64_t now, DetectFindingF
                 if (r < 0)
                         return r;
         }
-        if (s->kind == BLOCK_NONE)
-                return 0;
-        if (now != UINT64_MAX && (now < s->ts_last || now - s->ts_last < e->opts.idle_timeout_usec))
-                return 0;
-        return block_finish(e, s, cb, userdata);
+        if (s->kind != BLOCK_NONE &&
+            (now == UINT64_MAX || (now >= s->ts_last && now - s->ts_last >= e->opts.idle_timeout_usec))) {
+                r = block_finish(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (s->deferred && s->kind == BLOCK_NONE &&
+            (now == UINT64_MAX || (now >= s->deferred_ts && now - s->deferred_ts >= e->opts.idle_timeout_usec)))
+                return emit_deferred(e, s, cb, userdata);
+        return 0;
 }
 
 int detect_engine_flush(DetectEngine *e, const char *stream, uint64_t now, DetectFindingFunc cb,
@@ -1299,6 +1351,12 @@ uint64_t detect_engine_next_deadline(const DetectEngine *e) {
                                 if (d < best)
                                         best = d;
                         }
+                        if (s->deferred) {
+                                uint64_t d = s->deferred_ts > UINT64_MAX - e->opts.idle_timeout_usec ?
+                                                     UINT64_MAX : s->deferred_ts + e->opts.idle_timeout_usec;
+                                if (d < best)
+                                        best = d;
+                        }
                 }
         return best;
 }
@@ -1310,7 +1368,10 @@ size_t detect_engine_pending_lines(const DetectEngine *e, const char *stream) {
                 return 0;
         /* Every line fed since the block began belongs to it (blocks never
          * swallow unrelated lines: those end them), blank ones included; a
-         * held line (terminal wrap) comes after the block's start. */
+         * held line (terminal wrap) comes after the block's start, and a
+         * deferred finding's lines before both. */
+        if (s->deferred)
+                return (size_t) (s->line_no - s->deferred->line_start + 1);
         if (s->kind != BLOCK_NONE)
                 return (size_t) (s->line_no - s->line_start + 1);
         if (s->holding)

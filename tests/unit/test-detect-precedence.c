@@ -16,6 +16,7 @@ typedef struct Case {
         const char *title;                      /* substring of its title */
         const char *fix;                        /* "none": no fix at all */
         const char *param, *value;              /* optional parameter to check */
+        size_t n;                               /* findings expected; 0: any */
 } Case;
 
 static const Case cases[] = {
@@ -103,6 +104,33 @@ static const Case cases[] = {
           "pub get failed\n"
           "exit code 69\n",
           "network", "Failed host lookup", "none" },
+
+        { "cause printed right after the gradle report (flutter -v)",
+          "[        ] FAILURE: Build failed with an exception.\n"
+          "[        ] * What went wrong:\n"
+          "[        ] Could not dispatch a message to the daemon.\n"
+          "[   +1 ms] * Try:\n"
+          "[        ] Run with --stacktrace option to get the stack trace.\n"
+          "[   +1 ms] * Get more help at https://help.gradle.org\n"
+          "[   +1 ms] Exhausted heap space, trying to allocate 618320 bytes.\n"
+          "[        ] ../../third_party/dart/runtime/vm/object.cc: 2585: error: Out of memory.\n"
+          "[ +512 ms] Running Gradle task 'assembleDebug'... (completed in 2,893ms)\n",
+          "out_of_memory", "FAILURE: Build failed with an exception", "none", NULL, NULL, 1 },
+        { "cause printed right after pub's headline",
+          "Running \"flutter pub get\" in app...\n"
+          "pub get failed\n"
+          "Failed host lookup: 'pub.dev'\n",
+          "network", "pub get failed", "none", NULL, NULL, 1 },
+        { "a headline with no cause after it is reported on its own",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:compileDebugKotlin'.\n"
+          "\n"
+          "BUILD FAILED in 2s\n"
+          "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\neleven\n"
+          "Failed host lookup: 'pub.dev'\n",
+          "flutter_build", "Execution failed for task ':app:compileDebugKotlin'", "none", NULL, NULL, 2 },
 
         /* ---- near misses: looks like a fixable failure, is not ---- */
         { "gradle cannot resolve a maven artifact: no pub fix",
@@ -201,6 +229,10 @@ TEST(precedence_and_fix_safety_table) {
                         fprintf(stderr, "case '%s': no finding\n", c->name);
                         failed++;
                         continue;
+                }
+                if (c->n > 0 && got.n != c->n) {
+                        fprintf(stderr, "case '%s': %zu findings, want %zu\n", c->name, got.n, c->n);
+                        failed++;
                 }
                 f = got.items[0];
                 v = c->param ? finding_get_param(f, c->param) : NULL;
