@@ -69,8 +69,11 @@ static inline void detect_engine_freep(DetectEngine **e) {
 
 /* Feeds one line (without its newline) of the given stream. The line is
  * cleaned first: a trailing '\r', ANSI escape sequences, text overwritten by
- * a carriage return, and a syslog/journalctl prefix ("Sep 21 09:00:01 host
- * ident[pid]: ") are removed, and it is cut at max_line_length. timestamp_usec is the caller's clock
+ * a carriage return, markdown quotes and fences, box frames and log prefixes
+ * (syslog/journalctl, flutter -v, timestamps and levels, logcat) are
+ * removed, a line a terminal wrapped at 80 columns is joined again (its
+ * first piece waits for the next line, or for the idle timeout), and it is
+ * cut at max_line_length. timestamp_usec is the caller's clock
  * (CLOCK_MONOTONIC or the journal's realtime, consistently), 0 if unknown.
  * Findings the line completes are reported through cb before returning.
  * Returns 0, -ENOMEM, or the callback's negative value. */

@@ -5,7 +5,8 @@
  *
  *   1. lines of only carets/tildes/dashes/box drawing (column markers) and
  *      blank lines are dropped; runs of white space become one space;
- *   2. absolute paths keep only their last component; temporary paths
+ *   2. absolute paths ("/x/y", and Windows' "C:\x\y" or "C:/x/y") keep
+ *      only their last component; temporary paths
  *      (/tmp, /var/tmp, /var/folders, /private/var, %TEMP%) become "<tmp>";
  *      URLs keep scheme and host;
  *   3. UUIDs become "<uuid>", hex strings of 7+ digits (hashes, addresses,

@@ -59,9 +59,9 @@ int manager_build_status(Manager *m, json_t **ret);
 /* Re-sends STATUS= if it changed (manager.c). */
 void manager_refresh_status(Manager *m);
 /* Delivery verbs (verbs-delivery.c). */
-int verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg);
-int verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret, char **msg);
-int verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int manager_verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int manager_verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int manager_verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);

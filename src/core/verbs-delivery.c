@@ -13,7 +13,7 @@
 #include "manager-internal.h"
 #include "shared/log.h"
 
-int verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+int manager_verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
         Manager *m = userdata;
         json_t *rows = NULL, *limit = json_object_get(control_request_args(req), "limit");
         json_int_t n = 1000;
@@ -35,7 +35,7 @@ int verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+int manager_verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
         Manager *m = userdata;
         json_t *id = json_object_get(control_request_args(req), "id");
         int r;
@@ -87,7 +87,7 @@ static void test_notify_done(json_t *result, int error, const char *message, voi
         (void) control_request_reply(req, result);
 }
 
-int verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
+int manager_verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
         Manager *m = userdata;
         json_t *notion = json_object_get(control_request_args(req), "notion");
         TestNotify *t;

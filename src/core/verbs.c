@@ -400,8 +400,8 @@ const ControlVerb manager_verbs[] = {
         { .name = "resolve", .mutating = true, .handler = verb_resolve },
         { .name = "submit", .mutating = true, .handler = verb_submit },
         { .name = "reload", .mutating = true, .handler = verb_reload },
-        { .name = "outbox", .handler = verb_outbox },
-        { .name = "outbox-retry", .mutating = true, .handler = verb_outbox_retry },
-        { .name = "test-notify", .mutating = true, .async = true, .handler = verb_test_notify },
+        { .name = "outbox", .handler = manager_verb_outbox },
+        { .name = "outbox-retry", .mutating = true, .handler = manager_verb_outbox_retry },
+        { .name = "test-notify", .mutating = true, .async = true, .handler = manager_verb_test_notify },
 };
 const size_t manager_n_verbs = ELEMENTSOF(manager_verbs);

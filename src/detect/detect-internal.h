@@ -45,9 +45,38 @@ char *detect_utf8_sanitize(const char *in, size_t n);
 /* Length of the longest prefix of s[0..n) not longer than max that does not
  * cut a UTF-8 sequence in two. */
 size_t detect_utf8_truncate(const char *s, size_t n, size_t max);
-/* Writes the line without ANSI escape sequences and with only the text after
- * the last carriage return (terminal overwrites) into b. */
-int detect_line_clean(DetectBuf *b, const char *line, size_t n);
+/* Terminals wrap long lines at this width; see detect_line_clean(). */
+#define DETECT_WRAP_COLUMNS 80
+
+typedef struct DetectLineInfo {
+        /* the cleaned line: in the input line, or in the scratch buffer */
+        const char *text;
+        size_t len;
+        /* display width of the line as a terminal showed it (log prefixes
+         * included; quote markers, which may be the paste's or Gradle's own,
+         * counted apart); 0 when too short to be wrapped, or framed */
+        size_t columns;
+        size_t quote_columns;
+        bool prefixed;                          /* a log prefix was removed */
+        bool boundary;                          /* a fence or box edge: left empty */
+} DetectLineInfo;
+
+/* Finds the line as the rules see it: without a trailing CR, the text
+ * overwritten by a carriage return, ANSI escape sequences, a syslog prefix,
+ * markdown quote markers, a box frame ("│ ... │"; fence lines and box edges
+ * become empty), and log prefixes (flutter -v "[  +24 ms] ", timestamps with
+ * an optional error/info/debug level, "[ERROR] ", logcat "E/flutter (12): ").
+ * Windows paths stay as they are: rules write separators as [/\\], and
+ * fingerprints fold "C:\x\y.dart" like "/x/y.dart". ret->text points into
+ * line, or into b when escape sequences had to be taken out; valid until
+ * either changes. Returns 0 or -ENOMEM. */
+int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret);
+/* Display width as a terminal counts it: tabs to the next multiple of 8, East
+ * Asian wide characters and emoji as two columns. */
+size_t detect_display_columns(const char *s, size_t n);
+/* Whether a line of exactly the wrap width ending in last, followed by one
+ * starting with first, looks like one line a terminal wrapped (engine.c). */
+bool detect_wrap_cut(char last, char first);
 /* Case-insensitive prefix test over a byte range. */
 bool detect_startswith(const char *s, size_t n, const char *prefix);
 bool detect_startswith_case(const char *s, size_t n, const char *prefix);
@@ -69,6 +98,17 @@ typedef struct DetectPattern {
         unsigned line;
 } DetectPattern;
 
+/* What a rule's match says about a failure (Role= in the rule files). A
+ * headline only says that something failed ("FAILURE: Build failed", "pub
+ * get failed"); a cause names why, in terms that hold whatever failed (disk
+ * full, out of memory, permission, network). When a cause decides a block
+ * that also carries a headline, the headline's line is the title. */
+typedef enum DetectRuleRole {
+        DETECT_RULE_ROLE_SYMPTOM,               /* default: a specific error */
+        DETECT_RULE_ROLE_HEADLINE,
+        DETECT_RULE_ROLE_CAUSE,
+} DetectRuleRole;
+
 typedef struct DetectRule {
         char *name;
         char *file;
@@ -86,6 +126,7 @@ typedef struct DetectRule {
         bool auto_fixable;
         char *fix;
         int priority;
+        DetectRuleRole role;
         size_t order;
 } DetectRule;
 

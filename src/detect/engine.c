@@ -28,6 +28,11 @@
 #define ECHO_WINDOW_LINES 25
 /* ... unless the caller's clock says it came much later. */
 #define ECHO_WINDOW_IDLE_FACTOR 5
+/* A finding decided by a headline ("FAILURE: Build failed", "pub get
+ * failed") waits this many lines for a cause printed right after the
+ * report (Gradle's "Exhausted heap space" after its "* Get more help"):
+ * a cause in that window decides, and keeps the headline's title. */
+#define DEFER_WINDOW_LINES 10
 /* Past the limits a block still absorbs its own continuation lines (so they do
  * not turn into spurious one-line findings), but only up to this factor. */
 #define ABSORB_FACTOR 8
@@ -72,22 +77,33 @@ typedef struct Stream {
         int echo_priority;
         Category echo_category;
         char echo_fingerprint[DETECT_FINGERPRINT_HEX_LEN + 1];
+        /* a headline's finding waiting for a cause (DEFER_WINDOW_LINES) */
+        Finding *deferred;
+        uint64_t deferred_until, deferred_ts;
 
         DetectBuf partial;                      /* detect_engine_feed_data() remainder */
         bool partial_overflow;
+
+        /* a line that may continue on the next one (terminal wrap) */
+        DetectBuf held;
+        bool holding;
+        size_t held_columns, held_quote_columns;
+        uint64_t held_first, held_last, held_ts;
 
         BlockKind kind;
         int sub;
         DetectBuf text;
         size_t n_lines, n_blank, omitted;
         bool marker_placed;
-        uint64_t line_start, line_end, ts_start, ts_last, rt_start;
+        uint64_t line_start, line_end, ts_start, ts_last;
+        uint64_t rt_start, rt_now;              /* wall clock of the block's first line, the line's */
         uint64_t *cand;
 
-        /* The lines of the open block as they were fed, for a caller that
-         * must save them and feed them again after a restart: per line a
-         * 4-byte length, the 8-byte wall-clock time, the bytes (LE). */
+        /* The raw lines a caller must feed again after a restart to get back
+         * here (detect_engine_pending_lines() of them, the newest last): per
+         * line a 4-byte length, the 8-byte wall-clock time, the bytes (LE). */
         DetectBuf pending;
+        size_t n_pending;
         bool pending_dirty;                     /* changed since detect_engine_foreach_dirty() */
         void *data;                             /* the caller's, see set_stream_data() */
 } Stream;
@@ -127,12 +143,6 @@ static void block_reset(Stream *s) {
         s->n_lines = s->n_blank = s->omitted = 0;
         s->marker_placed = false;
         s->line_start = s->line_end = s->ts_start = s->rt_start = 0;
-        if (s->pending.len > 0)
-                s->pending_dirty = true;
-        if (s->pending.cap > 4096)
-                detect_buf_done(&s->pending);
-        else
-                detect_buf_clear(&s->pending);
 }
 
 static Stream *stream_free(DetectEngine *e, Stream *s) {
@@ -143,7 +153,9 @@ static Stream *stream_free(DetectEngine *e, Stream *s) {
         detect_buf_done(&s->pending);
         free(s->key);
         detect_buf_done(&s->partial);
+        detect_buf_done(&s->held);
         detect_buf_done(&s->text);
+        finding_free(s->deferred);
         free(s->cand);
         free(s);
         return NULL;
@@ -184,6 +196,7 @@ static int engine_grow(DetectEngine *e) {
 }
 
 static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata);
+static int stream_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata);
 
 /* Finds or creates the stream; when at the limit the least recently used one
  * is finished (its block reported) and dropped. */
@@ -207,7 +220,7 @@ static int engine_stream(DetectEngine *e, const char *key, DetectFindingFunc cb,
                                 if (!victim || t->last_used < victim->last_used)
                                         victim = t;
                 assert(victim);
-                r = block_finish(e, victim, cb, userdata);
+                r = stream_finish(e, victim, cb, userdata);
                 engine_unlink(e, victim);
                 stream_free(e, victim);
                 if (r < 0)
@@ -379,19 +392,6 @@ static bool is_box_end(const char *l, size_t n) {
         return count >= 3;
 }
 
-/* Strips an Android logcat "E/flutter (12345): " prefix. */
-static void strip_logcat(const char **l, size_t *n) {
-        const char *p;
-
-        if (!detect_startswith(*l, *n, "E/flutter") && !detect_startswith(*l, *n, "I/flutter"))
-                return;
-        p = memmem(*l, *n, "): ", 3);
-        if (!p)
-                return;
-        *n -= (size_t) (p + 3 - *l);
-        *l = p + 3;
-}
-
 static bool is_xcode_line(const char *l, size_t n) {
         static const char *const prefixes[] = {
                 "\xe2\x86\xb3", "Could not build the", "Encountered error while building",
@@ -536,7 +536,6 @@ static Step block_step(Stream *s, const char *l, size_t n, bool blank, uint32_t 
         case BLOCK_UNHANDLED:
                 if (blank)
                         return STEP_BLANK;
-                strip_logcat(&l, &n);
                 if ((n > 1 && l[0] == '#' && isdigit((unsigned char) l[1])) || starts_ws(l, n) ||
                     STARTS(l, n, "<asynchronous suspension>"))
                         return STEP_CONTINUE;
@@ -693,8 +692,10 @@ fail:
         return r;
 }
 
+/* title_at: offset of the match that gives the title, SIZE_MAX for the
+ * deciding match's own. */
 static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, const DetectPattern *pat,
-                         const char *text, size_t len, Finding **ret) {
+                         const char *text, size_t len, size_t title_at, Finding **ret) {
         _cleanup_(finding_freep) Finding *f = NULL;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
         uint32_t namecount = 0, entrysize = 0;
@@ -718,10 +719,14 @@ static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, con
         if (!f->rule || !f->stream)
                 return -ENOMEM;
 
-        /* Title: the line the deciding match starts on. */
-        ls = text + (ov[0] <= len ? ov[0] : 0);
-        if (ls < text + len && *ls == '\n' && ov[1] > ov[0])
-                ls++;
+        /* Title: the line the deciding match (or the headline) starts on. */
+        if (title_at != SIZE_MAX)
+                ls = text + (title_at <= len ? title_at : 0);
+        else {
+                ls = text + (ov[0] <= len ? ov[0] : 0);
+                if (ls < text + len && *ls == '\n' && ov[1] > ov[0])
+                        ls++;
+        }
         while (ls > text && ls[-1] != '\n')
                 ls--;
         le = memchr(ls, '\n', len - (size_t) (ls - text));
@@ -767,6 +772,14 @@ static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, con
                 return -ENOMEM;
         f->auto_fixable = rule->auto_fixable && r > 0 && strcmp(f->fix, "none") != 0 &&
                           detect_category_fixable(rule->category);
+        /* A catch-all names no problem of its own, so no fix can be its. */
+        if (rule->priority <= GENERIC_PRIORITY_MAX && strcmp(f->fix, "none") != 0) {
+                free(f->fix);
+                f->fix = strdup("none");
+                if (!f->fix)
+                        return -ENOMEM;
+                f->auto_fixable = false;
+        }
 
         r = detect_fingerprint(f->category, f->excerpt, strlen(f->excerpt), f->fingerprint);
         if (r < 0)
@@ -804,6 +817,89 @@ static bool is_echo(const DetectEngine *e, const Stream *s, const DetectRule *wi
                winner->category == CATEGORY_OTHER;
 }
 
+static bool is_candidate(const DetectEngine *e, const uint64_t *cand, size_t i) {
+        uint64_t bit = UINT64_C(1) << (i % 64);
+
+        return e->opts.no_prefilter || (cand[i / 64] & bit) || (e->rules->always[i / 64] & bit);
+}
+
+/* Whether rule matches text and none of its excludes does; the match is in md. */
+static bool rule_matches(DetectEngine *e, pcre2_match_data *md, const DetectRule *rule,
+                         const char *text, size_t len, const DetectPattern **ret_pattern) {
+        const DetectPattern *pat = NULL;
+
+        for (size_t j = 0; j < rule->n_patterns && !pat; j++)
+                if (pattern_matches(e, md, &rule->patterns[j], text, len))
+                        pat = &rule->patterns[j];
+        if (!pat)
+                return false;
+        /* Excludes use their own match data: the winner's must survive. */
+        for (size_t j = 0; j < rule->n_excludes; j++)
+                if (pattern_matches(e, e->md_exclude, &rule->excludes[j], text, len))
+                        return false;
+        if (ret_pattern)
+                *ret_pattern = pat;
+        return true;
+}
+
+/* Offset of the first line a headline rule matches in a multi-line block,
+ * or SIZE_MAX. Rules are sorted, so the first is the most telling. */
+static size_t headline_offset(DetectEngine *e, const char *text, size_t len, const uint64_t *cand) {
+        const DetectRules *rules = e->rules;
+
+        for (size_t i = 0; i < rules->n_rules; i++) {
+                const DetectRule *rule = rules->rules[i];
+
+                if (rule->role != DETECT_RULE_ROLE_HEADLINE || !is_candidate(e, cand, i))
+                        continue;
+                for (size_t j = 0; j < rule->n_patterns; j++)
+                        if (pattern_matches(e, e->md_exclude, &rule->patterns[j], text, len)) {
+                                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md_exclude);
+                                size_t at = ov[0];
+
+                                if (at < len && text[at] == '\n')
+                                        at++;
+                                return at;
+                        }
+        }
+        return SIZE_MAX;
+}
+
+/* Whether a rule ranked below the winner (index w) also matches and would
+ * propose another automatic fix: two readings compete, so neither fix is
+ * trusted. Headlines and catch-alls name no problem and do not compete. */
+static bool competing_fix(DetectEngine *e, size_t w, const char *text, size_t len, const uint64_t *cand,
+                          bool multi_line) {
+        const DetectRules *rules = e->rules;
+        const DetectRule *winner = rules->rules[w];
+
+        for (size_t i = w + 1; i < rules->n_rules; i++) {
+                const DetectRule *rule = rules->rules[i];
+
+                if (rule->priority <= GENERIC_PRIORITY_MAX)
+                        break;
+                if (!rule->auto_fixable || rule->role == DETECT_RULE_ROLE_HEADLINE ||
+                    strcmp(rule->fix, winner->fix) == 0 || !is_candidate(e, cand, i) ||
+                    (multi_line && rule->category == CATEGORY_NONE))
+                        continue;
+                if (rule_matches(e, e->md_exclude, rule, text, len, NULL))
+                        return true;
+        }
+        return false;
+}
+
+static int emit(DetectEngine *e, const Finding *f, DetectFindingFunc cb, void *userdata) {
+        e->stats.findings++;
+        return cb ? cb(e, f, userdata) : 0;
+}
+
+/* Reports the finding a headline decided, now that no cause came. */
+static int emit_deferred(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
+        _cleanup_(finding_freep) Finding *f = TAKE_PTR(s->deferred);
+
+        return f ? emit(e, f, cb, userdata) : 0;
+}
+
 /* Classifies text[0..len) of stream s, whose candidate rules are cand, and
  * reports a finding if one results. Returns 1 if one was reported. */
 static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, const uint64_t *cand,
@@ -812,40 +908,40 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
         _cleanup_(finding_freep) Finding *f = NULL;
         const DetectRule *winner = NULL;
         const DetectPattern *wpat = NULL;
+        size_t w = 0, title_at = SIZE_MAX;
         int r;
 
         e->stats.blocks++;
         for (size_t i = 0; i < rules->n_rules && !winner; i++) {
                 const DetectRule *rule = rules->rules[i];
-                uint64_t bit = UINT64_C(1) << (i % 64);
-                bool excluded = false;
 
-                if (!e->opts.no_prefilter && !(cand[i / 64] & bit) && !(rules->always[i / 64] & bit))
+                if (!is_candidate(e, cand, i))
                         continue;
                 /* "Not a failure" rules judge single lines; a multi-line block
                  * was assembled because it is a failure report. */
                 if (multi_line && rule->category == CATEGORY_NONE)
                         continue;
-                for (size_t j = 0; j < rule->n_patterns && !wpat; j++)
-                        if (pattern_matches(e, e->md, &rule->patterns[j], text, len))
-                                wpat = &rule->patterns[j];
-                if (!wpat)
-                        continue;
-                /* Excludes use their own match data: the winner's must survive. */
-                for (size_t j = 0; j < rule->n_excludes && !excluded; j++)
-                        excluded = pattern_matches(e, e->md_exclude, &rule->excludes[j], text, len);
-                if (excluded) {
-                        wpat = NULL;
-                        continue;
+                if (rule_matches(e, e->md, rule, text, len, &wpat)) {
+                        winner = rule;
+                        w = i;
                 }
-                winner = rule;
         }
         if (!winner || winner->category == CATEGORY_NONE)
                 return 0;
+        /* The cause decides; the headline still says what failed. */
+        if (winner->role == DETECT_RULE_ROLE_CAUSE && multi_line)
+                title_at = headline_offset(e, text, len, cand);
 
-        r = build_finding(e, s, winner, wpat, text, len, &f);
+        r = build_finding(e, s, winner, wpat, text, len, title_at, &f);
         if (r < 0)
                 return r;
+        if (f->auto_fixable && competing_fix(e, w, text, len, cand, multi_line)) {
+                free(f->fix);
+                f->fix = strdup("none");
+                if (!f->fix)
+                        return -ENOMEM;
+                f->auto_fixable = false;
+        }
         /* The very same failure again is a repeat to count, not an echo. */
         if (is_echo(e, s, winner) && strcmp(f->fingerprint, s->echo_fingerprint) != 0) {
                 s->echo_line = s->line_end;
@@ -853,18 +949,36 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
                 e->stats.echoes++;
                 return 0;
         }
-        e->stats.findings++;
         s->echo_line = s->line_end;
         s->echo_ts = s->ts_start;
         s->echo_priority = winner->priority;
         s->echo_category = winner->category;
         memcpy(s->echo_fingerprint, f->fingerprint, sizeof s->echo_fingerprint);
-        if (cb) {
-                r = cb(e, f, userdata);
+        if (s->deferred && winner->role == DETECT_RULE_ROLE_CAUSE) {
+                /* The cause decides; the headline still says what failed. */
+                char *t = strdup(s->deferred->title);
+
+                if (!t)
+                        return -ENOMEM;
+                free(f->title);
+                f->title = t;
+                f->line_start = s->deferred->line_start;
+                f->timestamp_usec = s->deferred->timestamp_usec;
+                f->realtime_usec = s->deferred->realtime_usec;
+                s->deferred = finding_free(s->deferred);
+        } else {
+                r = emit_deferred(e, s, cb, userdata);
                 if (r < 0)
                         return r;
         }
-        return 1;
+        if (winner->role == DETECT_RULE_ROLE_HEADLINE) {
+                s->deferred = TAKE_PTR(f);
+                s->deferred_until = s->line_end + DEFER_WINDOW_LINES;
+                s->deferred_ts = s->ts_last > s->ts_start ? s->ts_last : s->ts_start;
+                return 1;
+        }
+        r = emit(e, f, cb, userdata);
+        return r < 0 ? r : 1;
 }
 
 static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
@@ -884,40 +998,40 @@ static int block_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *
         return r;
 }
 
-static void block_open(DetectEngine *e, Stream *s, BlockKind kind, int sub, uint64_t ts,
-                       uint64_t rt) {
+static void block_open(DetectEngine *e, Stream *s, BlockKind kind, int sub, uint64_t first_line,
+                       uint64_t ts) {
         s->kind = kind;
         s->sub = sub;
-        s->line_start = s->line_end = s->line_no;
+        s->line_start = first_line;
+        s->line_end = s->line_no;
         s->ts_start = ts;
-        s->rt_start = rt;
+        s->rt_start = s->rt_now;
         memset(s->cand, 0, e->rules->n_words * sizeof(uint64_t));
 }
 
 /* ---- feeding ---- */
 
-static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len, uint64_t ts,
-                     uint64_t rt, DetectFindingFunc cb, void *userdata) {
+/* Assembles and classifies one logical line: a cleaned line, or the pieces
+ * of a wrapped one joined. Its raw lines are first_line..s->line_no. */
+static inline __attribute__((__always_inline__)) int process_line(DetectEngine *e, Stream *s,
+                const char *l, size_t n, uint64_t first_line, uint64_t ts, DetectFindingFunc cb,
+                void *userdata) {
         const DetectRules *rules = e->rules;
         BlockKind kind;
         bool blank, done;
         uint32_t hints;
-        const char *l;
-        size_t n;
         int sub, r, k;
 
-        r = detect_line_clean(&e->line, raw, raw_len);
-        if (r < 0)
-                return r;
-        l = e->line.data ?: "";
-        n = e->line.len;
         if (n > e->opts.max_line_length) {
                 n = detect_utf8_truncate(l, n, e->opts.max_line_length);
                 e->stats.truncated_lines++;
         }
-        s->line_no++;
-        e->stats.lines++;
-        e->stats.bytes += raw_len + 1;
+        if (s->deferred && (s->line_no > s->deferred_until ||
+                            (ts > 0 && ts >= s->deferred_ts && ts - s->deferred_ts >= e->opts.idle_timeout_usec))) {
+                r = emit_deferred(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
 
         if (s->kind != BLOCK_NONE && ts > 0 && ts >= s->ts_last &&
             ts - s->ts_last >= e->opts.idle_timeout_usec) {
@@ -972,7 +1086,7 @@ static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len
                 return 0;
         kind = block_start(l, n, hints, &sub, &done);
         if (kind != BLOCK_NONE) {
-                block_open(e, s, kind, sub, ts, rt);
+                block_open(e, s, kind, sub, first_line, ts);
                 s->ts_last = ts;
                 k = block_append(e, s, l, n, false);
                 if (k < 0)
@@ -987,9 +1101,10 @@ static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len
         /* A one-line block: only worth classifying if some rule might match. */
         for (size_t w = 0; w < rules->n_words; w++)
                 if ((e->line_bits[w] | rules->always[w]) != 0) {
-                        s->line_start = s->line_end = s->line_no;
+                        s->line_start = first_line;
+                        s->line_end = s->line_no;
                         s->ts_start = ts;
-                        s->rt_start = rt;
+                        s->rt_start = s->rt_now;
                         r = classify(e, s, l, n, e->line_bits, false, cb, userdata);
                         s->line_start = s->line_end = s->ts_start = s->rt_start = 0;
                         return r < 0 ? r : 0;
@@ -997,7 +1112,155 @@ static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len
         return 0;
 }
 
-static int pending_put_u(DetectBuf *b, uint64_t v, unsigned bytes) {
+/* Processes the held line as the raw lines it came from. */
+static int process_held(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
+        uint64_t line_no = s->line_no;
+        int r;
+
+        if (!s->holding)
+                return 0;
+        s->holding = false;
+        s->line_no = s->held_last;
+        r = process_line(e, s, s->held.data ?: "", s->held.len, s->held_first, s->held_ts, cb, userdata);
+        s->line_no = line_no;
+        detect_buf_clear(&s->held);
+        return r;
+}
+
+static int stream_finish(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
+        int r;
+
+        r = process_held(e, s, cb, userdata);
+        if (r < 0)
+                return r;
+        r = block_finish(e, s, cb, userdata);
+        if (r < 0)
+                return r;
+        return emit_deferred(e, s, cb, userdata);
+}
+
+/* A terminal wraps a long line into pieces of exactly its width, and the
+ * pieces after the first start at column 0. A line whose width is a
+ * multiple of DETECT_WRAP_COLUMNS is therefore held until the next line
+ * shows whether it continues. The rule depends only on the widths, so the
+ * same text gives the same logical lines whether or not it was wrapped. */
+static bool may_wrap(const char *l, size_t n, const DetectLineInfo *info) {
+        if (info->columns == 0 || n == 0 ||
+            (info->columns % DETECT_WRAP_COLUMNS != 0 &&
+             (info->columns + info->quote_columns) % DETECT_WRAP_COLUMNS != 0))
+                return false;
+        /* rulers ("=====", "-----", "═════") have the terminal's width by design */
+        if (l[0] == l[n - 1] && !isspace((unsigned char) l[0])) {
+                for (size_t i = 0; i < n && i < 16; i++)
+                        if (isalnum((unsigned char) l[i]))
+                                return true;
+                return false;
+        }
+        return true;
+}
+
+/* Where a terminal cut a line, the text on both sides shows it: a cut in a
+ * word or identifier goes on with a lower-case letter, a digit or '_', a
+ * cut before closing punctuation goes on with it, and a cut at a space
+ * leaves that space at the end of the first piece. A line of its own
+ * rarely starts so; one starting with a capital, '[', '$', '#', '>' or
+ * white space after a line of exactly the width is not taken for a piece
+ * (e.g. "    raise Error(...)" of 80 columns, then "Error: ..."). */
+bool detect_wrap_cut(char last, char first) {
+        unsigned char h = (unsigned char) last, c = (unsigned char) first;
+
+        if (c == 0 || isspace(c))
+                return false;
+        if (h == ' ')
+                return true;
+        if ((isalnum(h) || h == '_') && (islower(c) || isdigit(c) || c == '_'))
+                return true;
+        return !isspace(h) && strchr(".,;:)]}'\"", c) != NULL;
+}
+
+static bool continues_held(const DetectEngine *e, const Stream *s, const char *l, size_t n,
+                           const DetectLineInfo *info, uint64_t ts) {
+        if (info->prefixed || info->boundary || n == 0 || s->held.len == 0)
+                return false;
+        if (!detect_wrap_cut(s->held.data[s->held.len - 1], l[0]))
+                return false;
+        if (s->held.len + n > e->opts.max_line_length)
+                return false;
+        return !(ts > 0 && ts >= s->held_ts && ts - s->held_ts >= e->opts.idle_timeout_usec);
+}
+
+static int feed_line(DetectEngine *e, Stream *s, const char *raw, size_t raw_len, uint64_t ts,
+                     DetectFindingFunc cb, void *userdata) {
+        DetectLineInfo info;
+        const char *l;
+        size_t n;
+        int r;
+
+        r = detect_line_clean(&e->line, raw, raw_len, &info);
+        if (r < 0)
+                return r;
+        l = info.text;
+        n = info.len;
+        s->line_no++;
+        e->stats.lines++;
+        e->stats.bytes += raw_len + 1;
+
+        if (s->holding) {
+                if (continues_held(e, s, l, n, &info, ts)) {
+                        r = detect_buf_append(&s->held, l, n);
+                        if (r < 0)
+                                return r;
+                        s->held_last = s->line_no;
+                        s->held_columns += detect_display_columns(l, n);
+                        if (s->held_columns % DETECT_WRAP_COLUMNS == 0 ||
+                            (s->held_columns + s->held_quote_columns) % DETECT_WRAP_COLUMNS == 0)
+                                return 0;
+                        return process_held(e, s, cb, userdata);
+                }
+                r = process_held(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (may_wrap(l, n, &info)) {
+                detect_buf_clear(&s->held);
+                r = detect_buf_append(&s->held, l, n);
+                if (r < 0)
+                        return r;
+                s->holding = true;
+                s->held_columns = info.columns;
+                s->held_quote_columns = info.quote_columns;
+                s->held_first = s->held_last = s->line_no;
+                s->held_ts = ts;
+                return 0;
+        }
+        return process_line(e, s, l, n, s->line_no, ts, cb, userdata);
+}
+
+/* ---- the lines to feed again ---- */
+
+/* How many of the newest raw lines a restart must feed again: every line fed
+ * since the block began belongs to it (blocks never swallow unrelated lines:
+ * those end them), blank ones included; a held line (terminal wrap) comes
+ * after the block's start, and a deferred finding's lines before both. */
+static size_t stream_pending_count(const Stream *s) {
+        if (s->deferred)
+                return (size_t) (s->line_no - s->deferred->line_start + 1);
+        if (s->kind != BLOCK_NONE)
+                return (size_t) (s->line_no - s->line_start + 1);
+        if (s->holding)
+                return (size_t) (s->line_no - s->held_first + 1);
+        return 0;
+}
+
+static uint64_t le_get(const uint8_t *p, unsigned bytes) {
+        uint64_t v = 0;
+
+        for (unsigned i = 0; i < bytes; i++)
+                v |= (uint64_t) p[i] << (8 * i);
+        return v;
+}
+
+static int le_put(DetectBuf *b, uint64_t v, unsigned bytes) {
         char le[8];
 
         for (unsigned i = 0; i < bytes; i++)
@@ -1005,28 +1268,58 @@ static int pending_put_u(DetectBuf *b, uint64_t v, unsigned bytes) {
         return detect_buf_append(b, le, bytes);
 }
 
-/* Feeds a line and keeps it when it belongs to the block left open: every
- * line fed since a block began belongs to it (blocks never swallow
- * unrelated lines: those end them), so whatever is open after the feed
- * includes this line, and a block that ended dropped its lines. */
-static int feed_and_keep(DetectEngine *e, Stream *s, const char *raw, size_t raw_len, uint64_t ts,
+/* Drops the oldest kept lines until only as many as needed are left. */
+static void pending_trim(Stream *s) {
+        size_t keep = stream_pending_count(s), off = 0;
+
+        if (s->n_pending <= keep)
+                return;
+        s->pending_dirty = true;
+        if (keep == 0) {
+                s->n_pending = 0;
+                if (s->pending.cap > 4096)
+                        detect_buf_done(&s->pending);
+                else
+                        detect_buf_clear(&s->pending);
+                return;
+        }
+        for (; s->n_pending > keep; s->n_pending--)
+                off += 12 + (size_t) le_get((const uint8_t *) s->pending.data + off, 4);
+        memmove(s->pending.data, s->pending.data + off, s->pending.len - off);
+        s->pending.len -= off;
+        s->pending.data[s->pending.len] = 0;
+}
+
+/* Keeps the raw line just fed when it is part of what is pending. */
+static int pending_keep(Stream *s, const char *raw, size_t len, uint64_t rt) {
+        int r;
+
+        if (stream_pending_count(s) > 0) {
+                if (len > UINT32_MAX)
+                        len = UINT32_MAX;
+                r = le_put(&s->pending, len, 4);
+                if (r >= 0)
+                        r = le_put(&s->pending, rt, 8);
+                if (r >= 0)
+                        r = detect_buf_append(&s->pending, raw, len);
+                if (r < 0)
+                        return r;
+                s->n_pending++;
+                s->pending_dirty = true;
+        }
+        pending_trim(s);
+        return 0;
+}
+
+static int feed_and_keep(DetectEngine *e, Stream *s, const char *raw, size_t len, uint64_t ts,
                          uint64_t rt, DetectFindingFunc cb, void *userdata) {
         int r;
 
-        r = feed_line(e, s, raw, raw_len, ts, rt, cb, userdata);
-        if (r < 0 || s->kind == BLOCK_NONE)
-                return r;
-        if (raw_len > UINT32_MAX)
-                raw_len = UINT32_MAX;
-        r = pending_put_u(&s->pending, raw_len, 4);
-        if (r >= 0)
-                r = pending_put_u(&s->pending, rt, 8);
-        if (r >= 0)
-                r = detect_buf_append(&s->pending, raw, raw_len);
+        s->rt_now = rt;
+        r = feed_line(e, s, raw, len, ts, cb, userdata);
         if (r < 0)
                 return r;
-        s->pending_dirty = true;
-        return 0;
+        return pending_keep(s, raw, len, rt);
 }
 
 int detect_engine_feed(DetectEngine *e, const char *stream, const char *line, size_t len,
@@ -1088,7 +1381,19 @@ int detect_engine_feed_data(DetectEngine *e, const char *stream, const char *dat
         return 0;
 }
 
+static int flush_stream_now(DetectEngine *e, Stream *s, uint64_t now, DetectFindingFunc cb,
+                            void *userdata);
+
+/* Flushes, then drops the kept lines that are no longer pending. */
 static int flush_stream(DetectEngine *e, Stream *s, uint64_t now, DetectFindingFunc cb, void *userdata) {
+        int r = flush_stream_now(e, s, now, cb, userdata);
+
+        pending_trim(s);
+        return r;
+}
+
+static int flush_stream_now(DetectEngine *e, Stream *s, uint64_t now, DetectFindingFunc cb,
+                            void *userdata) {
         int r;
 
         if (now == UINT64_MAX && (s->partial.len > 0 || s->partial_overflow)) {
@@ -1098,11 +1403,23 @@ static int flush_stream(DetectEngine *e, Stream *s, uint64_t now, DetectFindingF
                 if (r < 0)
                         return r;
         }
-        if (s->kind == BLOCK_NONE)
-                return 0;
-        if (now != UINT64_MAX && (now < s->ts_last || now - s->ts_last < e->opts.idle_timeout_usec))
-                return 0;
-        return block_finish(e, s, cb, userdata);
+        /* A held line waits for its continuation no longer than a block does. */
+        if (s->holding && (now == UINT64_MAX ||
+                           (now >= s->held_ts && now - s->held_ts >= e->opts.idle_timeout_usec))) {
+                r = process_held(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (s->kind != BLOCK_NONE &&
+            (now == UINT64_MAX || (now >= s->ts_last && now - s->ts_last >= e->opts.idle_timeout_usec))) {
+                r = block_finish(e, s, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (s->deferred && s->kind == BLOCK_NONE &&
+            (now == UINT64_MAX || (now >= s->deferred_ts && now - s->deferred_ts >= e->opts.idle_timeout_usec)))
+                return emit_deferred(e, s, cb, userdata);
+        return 0;
 }
 
 int detect_engine_flush(DetectEngine *e, const char *stream, uint64_t now, DetectFindingFunc cb,
@@ -1142,24 +1459,33 @@ uint64_t detect_engine_next_deadline(const DetectEngine *e) {
         uint64_t best = UINT64_MAX;
 
         for (size_t i = 0; i < e->n_buckets; i++)
-                for (Stream *s = e->buckets[i]; s; s = s->next)
+                for (Stream *s = e->buckets[i]; s; s = s->next) {
                         if (s->kind != BLOCK_NONE) {
                                 uint64_t d = s->ts_last > UINT64_MAX - e->opts.idle_timeout_usec ?
                                                      UINT64_MAX : s->ts_last + e->opts.idle_timeout_usec;
                                 if (d < best)
                                         best = d;
                         }
+                        if (s->holding) {
+                                uint64_t d = s->held_ts > UINT64_MAX - e->opts.idle_timeout_usec ?
+                                                     UINT64_MAX : s->held_ts + e->opts.idle_timeout_usec;
+                                if (d < best)
+                                        best = d;
+                        }
+                        if (s->deferred) {
+                                uint64_t d = s->deferred_ts > UINT64_MAX - e->opts.idle_timeout_usec ?
+                                                     UINT64_MAX : s->deferred_ts + e->opts.idle_timeout_usec;
+                                if (d < best)
+                                        best = d;
+                        }
+                }
         return best;
 }
 
 size_t detect_engine_pending_lines(const DetectEngine *e, const char *stream) {
         Stream *s = engine_find((DetectEngine *) e, stream, hash_key(stream));
 
-        if (!s || s->kind == BLOCK_NONE)
-                return 0;
-        /* Every line fed since the block began belongs to it (blocks never
-         * swallow unrelated lines: those end them), blank ones included. */
-        return (size_t) (s->line_no - s->line_start + 1);
+        return s ? stream_pending_count(s) : 0;
 }
 
 int detect_engine_set_stream_data(DetectEngine *e, const char *stream, void *data,
@@ -1197,14 +1523,6 @@ int detect_engine_foreach_dirty(DetectEngine *e, DetectPendingFunc f, void *user
         return 0;
 }
 
-static uint64_t pending_get_u(const uint8_t *p, unsigned bytes) {
-        uint64_t v = 0;
-
-        for (unsigned i = 0; i < bytes; i++)
-                v |= (uint64_t) p[i] << (8 * i);
-        return v;
-}
-
 int detect_engine_replay(DetectEngine *e, const char *stream, const void *data, size_t len,
                          uint64_t timestamp_usec, DetectFindingFunc cb, void *userdata) {
         const uint8_t *d = data;
@@ -1216,8 +1534,8 @@ int detect_engine_replay(DetectEngine *e, const char *stream, const void *data, 
 
                 if (len - off < 12)
                         return -EBADMSG;
-                n = pending_get_u(d + off, 4);
-                rt = pending_get_u(d + off + 4, 8);
+                n = le_get(d + off, 4);
+                rt = le_get(d + off + 4, 8);
                 off += 12;
                 if (n > len - off)
                         return -EBADMSG;

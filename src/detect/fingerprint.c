@@ -140,6 +140,15 @@ static bool tmp_path(const char *p, size_t n) {
         return false;
 }
 
+/* "C:\Users\x\AppData\Local\Temp\..." (%TEMP%) */
+static bool windows_tmp_path(const char *p, size_t n) {
+        for (size_t i = 0; i + 19 <= n; i++)
+                if (strncasecmp(p + i, "\\AppData\\Local\\Temp", 19) == 0 ||
+                    strncasecmp(p + i, "/AppData/Local/Temp", 19) == 0)
+                        return true;
+        return false;
+}
+
 static size_t skip_number(const char *l, size_t n, size_t i) {
         while (i < n && isdigit((unsigned char) l[i])) {
                 i++;
@@ -182,6 +191,32 @@ static int normalize_line(DetectBuf *b, const char *l, size_t n) {
                                 i++;
                         if (i < n)
                                 r = detect_buf_putc(b, ' ');
+                        continue;
+                }
+                /* Windows: "C:\x\y.dart" and "C:/x/y.dart" keep "y.dart" too */
+                if (boundary && isalpha((unsigned char) c) && i + 3 < n && l[i + 1] == ':' &&
+                    (l[i + 2] == '\\' || l[i + 2] == '/') && l[i + 3] != '/' &&
+                    !is_path_end(l[i + 3])) {
+                        size_t e = i + 2, base = e + 1;
+
+                        while (e < n && !is_path_end(l[e])) {
+                                if (l[e] == '\\' || l[e] == '/')
+                                        base = e + 1;
+                                e++;
+                        }
+                        if (windows_tmp_path(l + i, e - i))
+                                r = detect_buf_append(b, "<tmp>", 5);
+                        else if (base < e)
+                                r = detect_buf_append(b, l + base, e - base);
+                        else {
+                                /* trailing separator: the directory's name */
+                                size_t d = base - 1;
+
+                                while (d > i + 3 && l[d - 1] != '\\' && l[d - 1] != '/')
+                                        d--;
+                                r = detect_buf_append(b, l + d, base - 1 - d);
+                        }
+                        i = e;
                         continue;
                 }
                 /* scheme://host/path -> scheme://host, file:// -> basename */

@@ -671,6 +671,23 @@ static int builder_set(DetectRules *rules, RuleBuilder *b, const char *file, uns
                 rule->priority = (int) v;
                 return 0;
         }
+        if (strcmp(key, "Role") == 0) {
+                static const char *const roles[] = {
+                        [DETECT_RULE_ROLE_SYMPTOM] = "symptom",
+                        [DETECT_RULE_ROLE_HEADLINE] = "headline",
+                        [DETECT_RULE_ROLE_CAUSE] = "cause",
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(roles); i++)
+                        if (strcmp(value, roles[i]) == 0) {
+                                rule->role = (DetectRuleRole) i;
+                                return 0;
+                        }
+                b->broken = true;
+                return errors_add(errs, file, line,
+                                  "rule '%s': role '%s' is not symptom, headline or cause",
+                                  rule->name, value);
+        }
         if (strcmp(key, "Description") == 0)
                 return 0;
         return errors_add(errs, file, line, "rule '%s': unknown key '%s', ignoring", rule->name, key);

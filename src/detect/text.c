@@ -181,6 +181,7 @@ size_t detect_utf8_truncate(const char *s, size_t n, size_t max) {
 static size_t syslog_prefix(const char *l, size_t n) {
         size_t i;
         const char *colon;
+        bool iso = false;
 
         if (n > 16 && isupper((unsigned char) l[0]) && islower((unsigned char) l[1]) &&
             islower((unsigned char) l[2]) && l[3] == ' ' && l[6] == ' ' && l[9] == ':' &&
@@ -192,17 +193,28 @@ static size_t syslog_prefix(const char *l, size_t n) {
                 if (!sp)
                         return 0;
                 i = (size_t) (sp - l) + 1;
+                iso = true;
         } else
                 return 0;
-        /* host */
-        while (i < n && l[i] != ' ')
-                i++;
+        /* host: a host name ("2024-01-01T00:00:00Z Error: x.dart:3:" and
+         * "... * Try:" are CI timestamps before a message, not syslog lines) */
+        for (size_t h = i; i < n && l[i] != ' '; i++)
+                if (!isalnum((unsigned char) l[i]) && !strchr("-._", l[i]))
+                        return 0;
+                else if (i == h && !isalnum((unsigned char) l[i]))
+                        return 0;
         if (i >= n)
                 return 0;
         i++;
-        /* ident[pid]: with no space inside, not too long */
+        /* ident[pid]: a name, with no space inside, not too long */
+        if (i >= n || !(isalpha((unsigned char) l[i]) || l[i] == '_'))
+                return 0;
         colon = memchr(l + i, ':', n - i < 96 ? n - i : 96);
         if (!colon || memchr(l + i, ' ', (size_t) (colon - l) - i))
+                return 0;
+        /* After an ISO timestamp only "ident[pid]:" (journalctl -o short-iso):
+         * CI runners put the same timestamp before "Unhandled exception:". */
+        if (iso && colon[-1] != ']')
                 return 0;
         i = (size_t) (colon - l) + 1;
         if (i < n && l[i] == ' ')
@@ -210,27 +222,353 @@ static size_t syslog_prefix(const char *l, size_t n) {
         return i;
 }
 
-int detect_line_clean(DetectBuf *b, const char *line, size_t n) {
-        const char *cr;
+/* ---- decorations ----
+ *
+ * The same failure is printed, stored and pasted with different wrappings:
+ * a markdown quote or fence around it (issue threads), a box drawn around it
+ * (Flutter and other CLIs), a prefix on every line (flutter -v, logging
+ * frameworks, CI runners, logcat). Each helper below returns the length of
+ * one such decoration at the start of s[0..n), or 0. They only take what is
+ * unambiguous: a warning-level prefix is kept (dropping it would make a
+ * warning look like the failure it quotes), and a lone "│" is not a frame
+ * (pip draws its trees with it). */
+
+static bool is_digit_at(const char *s, size_t n, size_t i) {
+        return i < n && isdigit((unsigned char) s[i]);
+}
+
+static size_t skip_digits(const char *s, size_t n, size_t i) {
+        while (i < n && isdigit((unsigned char) s[i]))
+                i++;
+        return i;
+}
+
+static bool digit2(const char *s) {
+        return (unsigned) (s[0] - '0') < 10 && (unsigned) (s[1] - '0') < 10;
+}
+
+/* "HH:MM:SS" with optional ".fff" or ",fff" at s+i; returns the end or 0. */
+static size_t clock_time(const char *s, size_t n, size_t i) {
+        if (i + 8 > n || s[i + 2] != ':' || s[i + 5] != ':' || !digit2(s + i) || !digit2(s + i + 3) ||
+            !digit2(s + i + 6))
+                return 0;
+        i += 8;
+        if (i + 1 < n && (s[i] == '.' || s[i] == ',') && is_digit_at(s, n, i + 1))
+                i = skip_digits(s, n, i + 1);
+        return i;
+}
+
+/* "2026-11-30 10:00:01,123", "2024-01-01T00:00:00.0000000Z", "...+02:00",
+ * "10:00:01.123"; returns the end or 0. */
+static size_t timestamp_at(const char *s, size_t n, size_t i) {
+        size_t j;
+
+        if (i + 19 <= n && s[i + 4] == '-' && s[i + 7] == '-' && (s[i + 10] == 'T' || s[i + 10] == ' ') &&
+            digit2(s + i) && digit2(s + i + 2) && digit2(s + i + 5) && digit2(s + i + 8)) {
+                j = clock_time(s, n, i + 11);
+                if (j == 0)
+                        return 0;
+        } else {
+                j = clock_time(s, n, i);
+                if (j == 0)
+                        return 0;
+        }
+        if (j < n && s[j] == 'Z')
+                j++;
+        else if (j + 2 < n && (s[j] == '+' || s[j] == '-') && is_digit_at(s, n, j + 1) &&
+                 is_digit_at(s, n, j + 2)) {
+                j += 3;
+                if (j < n && s[j] == ':')
+                        j++;
+                j = skip_digits(s, n, j);
+        }
+        return j;
+}
+
+/* Levels whose prefix is dropped; warnings and notices are not among them. */
+static size_t level_word(const char *s, size_t n, size_t i, bool any_case) {
+        static const char *const words[] = { "CRITICAL", "CRIT", "DEBUG", "ERROR", "ERR", "FATAL",
+                                             "INFO", "SEVERE", "TRACE" };
+        size_t from, to;
+
+        if (i + 3 > n)
+                return 0;
+        switch (any_case ? toupper((unsigned char) s[i]) : s[i]) {
+        case 'C': from = 0, to = 2; break;
+        case 'D': from = 2, to = 3; break;
+        case 'E': from = 3, to = 5; break;
+        case 'F': from = 5, to = 6; break;
+        case 'I': from = 6, to = 7; break;
+        case 'S': from = 7, to = 8; break;
+        case 'T': from = 8, to = 9; break;
+        default: return 0;
+        }
+        for (size_t k = from; k < to; k++) {
+                size_t l = strlen(words[k]);
+
+                if (i + l <= n &&
+                    (any_case ? strncasecmp(s + i, words[k], l) : memcmp(s + i, words[k], l)) == 0 &&
+                    (i + l == n || !isalnum((unsigned char) s[i + l])))
+                        return l;
+        }
+        return 0;
+}
+
+/* Skips " ", " - ", " | " after a prefix; returns the new position, or 0 if
+ * the prefix is not followed by a separator (then it is not a prefix). */
+static size_t prefix_separator(const char *s, size_t n, size_t i) {
+        if (i >= n)
+                return i;
+        if (s[i] != ' ')
+                return 0;
+        if (i + 2 < n && (s[i + 1] == '-' || s[i + 1] == '|') && s[i + 2] == ' ')
+                return i + 3;
+        return i + 1;
+}
+
+/* A timestamp, bare or in brackets, and an optional level after it. */
+static size_t timestamp_prefix(const char *s, size_t n) {
+        bool bracket = n > 0 && s[0] == '[';
+        size_t i = timestamp_at(s, n, bracket), l;
+
+        if (i == 0)
+                return 0;
+        if (bracket) {
+                if (i >= n || s[i] != ']')
+                        return 0;
+                i++;
+        }
+        i = prefix_separator(s, n, i);
+        if (i == 0)
+                return 0;
+        if (i < n && s[i] == '[' && (l = level_word(s, n, i + 1, true)) && i + 1 + l < n &&
+            s[i + 1 + l] == ']') {
+                size_t j = prefix_separator(s, n, i + 2 + l);
+
+                if (j > 0)
+                        i = j;
+        } else if ((l = level_word(s, n, i, false))) {
+                size_t j = i + l;
+
+                /* "%-5s" pads "INFO" to five columns */
+                while (j < n && s[j] == ' ' && j + 1 < n && s[j + 1] == ' ' && j - i < 5)
+                        j++;
+                j = prefix_separator(s, n, j);
+                if (j > 0)
+                        i = j;
+        }
+        return i;
+}
+
+/* flutter -v: "[  +24 ms] ", "[+1024 ms] ", "[        ] " */
+static size_t flutter_verbose_prefix(const char *s, size_t n) {
+        size_t i = 1;
+
+        if (n < 3 || s[0] != '[')
+                return 0;
+        while (i < n && s[i] == ' ')
+                i++;
+        if (i < n && s[i] == '+') {
+                size_t d = skip_digits(s, n, i + 1);
+
+                if (d == i + 1 || d >= n || s[d] != ' ')
+                        return 0;
+                i = d + 1;
+                if (i + 1 < n && s[i] == 'm' && s[i + 1] == 's')
+                        i += 2;
+                else if (i < n && s[i] == 's')
+                        i++;
+                else
+                        return 0;
+        } else if (i < 4)
+                return 0;                       /* "[ ]" is a checkbox, not a prefix */
+        if (i >= n || s[i] != ']' || i > 16)
+                return 0;
+        i++;
+        return i < n && s[i] == ' ' ? i + 1 : i;
+}
+
+/* "[ERROR] ", "[info] " */
+static size_t level_prefix(const char *s, size_t n) {
+        size_t l;
+
+        if (n < 3 || s[0] != '[' || !(l = level_word(s, n, 1, true)) || 1 + l >= n || s[1 + l] != ']')
+                return 0;
+        return prefix_separator(s, n, 2 + l);
+}
+
+/* Android logcat: "E/flutter (12345): ", "I/flutter( 1234): " */
+static size_t logcat_prefix(const char *s, size_t n) {
+        size_t i = 2;
+
+        if (n < 6 || !strchr("VDIEF", s[0]) || s[0] == 0 || s[1] != '/')
+                return 0;
+        while (i < n && i < 40 && (isalnum((unsigned char) s[i]) || strchr("._-", s[i])))
+                i++;
+        if (i == 2)
+                return 0;
+        if (i < n && s[i] == ' ')
+                i++;
+        if (i >= n || s[i] != '(')
+                return 0;
+        i++;
+        while (i < n && s[i] == ' ')
+                i++;
+        i = skip_digits(s, n, i);
+        if (i + 1 >= n || s[i] != ')' || s[i + 1] != ':')
+                return 0;
+        i += 2;
+        return i < n && s[i] == ' ' ? i + 1 : i;
+}
+
+/* First bytes of log_prefix()'s prefixes: '[', digits, capitals. */
+static const bool prefix_start[256] = {
+        ['['] = true,
+        ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
+        ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
+        ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
+        ['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
+        ['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
+        ['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
+        ['Y'] = true, ['Z'] = true,
+};
+
+static size_t log_prefix(const char *s, size_t n) {
+        size_t k;
+
+        if (n == 0)
+                return 0;
+        if (isdigit((unsigned char) s[0]))
+                return (k = syslog_prefix(s, n)) ? k : timestamp_prefix(s, n);
+        /* "Sep 21 09:00:01 ": checked here, most capitals start no prefix */
+        if (isupper((unsigned char) s[0]) && n > 16 && s[3] == ' ' && s[9] == ':' &&
+            (k = syslog_prefix(s, n)))
+                return k;
+        if (s[0] == '[') {
+                if ((k = flutter_verbose_prefix(s, n)) || (k = level_prefix(s, n)))
+                        return k;
+                return timestamp_prefix(s, n);
+        }
+        if (s[1 < n ? 1 : 0] == '/')
+                return logcat_prefix(s, n);
+        return 0;
+}
+
+/* Vertical frame characters: │ (e2 94 82), ┃ (e2 94 83), ║ (e2 95 91). */
+static bool frame_bar(const char *s, size_t n) {
+        return n >= 3 && (unsigned char) s[0] == 0xe2 &&
+               (((unsigned char) s[1] == 0x94 && ((unsigned char) s[2] == 0x82 || (unsigned char) s[2] == 0x83)) ||
+                ((unsigned char) s[1] == 0x95 && (unsigned char) s[2] == 0x91));
+}
+
+/* Corners and tees of light, heavy, double and rounded boxes. */
+static bool frame_corner(const char *s, size_t n) {
+        static const char *const corners[] = {
+                "\xe2\x94\x8c", "\xe2\x94\x90", "\xe2\x94\x94", "\xe2\x94\x98", /* ┌┐└┘ */
+                "\xe2\x94\x8f", "\xe2\x94\x93", "\xe2\x94\x97", "\xe2\x94\x9b", /* ┏┓┗┛ */
+                "\xe2\x95\x94", "\xe2\x95\x97", "\xe2\x95\x9a", "\xe2\x95\x9d", /* ╔╗╚╝ */
+                "\xe2\x95\xad", "\xe2\x95\xae", "\xe2\x95\xb0", "\xe2\x95\xaf", /* ╭╮╰╯ */
+                "\xe2\x94\x9c", "\xe2\x94\xa4", "\xe2\x94\xa3", "\xe2\x94\xab", /* ├┤┣┫ */
+                "\xe2\x95\xa0", "\xe2\x95\xa3",                                 /* ╠╣ */
+        };
+
+        if (n < 3 || (unsigned char) s[0] != 0xe2)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(corners); i++)
+                if (memcmp(s, corners[i], 3) == 0)
+                        return true;
+        return false;
+}
+
+static size_t skip_quotes(const char *d, size_t start, size_t end) {
+        while (start < end && d[start] == '>' && (start + 1 == end || d[start + 1] == ' '))
+                start += start + 1 == end ? 1 : 2;
+        return start;
+}
+
+static bool is_fence(const char *s, size_t n) {
+        size_t i = 0;
+
+        if (n - i < 3 || (memcmp(s + i, "```", 3) != 0 && memcmp(s + i, "~~~", 3) != 0))
+                return false;
+        for (i += 3; i < n; i++)
+                if (!isalnum((unsigned char) s[i]) && !strchr("`~-_+ ", s[i]))
+                        return false;
+        return true;
+}
+
+static bool wide_codepoint(uint32_t c) {
+        return (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) ||
+               (c >= 0x3041 && c <= 0x33ff) || (c >= 0x3400 && c <= 0x4dbf) ||
+               (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xa000 && c <= 0xa4cf) ||
+               (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+               (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+               (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1f64f) ||
+               (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x20000 && c <= 0x3fffd);
+}
+
+/* Display width, as a terminal counts it: tabs to the next multiple of 8,
+ * East Asian wide characters and emoji as two columns. */
+size_t detect_display_columns(const char *s, size_t n) {
+        const unsigned char *u = (const unsigned char *) s;
+        typedef unsigned char V16 __attribute__((__vector_size__(16)));
+        size_t cols = 0, i = 0;
+
+        /* Fast path, sixteen bytes at a time (SSE2/NEON through the
+         * compiler's vector extension): ASCII without a tab is one column a
+         * byte. */
+        while (n >= 16) {
+                V16 v, odd;
+                uint64_t lo, hi;
+
+                /* the last block overlaps the one before: no byte loop */
+                if (i + 16 > n)
+                        i = n - 16;
+                memcpy(&v, u + i, 16);
+                odd = (V16) ((v >= 0x80) | (v == '\t'));
+                memcpy(&lo, &odd, 8);
+                memcpy(&hi, (const char *) &odd + 8, 8);
+                if (lo | hi)
+                        break;
+                i += 16;
+                if (i >= n)
+                        return n;
+        }
+        for (i = 0; i < n;) {
+                size_t l;
+                uint32_t c;
+
+                if (u[i] < 0x80) {
+                        cols = u[i] == '\t' ? (cols / 8 + 1) * 8 : cols + 1;
+                        i++;
+                        continue;
+                }
+                l = utf8_seq_len(u + i, n - i);
+                if (l == 0) {
+                        cols++;
+                        i++;
+                        continue;
+                }
+                c = l == 2 ? u[i] & 0x1f : l == 3 ? u[i] & 0x0f : u[i] & 0x07;
+                for (size_t k = 1; k < l; k++)
+                        c = (c << 6) | (u[i + k] & 0x3f);
+                cols += wide_codepoint(c) ? 2 : 1;
+                i += l;
+        }
+        return cols;
+}
+
+/* Copies line[0..n) without its ANSI escape sequences into b; esc is the
+ * first ESC in it. */
+static int strip_ansi(DetectBuf *b, const char *line, size_t n, const char *esc) {
         size_t i = 0;
         int r;
 
         detect_buf_clear(b);
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-                n--;
-        /* "progress\rprogress\rfinal": the terminal shows what follows the last CR. */
-        cr = memrchr(line, '\r', n);
-        if (cr) {
-                size_t skip = (size_t) (cr - line) + 1;
-                line += skip;
-                n -= skip;
-        }
         r = detect_buf_reserve(b, n);
         if (r < 0)
                 return r;
-        i = syslog_prefix(line, n);
         while (i < n) {
-                const char *esc = memchr(line + i, 0x1b, n - i);
                 size_t upto = esc ? (size_t) (esc - line) : n;
 
                 r = detect_buf_append(b, line + i, upto - i);
@@ -258,7 +596,95 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n) {
                 } else if (i < n) {
                         i++;
                 }
+                esc = i < n ? memchr(line + i, 0x1b, n - i) : NULL;
         }
+        return 0;
+}
+
+int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret) {
+        DetectLineInfo info = {};
+        bool framed = false;
+        const char *cr, *esc, *d;
+        size_t start = 0, end;
+        int r;
+
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                n--;
+        /* "progress\rprogress\rfinal": the terminal shows what follows the last CR. */
+        cr = memrchr(line, '\r', n);
+        if (cr) {
+                size_t skip = (size_t) (cr - line) + 1;
+                line += skip;
+                n -= skip;
+        }
+        /* Without escape sequences (most lines) the line is used in place:
+         * every step below only moves the start and the end. */
+        esc = memchr(line, 0x1b, n);
+        if (esc) {
+                r = strip_ansi(b, line, n, esc);
+                if (r < 0)
+                        return r;
+                d = b->data;
+                end = b->len;
+        } else {
+                d = line;
+                end = n;
+        }
+        if (end == 0)
+                goto done;
+
+        /* Decorations, outermost first. The common undecorated line costs a
+         * few byte comparisons. */
+        /* markdown quotes, nested ones too ("> > ", ">") */
+        start = skip_quotes(d, start, end);
+        info.quote_columns = start;
+        if (start < end && (d[start] == '`' || d[start] == '~') && is_fence(d + start, end - start)) {
+                info.boundary = true;
+                start = end;
+                goto done;
+        }
+        if (start + 3 <= end && (unsigned char) d[start] == 0xe2) {
+                size_t e = end;
+
+                while (e > start && (d[e - 1] == ' ' || d[e - 1] == '\t'))
+                        e--;
+                if (e - start >= 6 && frame_corner(d + start, e - start) && frame_corner(d + e - 3, 3)) {
+                        /* ┌─ Title ─┐, └──┘: the box's edge, a boundary like a fence */
+                        info.boundary = true;
+                        start = end;
+                        goto done;
+                }
+                if (e - start >= 6 && frame_bar(d + start, e - start) && frame_bar(d + e - 3, 3)) {
+                        start += 3;
+                        if (start < e - 3 && d[start] == ' ')
+                                start++;
+                        end = e - 3;
+                        while (end > start && (d[end - 1] == ' ' || d[end - 1] == '\t'))
+                                end--;
+                        framed = true;
+                }
+        }
+        /* What the terminal showed: wrapping happened at this width. */
+        if (!framed && end - start + info.quote_columns >= DETECT_WRAP_COLUMNS)
+                info.columns = detect_display_columns(d + start, end - start);
+        /* Most lines start with a lower-case letter, white space or
+         * punctuation, which begin no prefix: one table look-up. */
+        for (int round = 0; round < 4 && start < end && prefix_start[(unsigned char) d[start]]; round++) {
+                size_t k = log_prefix(d + start, end - start);
+
+                if (k == 0)
+                        break;
+                start += k;
+                info.prefixed = true;
+        }
+        /* Gradle's own "> " markers inside a frame or under a prefix go too:
+         * the same lines bare lost them as quote markers above. */
+        if (info.prefixed || framed)
+                start = skip_quotes(d, start, end);
+done:
+        info.text = d + start;
+        info.len = end - start;
+        *ret = info;
         return 0;
 }
 

@@ -48,6 +48,7 @@
 static const char *const KNOWN_WRONG_FIX[] = {
         /* pub upgrade for a conflict with a version the Flutter SDK pins */
         "001-pub-verbose-sdk-pin.log",
+        "002-pub-upgrade-failed-wrapped.log",
         "004-pub-sdk-forbidden-nullsafety.log",
         "005-pub-get-test-api-italic.log",
         "006-pub-pinned-test-api.log",
@@ -56,9 +57,6 @@ static const char *const KNOWN_WRONG_FIX[] = {
         /* pub upgrade where the SDK is missing or the versions are not in the index */
         "251-pub-no-flutter-sdk.log",
         "253-pub-no-matching-versions-bold.log",
-        /* a pub fix for Gradle failing to resolve Android/Maven artifacts */
-        "010-gradle-resolve-project.log",
-        "013-gradle-embedding-not-found.log",
         /* pub get where the unresolved package is not the app's to fetch */
         "160-flutter-tools-own-packages.log",
         "162-own-package-unresolved.log",

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/* Logs as they really look: every labelled log of tests/data/logs, wrapped
+ * in each decoration real output carries (flutter -v and logging prefixes,
+ * CI timestamps, logcat, ANSI colours and CRLF, markdown quotes and fences,
+ * box frames, Windows paths, terminal wrapping), must give the findings of
+ * its undecorated twin: the same categories, fixes and fingerprints, in the
+ * same order. Table-driven: one row per decoration. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/detect/detect-internal.h"
+#include "test-detect-util.h"
+#include "detect/engine.h"
+#include "tests.h"
+
+typedef struct Text {
+        char *data;
+        size_t len, cap;
+} Text;
+
+static void text_add(Text *t, const char *p, size_t n) {
+        if (t->len + n + 1 > t->cap) {
+                t->cap = (t->len + n + 1) * 2;
+                t->data = realloc(t->data, t->cap);
+                if (!t->data)
+                        abort();
+        }
+        memcpy(t->data + t->len, p, n);
+        t->len += n;
+        t->data[t->len] = 0;
+}
+
+static void text_str(Text *t, const char *s) {
+        text_add(t, s, strlen(s));
+}
+
+typedef void (*DecorateLine)(Text *out, const char *l, size_t n, size_t index, size_t width);
+
+typedef struct Decoration {
+        const char *name;
+        const char *head, *tail;                /* lines before and after the log */
+        DecorateLine line;                      /* NULL: prefix + line + suffix */
+        const char *prefix, *suffix;
+        bool framed;                            /* "│ " + line padded + " │" */
+} Decoration;
+
+/* "/home/dev/app/lib/main.dart" -> "C:\home\dev\app\lib\main.dart" */
+static void windows_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        for (size_t i = 0; i < n; i++) {
+                bool start = l[i] == '/' && i + 1 < n && isalnum((unsigned char) l[i + 1]) &&
+                             (i == 0 || strchr(" '\"(`", l[i - 1]));
+
+                if (!start) {
+                        text_add(out, l + i, 1);
+                        continue;
+                }
+                text_str(out, "C:");
+                for (; i < n && !isspace((unsigned char) l[i]) && !strchr("'\"`<>|", l[i]); i++)
+                        text_add(out, l[i] == '/' ? "\\" : l + i, 1);
+                i--;
+        }
+        text_str(out, "\n");
+}
+
+/* A terminal 80 columns wide. Lines with tabs or wide characters are left
+ * alone (their width is the terminal's business), and so are lines with a
+ * cut the engine does not take for one (detect_wrap_cut(): before white
+ * space, or between a word and a capital): it cannot tell those pieces
+ * from lines of their own, and does not guess. */
+static void wrap_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        size_t cols = 0, cut[64], n_cut = 0;
+        bool plain = true;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) l[i];
+
+                if (c == '\t' || c >= 0xe1)
+                        plain = false;
+                if ((c & 0xc0) == 0x80)
+                        continue;
+                if (cols > 0 && cols % DETECT_WRAP_COLUMNS == 0 && n_cut < 64) {
+                        if (!detect_wrap_cut(l[i - 1], l[i]))
+                                plain = false;
+                        cut[n_cut++] = i;
+                }
+                cols++;
+        }
+        if (!plain || n_cut == 0) {
+                text_add(out, l, n);
+                text_str(out, "\n");
+                return;
+        }
+        for (size_t k = 0, from = 0; k <= n_cut; k++) {
+                size_t to = k < n_cut ? cut[k] : n;
+
+                text_add(out, l + from, to - from);
+                text_str(out, "\n");
+                from = to;
+        }
+}
+
+static void verbose_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        text_str(out, index % 3 == 0 ? "[  +24 ms] " : index % 3 == 1 ? "[        ] " : "[+1024 ms] ");
+        text_add(out, l, n);
+        text_str(out, "\n");
+}
+
+static void ansi_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        text_str(out, index % 2 ? "\x1b[1;31m" : "\x1b[33m");
+        text_add(out, l, n);
+        text_str(out, "\x1b[0m\r\n");
+}
+
+static void quote_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        text_str(out, n == 0 ? ">" : "> ");
+        text_add(out, l, n);
+        text_str(out, "\n");
+}
+
+static const Decoration decorations[] = {
+        { "flutter -v", .line = verbose_line },
+        { "python logging", .prefix = "2026-11-30 10:00:01,123 ERROR " },
+        { "logging with dashes", .prefix = "2026-11-30 10:00:01,123 - INFO - " },
+        { "ISO 8601 offset", .prefix = "2026-11-30T10:00:01+09:00 " },
+        { "GitHub Actions", .prefix = "2024-01-01T00:00:00.0000000Z " },
+        { "bracketed time", .prefix = "[10:00:01.512] " },
+        { "[INFO]", .prefix = "[INFO] " },
+        { "logcat", .prefix = "E/flutter (12345): " },
+        { "syslog", .prefix = "Nov 30 10:00:01 ci-runner app[812]: " },
+        { "ANSI and CRLF", .line = ansi_line },
+        { "CRLF", .suffix = "\r" },
+        { "markdown quote", .line = quote_line },
+        { "markdown fence", .head = "```\n", .tail = "```\n" },
+        { "console fence", .head = "```console\n", .tail = "```\n" },
+        { "light box", .head = "┌─ Flutter ────────┐\n", .tail = "└──────────────────┘\n", .framed = true,
+          .prefix = "│", .suffix = "│" },
+        { "heavy box", .head = "┏━━━━━━━━┓\n", .tail = "┗━━━━━━━━┛\n", .framed = true, .prefix = "┃",
+          .suffix = "┃" },
+        { "double box", .head = "╔════════╗\n", .tail = "╚════════╝\n", .framed = true, .prefix = "║",
+          .suffix = "║" },
+        { "Windows paths", .line = windows_line },
+        { "terminal wrap at 80", .line = wrap_line },
+        { "fence, flutter -v and CRLF", .head = "```console\r\n", .tail = "```\r\n", .line = verbose_line,
+          .suffix = "\r" },
+};
+
+static size_t utf8_width(const char *l, size_t n) {
+        size_t w = 0;
+
+        for (size_t i = 0; i < n; i++)
+                w += ((unsigned char) l[i] & 0xc0) != 0x80;
+        return w;
+}
+
+static char *decorate(const Decoration *d, const char *log) {
+        Text out = {};
+        size_t width = 0, index = 0;
+
+        for (const char *p = log; *p;) {
+                size_t n = strcspn(p, "\n");
+                size_t w = utf8_width(p, n);
+
+                width = w > width ? w : width;
+                p += n + (p[n] == '\n');
+        }
+        text_str(&out, "");
+        if (d->head)
+                text_str(&out, d->head);
+        for (const char *p = log; *p; index++) {
+                size_t n = strcspn(p, "\n");
+
+                if (d->line && !d->framed) {
+                        Text piece = {};
+
+                        d->line(&piece, p, n, index, width);
+                        /* a suffix (CR) goes before each newline the line made */
+                        for (size_t i = 0; i < piece.len; i++) {
+                                if (piece.data[i] == '\n' && d->suffix)
+                                        text_str(&out, d->suffix);
+                                text_add(&out, piece.data + i, 1);
+                        }
+                        free(piece.data);
+                } else if (d->framed) {
+                        text_str(&out, d->prefix);
+                        text_str(&out, " ");
+                        text_add(&out, p, n);
+                        for (size_t w = utf8_width(p, n); w < width; w++)
+                                text_str(&out, " ");
+                        text_str(&out, " ");
+                        text_str(&out, d->suffix);
+                        text_str(&out, "\n");
+                } else {
+                        if (d->prefix)
+                                text_str(&out, d->prefix);
+                        text_add(&out, p, n);
+                        if (d->suffix)
+                                text_str(&out, d->suffix);
+                        text_str(&out, "\n");
+                }
+                p += n + (p[n] == '\n');
+        }
+        if (d->tail)
+                text_str(&out, d->tail);
+        return out.data;
+}
+
+static char *read_all(const char *path) {
+        Text t = {};
+        char buf[4096];
+        size_t n;
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return NULL;
+        text_str(&t, "");
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+                text_add(&t, buf, n);
+        fclose(f);
+        return t.data;
+}
+
+/* "category fix auto fingerprint|" for every finding, in order. */
+static int summarize(DetectEngine *e, const char *text, char *out, size_t outsz) {
+        Collected c = {};
+        size_t len = 0;
+        int r;
+
+        out[0] = 0;
+        /* feed_data, like the daemon: lines end at '\n' only */
+        r = detect_engine_feed_data(e, "s", text, strlen(text), 0, collect_cb, &c);
+        if (r >= 0)
+                r = detect_engine_flush(e, "s", UINT64_MAX, collect_cb, &c);
+        for (size_t i = 0; i < c.n; i++)
+                len += (size_t) snprintf(out + len, len < outsz ? outsz - len : 0, "%s %s %s %s|",
+                                         category_to_string(c.items[i]->category), c.items[i]->fix,
+                                         c.items[i]->auto_fixable ? "auto" : "manual",
+                                         c.items[i]->fingerprint);
+        collected_done(&c);
+        detect_engine_forget(e, "s");
+        return r < 0 ? r : 0;
+}
+
+TEST(decorated_logs_match_their_undecorated_twins) {
+        const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        char labels[4096], line[2048];
+        unsigned logs = 0, failures = 0;
+        FILE *f;
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        (void) snprintf(labels, sizeof labels, "%s/tests/data/labels.tsv", root);
+        f = fopen(labels, "re");
+        ASSERT_TRUE(f);
+        while (fgets(line, sizeof line, f)) {
+                char path[4096], want[8192], got[8192];
+                _cleanup_free_ char *log = NULL;
+
+                if (line[0] == '#' || line[0] == '\n')
+                        continue;
+                line[strcspn(line, "\t")] = 0;
+                (void) snprintf(path, sizeof path, "%s/tests/data/logs/%s", root, line);
+                log = read_all(path);
+                ASSERT_TRUE(log);
+                ASSERT_OK(summarize(e, log, want, sizeof want));
+                for (size_t i = 0; i < ELEMENTSOF(decorations); i++) {
+                        _cleanup_free_ char *decorated = decorate(&decorations[i], log);
+
+                        ASSERT_OK(summarize(e, decorated, got, sizeof got));
+                        if (strcmp(want, got) != 0) {
+                                printf("%s, %s:\n  undecorated '%s'\n  decorated   '%s'\n", line,
+                                       decorations[i].name, want, got);
+                                failures++;
+                        }
+                }
+                logs++;
+        }
+        fclose(f);
+        ASSERT_TRUE(logs >= 80);
+        ASSERT_EQ(failures, 0u);
+        return 0;
+}
+
+/* Decorations are taken off only where they are unambiguous. */
+TEST(cleaning_keeps_what_is_not_a_decoration) {
+        static const struct {
+                const char *text;
+                size_t n;                       /* findings */
+                const char *category;
+        } cases[] = {
+                /* a warning stays a warning under its timestamp */
+                { "2026-11-30 10:00:01,123 WARNING Could not GET 'https://x' (will retry)\n", 0, NULL },
+                { "[WARNING] deprecated: Failed to parse x, ignoring\n", 0, NULL },
+                /* pip's tree, drawn with a lone │, is not a frame */
+                { "error: subprocess-exited-with-error\n"
+                  "\n"
+                  "× python setup.py egg_info did not run successfully.\n"
+                  "│ exit code: 1\n"
+                  "╰─> [1 lines of output]\n"
+                  "    No space left on device\n",
+                  1, "disk_full" },
+                /* "[ ]" is a checkbox, "[!]" a CocoaPods error, not prefixes */
+                { "[!] CocoaPods could not find compatible versions for pod \"Firebase\"\n", 1, "ios_pods" },
+                /* a CI timestamp before a Dart error is no syslog host */
+                { "2024-01-01T00:00:00Z lib/main.dart:3:5: Error: Expected ';' after this.\n", 1,
+                  "dart_syntax" },
+                /* an exactly 80-column ruler is no wrapped line */
+                { "================================================================================\n"
+                  "ModuleNotFoundError: No module named 'yaml'\n",
+                  1, "python_missing_package" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+                _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+                Collected c = {};
+
+                ASSERT_OK(detect_engine_new(rules, NULL, &e));
+                ASSERT_OK(feed_text(e, "s", cases[i].text, &c));
+                if (c.n != cases[i].n) {
+                        collected_done(&c);
+                        TEST_FAIL("case %zu: %zu findings, want %zu", i, c.n, cases[i].n);
+                }
+                if (cases[i].category)
+                        ASSERT_STREQ(category_to_string(c.items[0]->category), cases[i].category);
+                if (cases[i].category && strstr(cases[i].text, "ModuleNotFound"))
+                        ASSERT_STREQ(c.items[0]->title, "ModuleNotFoundError: No module named 'yaml'");
+                collected_done(&c);
+        }
+        return 0;
+}
+
+/* A wrapped line is one line again: its title, its parameters and its fix
+ * come from the whole of it, and the lines after it keep their raw numbers. */
+TEST(wrapped_line_is_joined) {
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        Collected c = {};
+        /* 80 + 80 + rest */
+        const char *text =
+                "step 1\n"
+                "lib/src/screens/settings/notifications/preferences_page.dart:120:17: Error: The \n"
+                "getter 'subtitleStyle' isn't defined for the class 'NotificationPreferencesTheme\n"
+                "'.\n"
+                "done\n";
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        ASSERT_OK(feed_text(e, "s", text, &c));
+        ASSERT_EQ(c.n, (size_t) 1);
+        ASSERT_STREQ(category_to_string(c.items[0]->category), "dart_syntax");
+        ASSERT_TRUE(strstr(c.items[0]->title, "'NotificationPreferencesTheme'.") != NULL);
+        ASSERT_EQ(c.items[0]->line_start, (uint64_t) 2);
+        ASSERT_EQ(c.items[0]->line_end, (uint64_t) 5); /* "done" is its context line */
+        collected_done(&c);
+
+        /* A held piece counts as pending until it is decided. */
+        ASSERT_OK(detect_engine_feed(e, "t", text + 7, 80, 0, collect_cb, &c));
+        ASSERT_EQ(detect_engine_pending_lines(e, "t"), (size_t) 1);
+        ASSERT_EQ(detect_engine_next_deadline(e), (uint64_t) DETECT_OPTIONS_DEFAULT_IDLE_USEC);
+        ASSERT_EQ(detect_engine_flush(e, "t", UINT64_MAX, collect_cb, &c), 1);
+        ASSERT_EQ(detect_engine_pending_lines(e, "t"), (size_t) 0);
+        collected_done(&c);
+        return 0;
+}
+

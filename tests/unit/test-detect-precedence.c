@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* Root cause over headline, and no wrong automatic fix, with the shipped
+ * rules. Table-driven: each row is a failure as tools print it (shapes taken
+ * from public issue threads) and the one reading the rules must give. The
+ * near-miss rows are failures that look like a fixable one but are not:
+ * each class of them has its row, so a rule change that brings back a wrong
+ * fix fails here. */
+#include "test-detect-util.h"
+#include "detect/engine.h"
+#include "tests.h"
+
+typedef struct Case {
+        const char *name;
+        const char *text;
+        const char *category;                   /* of the first finding */
+        const char *title;                      /* substring of its title */
+        const char *fix;                        /* "none": no fix at all */
+        const char *param, *value;              /* optional parameter to check */
+        size_t n;                               /* findings expected; 0: any */
+} Case;
+
+static const Case cases[] = {
+        /* ---- root cause over headline: the cause decides, the headline titles ---- */
+        { "gradle report over a full disk",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:mergeDebugNativeLibs'.\n"
+          "> A failure occurred while executing com.android.build.gradle.internal.tasks.MergeNativeLibsTask$MergeNativeLibsTaskWorkAction\n"
+          "   > java.io.IOException: No space left on device\n"
+          "\n"
+          "* Try:\n"
+          "> Run with --stacktrace option to get the stack trace.\n"
+          "\n"
+          "* Get more help at https://help.gradle.org\n"
+          "\n"
+          "BUILD FAILED in 41s\n",
+          "disk_full", "Execution failed for task ':app:mergeDebugNativeLibs'", "none" },
+        { "gradle report over java heap space",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:packageDebug'.\n"
+          "> Java heap space\n"
+          "\n"
+          "BUILD FAILED in 1m 41s\n",
+          "out_of_memory", "Execution failed for task ':app:packageDebug'", "none" },
+        { "daemon expiring before the gradle report",
+          "Expiring Daemon because JVM heap space is exhausted\n"
+          "Daemon will be stopped at the end of the build after running out of JVM memory\n"
+          "\n"
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:compileFlutterBuildRelease'.\n"
+          "> Could not resolve all files for configuration ':app:releaseRuntimeClasspath'.\n"
+          "\n"
+          "BUILD FAILED in 2m 3s\n",
+          "out_of_memory", "Expiring Daemon", "none" },
+        { "TLS interception under an artifact resolution failure",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Could not resolve all files for configuration ':classpath'.\n"
+          "> Could not resolve com.android.tools.build:gradle:7.3.0.\n"
+          "  Required by:\n"
+          "      project :\n"
+          "   > Could not resolve com.android.tools.build:gradle:7.3.0.\n"
+          "      > Could not get resource 'https://dl.google.com/dl/android/maven2/com/android/tools/build/gradle/7.3.0/gradle-7.3.0.pom'.\n"
+          "         > Could not GET 'https://dl.google.com/dl/android/maven2/com/android/tools/build/gradle/7.3.0/gradle-7.3.0.pom'.\n"
+          "            > PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target\n"
+          "\n"
+          "BUILD FAILED in 5s\n",
+          "network", "FAILURE: Build failed with an exception", "none" },
+        { "connect timeout under an artifact resolution failure",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:checkDebugAarMetadata'.\n"
+          "> Could not resolve all files for configuration ':app:debugRuntimeClasspath'.\n"
+          "   > Could not resolve androidx.core:core:1.9.0.\n"
+          "      > Could not get resource 'https://dl.google.com/dl/android/maven2/androidx/core/core/1.9.0/core-1.9.0.pom'.\n"
+          "         > Connect to dl.google.com:443 [dl.google.com/142.250.4.136] failed: Connect timed out\n"
+          "\n"
+          "BUILD FAILED in 1m 20s\n",
+          "network", "Execution failed for task ':app:checkDebugAarMetadata'", "none" },
+        { "permission error under a gradle report",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:processDebugResources'.\n"
+          "> java.nio.file.AccessDeniedException: /home/dev/app/build/app/intermediates/res/debug\n"
+          "\n"
+          "BUILD FAILED in 9s\n",
+          "permission", "Execution failed for task ':app:processDebugResources'", "none" },
+        { "pub cannot reach its server",
+          "Resolving dependencies...\n"
+          "Got socket error trying to find package cupertino_icons at https://pub.dev.\n"
+          "pub get failed (server unavailable) -- attempting retry 1 in 1 second...\n",
+          "network", "Got socket error", "none" },
+        { "pub host lookup fails",
+          "Resolving dependencies...\n"
+          "ClientException with SocketException: Failed host lookup: 'pub.dev' (OS Error: nodename nor servname provided, or not known, errno = 8), uri=https://pub.dev/api/packages/http\n"
+          "pub get failed\n"
+          "exit code 69\n",
+          "network", "Failed host lookup", "none" },
+
+        { "cause printed right after the gradle report (flutter -v)",
+          "[        ] FAILURE: Build failed with an exception.\n"
+          "[        ] * What went wrong:\n"
+          "[        ] Could not dispatch a message to the daemon.\n"
+          "[   +1 ms] * Try:\n"
+          "[        ] Run with --stacktrace option to get the stack trace.\n"
+          "[   +1 ms] * Get more help at https://help.gradle.org\n"
+          "[   +1 ms] Exhausted heap space, trying to allocate 618320 bytes.\n"
+          "[        ] ../../third_party/dart/runtime/vm/object.cc: 2585: error: Out of memory.\n"
+          "[ +512 ms] Running Gradle task 'assembleDebug'... (completed in 2,893ms)\n",
+          "out_of_memory", "FAILURE: Build failed with an exception", "none", NULL, NULL, 1 },
+        { "cause printed right after pub's headline",
+          "Running \"flutter pub get\" in app...\n"
+          "pub get failed\n"
+          "Failed host lookup: 'pub.dev'\n",
+          "network", "pub get failed", "none", NULL, NULL, 1 },
+        { "a headline with no cause after it is reported on its own",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:compileDebugKotlin'.\n"
+          "\n"
+          "BUILD FAILED in 2s\n"
+          "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\neleven\n"
+          "Failed host lookup: 'pub.dev'\n",
+          "flutter_build", "Execution failed for task ':app:compileDebugKotlin'", "none", NULL, NULL, 2 },
+
+        /* ---- near misses: looks like a fixable failure, is not ---- */
+        { "gradle cannot resolve a maven artifact: no pub fix",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Could not resolve all artifacts for configuration ':classpath'.\n"
+          "> Could not resolve com.android.tools.build:gradle:8.1.0.\n"
+          "  Required by:\n"
+          "      project :\n"
+          "   > No matching variant of com.android.tools.build:gradle:8.1.0 was found.\n"
+          "\n"
+          "BUILD FAILED in 2s\n",
+          "flutter_dependency", "Could not resolve all artifacts", "none",
+          "configuration", ":classpath" },
+        { "gradle plugin not found: no pub fix",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* Where:\n"
+          "Build file '/home/dev/app/android/build.gradle' line: 2\n"
+          "\n"
+          "* What went wrong:\n"
+          "Plugin [id: 'com.google.gms.google-services', version: '4.4.0', apply: false] was not found in any of the following sources:\n"
+          "\n"
+          "BUILD FAILED in 1s\n",
+          "flutter_dependency", "Plugin [id: 'com.google.gms.google-services'", "none" },
+        { "error inside a package in the pub cache is no syntax error of the app",
+          "../../.pub-cache/hosted/pub.dev/build_resolvers-2.0.9/lib/src/resolver.dart:442:13: Error: Method not found: 'buildSdkSummary2'.\n"
+          "      await buildSdkSummary2(\n"
+          "            ^^^^^^^^^^^^^^^^\n",
+          "flutter_version_conflict", "build_resolvers-2.0.9", "none", "package", "build_resolvers" },
+        { "Windows pub cache",
+          "C:\\Users\\dev\\AppData\\Local\\Pub\\Cache\\hosted\\pub.dev\\win32-2.6.1\\lib\\src\\guid.dart:32:9: Error: Type 'UnmodifiableUint8ListView' not found.\n"
+          "  final UnmodifiableUint8ListView bytes;\n"
+          "        ^^^^^^^^^^^^^^^^^^^^^^^^^^\n",
+          "flutter_version_conflict", "win32-2.6.1", "none", "package", "win32" },
+        { "missing import inside a cached package is no pub get problem",
+          "../../.pub-cache/hosted/pub.dev/url_launcher_web-2.0.0/lib/url_launcher_web.dart:8:8: Error: Not found: 'package:flutter_web_plugins/flutter_web_plugins.dart'\n"
+          "import 'package:flutter_web_plugins/flutter_web_plugins.dart';\n"
+          "       ^\n",
+          "flutter_version_conflict", "url_launcher_web", "none" },
+        { "error inside the Flutter SDK",
+          "../../flutter/packages/flutter/lib/src/material/about.dart:554:24: Error: The getter 'TextAlign' isn't defined for the class '_AboutProgram'.\n"
+          " - '_AboutProgram' is from 'package:flutter/src/material/about.dart' ('../../flutter/packages/flutter/lib/src/material/about.dart').\n",
+          "flutter_version_conflict", "about.dart", "none" },
+        { "the app's own package in a monorepo is still the app's code",
+          "packages/flutter_app/lib/main.dart:3:5: Error: Expected ';' after this.\n"
+          "  int x = 1\n"
+          "    ^\n",
+          "dart_syntax", "Expected ';'", "none" },
+        { "a catch-all proposes no fix",
+          "Running \"flutter pub get\" in app...\n"
+          "pub get failed\n",
+          "flutter_dependency", "pub get failed", "none" },
+        { "two readings with different fixes: neither",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:compileFlutterBuildDebug'.\n"
+          "> Could not read workspace metadata from /home/dev/.gradle/caches/transforms-3/0a1b/metadata.bin\n"
+          "  The pubspec.lock file has changed since the .dart_tool/package_config.json file was generated, please run \"flutter pub get\" again.\n"
+          "\n"
+          "BUILD FAILED in 3s\n",
+          "flutter_dependency", "pubspec.lock file has changed", "none" },
+
+        /* ---- controls: the fixable twins keep their fix ---- */
+        { "pub get missing keeps its fix",
+          "lib/main.dart:1:8: Error: Not found: 'package:http/http.dart'\n"
+          "import 'package:http/http.dart' as http;\n"
+          "       ^\n",
+          "flutter_dependency", "Not found: 'package:http/", "flutter_pub_get" },
+        { "stale build cache keeps its fix",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Could not read workspace metadata from /home/dev/.gradle/caches/transforms-3/0a1b/metadata.bin\n"
+          "\n"
+          "BUILD FAILED in 3s\n",
+          "flutter_build_cache", "Could not read workspace metadata", "flutter_clean" },
+};
+
+TEST(precedence_and_fix_safety_table) {
+        unsigned failed = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const Case *c = &cases[i];
+                _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+                _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+                Collected got = {};
+                const Finding *f;
+                const char *v;
+
+                ASSERT_OK(detect_engine_new(rules, NULL, &e));
+                ASSERT_OK(feed_text(e, "s", c->text, &got));
+                if (got.n == 0) {
+                        fprintf(stderr, "case '%s': no finding\n", c->name);
+                        failed++;
+                        continue;
+                }
+                if (c->n > 0 && got.n != c->n) {
+                        fprintf(stderr, "case '%s': %zu findings, want %zu\n", c->name, got.n, c->n);
+                        failed++;
+                }
+                f = got.items[0];
+                v = c->param ? finding_get_param(f, c->param) : NULL;
+                if (strcmp(category_to_string(f->category), c->category) != 0 ||
+                    !strstr(f->title, c->title) || strcmp(f->fix, c->fix) != 0 ||
+                    f->auto_fixable != (strcmp(c->fix, "none") != 0) ||
+                    (c->param && (!v || strcmp(v, c->value) != 0))) {
+                        fprintf(stderr, "case '%s': got %s title='%s' fix=%s auto=%d rule=%s %s=%s\n",
+                                c->name, category_to_string(f->category), f->title, f->fix,
+                                f->auto_fixable, f->rule, c->param ?: "-", v ?: "-");
+                        failed++;
+                }
+                /* No later finding of the same text may propose a fix either. */
+                for (size_t k = 1; k < got.n; k++)
+                        if (got.items[k]->auto_fixable && strcmp(c->fix, "none") == 0) {
+                                fprintf(stderr, "case '%s': finding %zu proposes %s\n", c->name, k,
+                                        got.items[k]->fix);
+                                failed++;
+                        }
+                collected_done(&got);
+        }
+        ASSERT_EQ(failed, 0u);
+        return 0;
+}
+
+/* Role= is data: an unknown role is an error naming the rule, the file and
+ * the line, and the rule is skipped. */
+TEST(role_is_validated) {
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = NULL;
+        DetectRuleErrors errs = {};
+        const char text[] = "[Rule.x]\n"
+                            "Pattern=boom\n"
+                            "Category=other\n"
+                            "Role=culprit\n";
+
+        ASSERT_OK(detect_rules_new(0, &rules));
+        ASSERT_OK(detect_rules_load_string(rules, "t.rules", text, sizeof text - 1, &errs));
+        ASSERT_TRUE(errs.n_errors >= 1);
+        ASSERT_STREQ(errs.errors[0].file, "t.rules");
+        ASSERT_EQ(errs.errors[0].line, 4u);
+        ASSERT_TRUE(strstr(errs.errors[0].message, "role 'culprit'") != NULL);
+        ASSERT_TRUE(!detect_rules_has(rules, "x"));
+        detect_rule_errors_done(&errs);
+        return 0;
+}
