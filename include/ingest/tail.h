@@ -40,9 +40,11 @@
  *   - IN_Q_OVERFLOW: every watch is rescanned and every file re-read.
  *
  * Limits: max_line bytes kept per line (longer lines are cut and flagged),
- * max_files open files, read_budget bytes read per loop iteration (then a
- * defer source continues, so other sources are never starved). Memory is
- * O(max_files * max_line) in the worst case, allocated on demand.
+ * max_files open files (files over it are left out, with a warning, and
+ * followed as soon as others are closed), read_budget bytes read per loop
+ * iteration (then a defer source continues, so other sources are never
+ * starved). Memory is O(max_files * max_line) in the worst case, allocated
+ * on demand.
  *
  * Threading: loop thread only. Callbacks run on the loop thread from within
  * the tailer and must not free it.

@@ -70,6 +70,7 @@ typedef struct TailWatch {
         bool literal;           /* pattern is one exact name */
         bool from_head;
         bool initial_done;      /* files found from now on appeared later: read from 0 */
+        bool skipped;           /* the last reconcile left files out (max_files) */
         WatchState state;
         int wd;
         bool need_setup, need_reset, need_reconcile;
@@ -117,6 +118,7 @@ struct Tailer {
 
         char *chunk;            /* TAIL_CHUNK bytes */
         bool started, paused, need_rescan;
+        bool closed_some;       /* a file was closed: room for skipped ones */
         unsigned scan_gen;
         usec_t last_files_warning;
         TailStats stats;
@@ -269,6 +271,7 @@ static void file_close(Tailer *t, TailFile *f) {
         log_debug("Watch '%s': closed '%s' at offset %" PRIu64 ".", f->watch->name, f->path,
                   f->pos);
         file_free(f);
+        t->closed_some = true;
         /* Last, so that the callback sees the tailer without the file. */
         if (t->on_close)
                 t->on_close(t, dev, inode, t->close_userdata);
@@ -522,6 +525,7 @@ static int watch_reconcile(Tailer *t, TailWatch *w) {
         if (errno != 0)
                 log_warning_errno(-errno, "Watch '%s': reading '%s' failed, ignoring: %m",
                                   w->name, w->dir);
+        w->skipped = skipped > 0;
         if (skipped > 0)
                 warn_too_many_files(t, w, skipped);
 
@@ -992,10 +996,29 @@ static int tailer_read_pass(Tailer *t, size_t budget) {
         return READ_EOF;
 }
 
+/*
+ * Files left out over max_files are followed once others have closed, not
+ * only at the next change in their directory: the event of a deletion is
+ * handled before the deleted file is drained and closed, so its reconcile
+ * still finds no room, and there may be no later event.
+ */
+static void tailer_retry_skipped(Tailer *t) {
+        if (!t->closed_some)
+                return;
+        t->closed_some = false;
+        for (size_t i = 0; i < t->n_watches && t->n_files < t->opts.max_files; i++) {
+                TailWatch *w = t->watches[i];
+
+                if (w->skipped && w->state == WATCH_ACTIVE)
+                        (void) watch_reconcile(t, w);
+        }
+}
+
 static int on_defer(sd_event_source *s, void *userdata) {
         Tailer *t = userdata;
 
         (void) tailer_read_pass(t, t->opts.read_budget);
+        tailer_retry_skipped(t);
         tailer_schedule(t);
         return 0;
 }
@@ -1254,8 +1277,11 @@ int tailer_poll(Tailer *t) {
                 r = tailer_read_pass(t, SIZE_MAX);
                 if (r == READ_STOPPED)
                         return 1;
-                if (r == READ_EOF)
-                        return 0;
+                if (r == READ_EOF) {
+                        tailer_retry_skipped(t);
+                        if (!tailer_has_pending(t))
+                                return 0;
+                }
         }
 }
 

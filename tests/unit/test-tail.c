@@ -963,6 +963,16 @@ TEST(max_files) {
         ASSERT_EQ(c.n, 2);
         tailer_get_stats(t, &s);
         ASSERT_EQ(s.files, 2);
+
+        /* A followed file goes: the one left out is followed in its place,
+         * without waiting for another change in the directory. */
+        const char *left_out = find_line(&c, "a") < 0 ? "a" : find_line(&c, "b") < 0 ? "b" : "d";
+        ASSERT_OK(unlink(strcmp(left_out, "a") != 0 ? a : b));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_EQ(count_line(&c, left_out), 1);
+        ASSERT_EQ(c.closes, 1);
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.files, 2);
         return 0;
 }
 
