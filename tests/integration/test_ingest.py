@@ -21,7 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", os.path.dirname(__file__) + "/.."), "lib"))
-from awtest import APPWATCHCTL, Daemon, proc_rss_kib, wait_until  # noqa: E402
+from awtest import APPWATCHCTL, APPWATCHD, Daemon, proc_rss_kib, wait_until  # noqa: E402
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 
@@ -230,7 +230,11 @@ class FileChurn(unittest.TestCase):
     def test_churn_leaves_memory_and_descriptors_flat(self):
         tmp = tempfile.mkdtemp(prefix="appwatch-churn.")
         self.addCleanup(shutil.rmtree, tmp, True)
-        d = Daemon(self, watch_config(tmp))
+        # Under ASan freed memory sits in a quarantine (256 MB) instead of
+        # being reused, which looks like growth: reuse it at once here.
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        asan += (":" if asan else "") + "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
+        d = Daemon(self, watch_config(tmp), env={"ASAN_OPTIONS": asan})
         d.start()
         pid = d.proc.pid
         db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"), timeout=5)
@@ -282,7 +286,12 @@ class FileChurn(unittest.TestCase):
         print("\n20000 files churned in %.1f s: VmRSS %d -> %d KiB (%+d), fds %d -> %d (%+d)"
               % (time.monotonic() - t0, rss0, rss1, rss1 - rss0, fds0, fds1, fds1 - fds0),
               file=sys.stderr)
-        self.assertLessEqual(rss1 - rss0, 1024)
+        # ASan's allocator keeps growing its caches for a while even without
+        # a quarantine (+0.8 MiB over these 20,000 files, +1.3 MiB over 60,000
+        # here, against +0.1 MiB without ASan): give it more room.
+        with open(APPWATCHD, "rb") as f:
+            sanitized = b"__asan_init" in f.read()
+        self.assertLessEqual(rss1 - rss0, 3072 if sanitized else 1024)
         self.assertLessEqual(fds1 - fds0, 5)
         # Exactly once: nothing lost (a reused inode must not inherit the
         # position of the deleted file that had it), nothing repeated.
