@@ -16,6 +16,7 @@ the file out of the watch at once. Prints figures; asserts nothing."""
 
 import argparse
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -55,13 +56,21 @@ def main():
 
     tc = unittest.TestCase()
     logdir = tempfile.mkdtemp(prefix="appwatch-churn.")
-    tc.addCleanup(os.rmdir, logdir)
+    tc.addCleanup(shutil.rmtree, logdir, True)
     path = os.path.join(logdir, "*.log") if a.glob else logdir
+    try:
+        run(a, awtest, tc, logdir, path)
+    finally:
+        tc.doCleanups()    # the daemon is killed even when a step failed
+
+
+def run(a, awtest, tc, logdir, path):
     d = awtest.Daemon(tc, "[Journal]\nEnabled=no\n[Service]\nWorkers=2\n"
                           "[Watch.churn]\nPath=%s\nApp=churn\n" % path)
     d.start()
     pid = d.proc.pid
     db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"), timeout=5)
+    tc.addCleanup(db.close)
 
     def recorded():
         row = db.execute("SELECT count FROM incidents WHERE title LIKE '%churn probe%'").fetchone()
@@ -128,9 +137,7 @@ def main():
     rss1, fd1 = figures("churned", secs, settle())
     print("growth over %d files: VmRSS %+d KiB (%.1f bytes a file), fds %+d"
           % (a.files, rss1 - rss0, (rss1 - rss0) * 1024.0 / max(a.files, 1), fd1 - fd0))
-    db.close()
     d.stop()
-    tc.doCleanups()
 
 
 if __name__ == "__main__":
