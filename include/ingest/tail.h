@@ -22,6 +22,15 @@
  *     still read, then read to EOF again, its final unterminated line is
  *     delivered, and it is closed. A file renamed within a directory watch
  *     stays the same file and continues where it was.
+ *   - Deletion (in place, or after being renamed away): once the file is
+ *     read to EOF it is closed at once, without waiting for rotate_wait, so
+ *     a deleted file never holds its disk space and a descriptor for long.
+ *     What a writer that still has it open adds after that is not read.
+ *     A deletion in the watch's directory is noticed at once; one elsewhere
+ *     (renamed out of the directory first) at the end of rotate_wait.
+ *   - Closing: every file the tailer stops following (other than in
+ *     tailer_free()) is reported to the close callback, after its last
+ *     line, so the owner can forget what it keeps per file.
  *   - Truncation (copytruncate, shrinking): EOF with size < offset restarts
  *     the file at 0. A truncation followed by more writes than the old
  *     offset before the tailer looks is not detectable.
@@ -31,9 +40,11 @@
  *   - IN_Q_OVERFLOW: every watch is rescanned and every file re-read.
  *
  * Limits: max_line bytes kept per line (longer lines are cut and flagged),
- * max_files open files, read_budget bytes read per loop iteration (then a
- * defer source continues, so other sources are never starved). Memory is
- * O(max_files * max_line) in the worst case, allocated on demand.
+ * max_files open files (files over it are left out, with a warning, and
+ * followed as soon as others are closed), read_budget bytes read per loop
+ * iteration (then a defer source continues, so other sources are never
+ * starved). Memory is O(max_files * max_line) in the worst case, allocated
+ * on demand.
  *
  * Threading: loop thread only. Callbacks run on the loop thread from within
  * the tailer and must not free it.
@@ -78,8 +89,9 @@ typedef struct TailOptions {
         size_t max_line;        /* bytes kept of one line; 0 = 64 KiB */
         size_t max_files;       /* open files; 0 = 1024 */
         size_t read_budget;     /* bytes read per loop iteration; 0 = 1 MiB */
-        usec_t rotate_wait;     /* how long a rotated or deleted file stays open for late
-                                 * writes of its old writer; 0 = 5 s */
+        usec_t rotate_wait;     /* how long a file rotated away stays open for late writes
+                                 * of its old writer (a deleted one is closed once read
+                                 * to its end); 0 = 5 s */
 } TailOptions;
 
 typedef struct TailStats {
@@ -115,6 +127,17 @@ typedef int (*TailLookupFunc)(Tailer *t, uint64_t dev, uint64_t inode, TailPosit
 typedef void (*TailDestroyFunc)(void *userdata);
 
 /*
+ * Called once for each file the tailer stops following for good, after the
+ * last line it delivered from it: rotated away or deleted and drained (its
+ * final unterminated line included), or closed because it could no longer
+ * be stat'ed or read. Not called by tailer_free(). When it runs, the file is
+ * no longer open (tailer_position() gives -ENOENT). The same rules as for
+ * TailLineFunc apply; a file found again later under a watched name is a new
+ * file to the tailer (the lookup callback is asked again).
+ */
+typedef void (*TailCloseFunc)(Tailer *t, uint64_t dev, uint64_t inode, void *userdata);
+
+/*
  * Creates a tailer on the loop e (referenced). o may be NULL for defaults.
  * on_line is required; lookup may be NULL (nothing is ever restored).
  * destroy (may be NULL) is called on userdata by tailer_free(). Nothing is
@@ -124,8 +147,16 @@ typedef void (*TailDestroyFunc)(void *userdata);
 int tailer_new(sd_event *e, const TailOptions *o, TailLineFunc on_line, TailLookupFunc lookup,
                void *userdata, TailDestroyFunc destroy, Tailer **ret);
 
-/* Closes all files and the inotify fd, without delivering anything more.
- * Accepts NULL; returns NULL. */
+/*
+ * Sets (or, with on_close NULL, removes) the close callback. destroy (may be
+ * NULL) is called on userdata when the callback is replaced or removed and
+ * by tailer_free(). Returns 0 or -EINVAL.
+ */
+int tailer_set_close_callback(Tailer *t, TailCloseFunc on_close, void *userdata,
+                              TailDestroyFunc destroy);
+
+/* Closes all files and the inotify fd, without delivering anything more and
+ * without calling the close callback. Accepts NULL; returns NULL. */
 Tailer *tailer_free(Tailer *t);
 DEFINE_CLEANUP(Tailer, tailer_free)
 

@@ -15,6 +15,7 @@
 typedef struct FilePos {
         uint64_t dev, inode, offset;
         bool dirty;
+        bool closed;    /* the tailer closed it in this batch; its row is being dropped */
 } FilePos;
 
 struct Sources {
@@ -25,7 +26,8 @@ struct Sources {
         JournalSource *journal;
         char *journal_key;          /* "journal" or "journal:DIRECTORY" */
         Tailer *tailer;
-        FilePos *files;             /* newest delivered offset per open file */
+        FilePos *files;             /* newest delivered offset per open file, and the
+                                     * files closed since the last commit */
         size_t n_files;
         size_t n_watches;
         char **new_watches;         /* "watch:NAME" of watches set up for the first time */
@@ -121,7 +123,33 @@ static int on_tail_line(Tailer *t, const TailLine *l, void *userdata) {
                 return log_oom(), 0;
         fp->offset = l->next_offset;
         fp->dirty = true;
+        fp->closed = false;    /* a new file on the inode of one closed in this batch */
         return 0;
+}
+
+/*
+ * The tailer is done with a file (rotated away or deleted, read to its end):
+ * finish its open block, forget its stream and drop its position. Its slot
+ * stays, marked closed, until the next commit has deleted the row: a new
+ * file may get the freed inode at once, and must not be given the old
+ * file's position by on_tail_lookup() (its marker matches when both files
+ * begin alike, and its lines would be skipped).
+ */
+static void on_tail_close(Tailer *t, uint64_t dev, uint64_t inode, void *userdata) {
+        Sources *s = userdata;
+        char key[64];
+        FilePos *fp;
+
+        file_key(key, sizeof key, dev, inode);
+        if (pipeline_flush_stream(s->pipeline, key) < 0)
+                return;        /* the pipeline has already stopped the loop */
+        pipeline_forget_stream(s->pipeline, key);
+        fp = file_slot(s, dev, inode);
+        if (!fp || positions_drop(s->positions, key) < 0) {
+                (void) log_oom();
+                return;
+        }
+        *fp = (FilePos) { .dev = dev, .inode = inode, .closed = true };
 }
 
 static int on_tail_lookup(Tailer *t, uint64_t dev, uint64_t inode, TailPosition *ret,
@@ -131,6 +159,9 @@ static int on_tail_lookup(Tailer *t, uint64_t dev, uint64_t inode, TailPosition 
         char key[64];
         int r;
 
+        for (size_t i = 0; i < s->n_files; i++)
+                if (s->files[i].dev == dev && s->files[i].inode == inode && s->files[i].closed)
+                        return 0;       /* see on_tail_close() */
         file_key(key, sizeof key, dev, inode);
         r = position_load(s->store, key, &p);
         if (r <= 0)
@@ -152,6 +183,8 @@ static int on_precommit(Txn *t, void *userdata) {
                 TailPosition tp;
                 char key[64];
 
+                if (fp->closed)
+                        continue; /* its drop goes out with this commit */
                 file_key(key, sizeof key, fp->dev, fp->inode);
                 if (fp->dirty) {
                         r = tailer_position(s->tailer, fp->dev, fp->inode, fp->offset, &tp);
@@ -224,6 +257,7 @@ static int setup_watches(Sources *s, sd_event *event, const Config *c) {
         r = tailer_new(event, &o, on_tail_line, on_tail_lookup, s, NULL, &s->tailer);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up file watches: %m");
+        (void) tailer_set_close_callback(s->tailer, on_tail_close, s, NULL);
         for (size_t i = 0; i < c->n_watches; i++) {
                 const ConfigWatch *w = &c->watches[i];
                 _cleanup_free_ char *key = NULL;

@@ -70,6 +70,7 @@ typedef struct TailWatch {
         bool literal;           /* pattern is one exact name */
         bool from_head;
         bool initial_done;      /* files found from now on appeared later: read from 0 */
+        bool skipped;           /* the last reconcile left files out (max_files) */
         WatchState state;
         int wd;
         bool need_setup, need_reset, need_reconcile;
@@ -101,6 +102,9 @@ struct Tailer {
         TailLookupFunc lookup;
         void *userdata;
         TailDestroyFunc destroy;
+        TailCloseFunc on_close;
+        void *close_userdata;
+        TailDestroyFunc close_destroy;
 
         int inotify_fd;
         sd_event_source *inotify_source;
@@ -114,6 +118,7 @@ struct Tailer {
 
         char *chunk;            /* TAIL_CHUNK bytes */
         bool started, paused, need_rescan;
+        bool closed_some;       /* a file was closed: room for skipped ones */
         unsigned scan_gen;
         usec_t last_files_warning;
         TailStats stats;
@@ -250,8 +255,10 @@ static inline void closedirp(DIR **d) {
                 (void) closedir(*d);
 }
 
-/* Removes f from the tailer and frees it. */
+/* Removes f from the tailer, frees it and tells the owner. */
 static void file_close(Tailer *t, TailFile *f) {
+        uint64_t dev = f->dev, inode = f->inode;
+
         for (size_t i = 0; i < t->n_files; i++) {
                 if (t->files[i] != f)
                         continue;
@@ -264,6 +271,10 @@ static void file_close(Tailer *t, TailFile *f) {
         log_debug("Watch '%s': closed '%s' at offset %" PRIu64 ".", f->watch->name, f->path,
                   f->pos);
         file_free(f);
+        t->closed_some = true;
+        /* Last, so that the callback sees the tailer without the file. */
+        if (t->on_close)
+                t->on_close(t, dev, inode, t->close_userdata);
 }
 
 static void file_reset(TailFile *f) {
@@ -514,6 +525,7 @@ static int watch_reconcile(Tailer *t, TailWatch *w) {
         if (errno != 0)
                 log_warning_errno(-errno, "Watch '%s': reading '%s' failed, ignoring: %m",
                                   w->name, w->dir);
+        w->skipped = skipped > 0;
         if (skipped > 0)
                 warn_too_many_files(t, w, skipped);
 
@@ -680,6 +692,13 @@ static void tailer_handle_event(Tailer *t, const struct inotify_event *ev) {
                 } else if (ev->mask & (IN_MOVED_FROM | IN_DELETE)) {
                         if (find_file_by_name(t, w, ev->name))
                                 w->need_reconcile = true;
+                        /* A rotated file of ours may be the one deleted: its EOF check
+                         * sees whether it is, and closes it then. Its name is not
+                         * known (it left the watch's names), and there are few. */
+                        if (ev->mask & IN_DELETE)
+                                for (size_t k = 0; k < t->n_files; k++)
+                                        if (t->files[k]->watch == w && t->files[k]->retired)
+                                                t->files[k]->pending = true;
                 }
         }
 }
@@ -847,8 +866,8 @@ static int file_consume(Tailer *t, TailFile *f, const char *p, size_t n) {
         return READ_EOF;
 }
 
-/* At EOF: notices truncation and deletion; closes an expired retired file
- * after delivering its final unterminated line. */
+/* At EOF: notices truncation and deletion; closes a retired file that is
+ * deleted or expired after delivering its final unterminated line. */
 static int file_at_eof(Tailer *t, TailFile *f, bool *ret_again) {
         uint64_t read_off = f->pos + f->line_len;
         struct stat st;
@@ -875,7 +894,10 @@ static int file_at_eof(Tailer *t, TailFile *f, bool *ret_again) {
                 file_retire(t, f); /* deleted, and the event was lost in an overflow */
 
         f->pending = false;
-        if (!f->retired || !f->expired)
+        /* A deleted file is closed once drained: no writer can open it again,
+         * and keeping it for rotate_wait would pin its disk space and an fd
+         * (a churn of short-lived files would pile them up to max_files). */
+        if (!f->retired || (!f->expired && st.st_nlink > 0))
                 return READ_EOF;
 
         if (f->line_len > 0 && !f->discard) {
@@ -944,8 +966,11 @@ static int tailer_read_pass(Tailer *t, size_t budget) {
                         continue;
                 }
                 r = file_read(t, f, &budget);
-                if (r == READ_CLOSED)
+                if (r == READ_CLOSED) {
+                        if (t->paused)
+                                return READ_STOPPED; /* by the close callback */
                         continue; /* files[i] is the next one now */
+                }
                 if (r != READ_EOF)
                         return r;
                 i++;
@@ -960,7 +985,7 @@ static int tailer_read_pass(Tailer *t, size_t budget) {
                         continue;
                 r = file_read(t, f, &budget);
                 if (r == READ_CLOSED)
-                        return READ_BUDGET; /* the array changed: go again */
+                        return t->paused ? READ_STOPPED : READ_BUDGET; /* the array changed */
                 if (r != READ_EOF) {
                         /* The next pass starts with the next file, so one busy file cannot
                          * starve the others; this one keeps its pending flag. */
@@ -971,10 +996,29 @@ static int tailer_read_pass(Tailer *t, size_t budget) {
         return READ_EOF;
 }
 
+/*
+ * Files left out over max_files are followed once others have closed, not
+ * only at the next change in their directory: the event of a deletion is
+ * handled before the deleted file is drained and closed, so its reconcile
+ * still finds no room, and there may be no later event.
+ */
+static void tailer_retry_skipped(Tailer *t) {
+        if (!t->closed_some)
+                return;
+        t->closed_some = false;
+        for (size_t i = 0; i < t->n_watches && t->n_files < t->opts.max_files; i++) {
+                TailWatch *w = t->watches[i];
+
+                if (w->skipped && w->state == WATCH_ACTIVE)
+                        (void) watch_reconcile(t, w);
+        }
+}
+
 static int on_defer(sd_event_source *s, void *userdata) {
         Tailer *t = userdata;
 
         (void) tailer_read_pass(t, t->opts.read_budget);
+        tailer_retry_skipped(t);
         tailer_schedule(t);
         return 0;
 }
@@ -1057,9 +1101,23 @@ Tailer *tailer_free(Tailer *t) {
         safe_close(t->inotify_fd);
         free(t->chunk);
         sd_event_unref(t->event);
+        if (t->close_destroy)
+                t->close_destroy(t->close_userdata);
         if (t->destroy)
                 t->destroy(t->userdata);
         return mfree(t);
+}
+
+int tailer_set_close_callback(Tailer *t, TailCloseFunc on_close, void *userdata,
+                              TailDestroyFunc destroy) {
+        if (!t)
+                return -EINVAL;
+        if (t->close_destroy)
+                t->close_destroy(t->close_userdata);
+        t->on_close = on_close;
+        t->close_userdata = on_close ? userdata : NULL;
+        t->close_destroy = on_close ? destroy : NULL;
+        return 0;
 }
 
 /* Splits path into the watch's directory and name pattern. */
@@ -1216,8 +1274,11 @@ int tailer_poll(Tailer *t) {
                 r = tailer_read_pass(t, SIZE_MAX);
                 if (r == READ_STOPPED)
                         return 1;
-                if (r == READ_EOF)
-                        return 0;
+                if (r == READ_EOF) {
+                        tailer_retry_skipped(t);
+                        if (!tailer_has_pending(t))
+                                return 0;
+                }
         }
 }
 

@@ -4,6 +4,7 @@
  * directory, driven by running a private sd-event loop until a condition
  * holds (or a few seconds pass).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <systemd/sd-event.h>
@@ -30,6 +31,10 @@ typedef struct Ctx {
         bool have_saved;
         TailPosition saved;
         unsigned lookups;
+        unsigned closes;
+        uint64_t closed_dev, closed_inode;
+        size_t lines_at_close;  /* c->n when the last close callback ran */
+        int open_at_close;      /* tailer_position() of the closed file then */
 } Ctx;
 
 static void ctx_done(Ctx *c) {
@@ -80,6 +85,42 @@ static int lookup(Tailer *t, uint64_t dev, uint64_t inode, TailPosition *ret, vo
                 return 0;
         *ret = c->saved;
         return 1;
+}
+
+static void on_close(Tailer *t, uint64_t dev, uint64_t inode, void *userdata) {
+        Ctx *c = userdata;
+
+        c->closes++;
+        c->closed_dev = dev;
+        c->closed_inode = inode;
+        c->lines_at_close = c->n;
+        c->open_at_close = tailer_position(t, dev, inode, 0, &(TailPosition) {});
+}
+
+static void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
+
+/* How many of our fds are on deleted files. */
+static unsigned deleted_fds(void) {
+        _cleanup_(closedirp) DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        unsigned n = 0;
+
+        if (!d)
+                abort();
+        while ((de = readdir(d))) {
+                char target[4096];
+                ssize_t len = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
+
+                if (len <= 0)
+                        continue;
+                target[len] = '\0';
+                if (strstr(target, " (deleted)"))
+                        n++;
+        }
+        return n;
 }
 
 /* Runs the loop until done(t, c) or WAIT_USEC; returns whether it held. */
@@ -162,7 +203,10 @@ static int setup(const TailOptions *o, Ctx *c, sd_event **ret_e, Tailer **ret_t)
                 if (r < 0)
                         return r;
         }
-        return tailer_new(*ret_e, o, on_line, lookup, c, NULL, ret_t);
+        r = tailer_new(*ret_e, o, on_line, lookup, c, NULL, ret_t);
+        if (r < 0)
+                return r;
+        return tailer_set_close_callback(*ret_t, on_close, c, NULL);
 }
 
 TEST(marker) {
@@ -475,6 +519,98 @@ TEST(delete) {
         ASSERT_EQ(s.rotations, 1);
         ASSERT_ERROR(tailer_position(t, c.recs[0].dev, c.recs[0].inode, 2, &(TailPosition) {}),
                      ENOENT);
+        return 0;
+}
+
+TEST(rotated_then_deleted_is_drained_then_closed) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *glob = join(dir, "*.log"),
+                            *a = join(dir, "app.log"), *a1 = join(dir, "app.log.1");
+        _cleanup_close_ int writer = -EBADF;
+        /* Far longer than the test: only the deletion can close the file. */
+        TailOptions o = { .rotate_wait = 3600 * USEC_PER_SEC };
+        TailStats s;
+
+        append(a, "a1\na2\n");
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", glob, "app", true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 2));
+
+        /* Written, rotated away and deleted before its end was read (the
+         * tailer is paused): nothing may be lost, and it stays open meanwhile. */
+        writer = open(a, O_WRONLY | O_APPEND | O_CLOEXEC);
+        ASSERT_TRUE(writer >= 0);
+        tailer_pause(t);
+        ASSERT_EQ(write(writer, "a3\na4\nlast", 10), 10);
+        ASSERT_OK(rename(a, a1));
+        ASSERT_OK(unlink(a1));
+        writer = safe_close(writer);
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.n, 2);
+        ASSERT_EQ(c.closes, 0);
+        ASSERT_TRUE(files_equal(t, &c, 1));
+
+        tailer_resume(t);
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 0));
+        ASSERT_EQ(c.n, 5);
+        ASSERT_STREQ(c.recs[2].data, "a3");
+        ASSERT_STREQ(c.recs[3].data, "a4");
+        ASSERT_STREQ(c.recs[4].data, "last");
+        ASSERT_EQ(c.recs[4].next_offset, 16);
+        /* Told once, after the last line, when the file is no longer open. */
+        ASSERT_EQ(c.closes, 1);
+        ASSERT_EQ(c.lines_at_close, 5);
+        ASSERT_EQ(c.closed_dev, c.recs[0].dev);
+        ASSERT_EQ(c.closed_inode, c.recs[0].inode);
+        ASSERT_EQ(c.open_at_close, -ENOENT);
+        ASSERT_EQ(deleted_fds(), 0);
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_EQ(c.closes, 1);
+        ASSERT_EQ(c.n, 5);
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.rotations, 1);
+        return 0;
+}
+
+TEST(deleted_files_closed_without_rotate_wait) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log"), *a1 = join(dir, "a.log.1"),
+                            *b = join(dir, "b.log"), *k = join(dir, "kept.log");
+        TailOptions o = { .rotate_wait = 3600 * USEC_PER_SEC };
+
+        append(a, "a\n");
+        append(b, "b\n");
+        append(k, "k\n");
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+
+        /* In a directory watch a renamed file is still followed; deleted
+         * later, it goes. So does one deleted in place. */
+        ASSERT_OK(rename(a, a1));
+        run_for(e, 50 * USEC_PER_MSEC);
+        ASSERT_TRUE(files_equal(t, &c, 3));
+        ASSERT_OK(unlink(a1));
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 2));
+        ASSERT_EQ(c.closes, 1);
+        ASSERT_OK(unlink(b));
+        ASSERT_TRUE(run_until(e, t, &c, files_equal, 1));
+        ASSERT_EQ(c.closes, 2);
+        ASSERT_EQ(deleted_fds(), 0);
+        ASSERT_EQ(c.n, 3);
+
+        /* The file left alone is still followed. */
+        append(k, "k2\n");
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 4));
+        ASSERT_EQ(c.closes, 2);
         return 0;
 }
 
@@ -827,6 +963,16 @@ TEST(max_files) {
         ASSERT_EQ(c.n, 2);
         tailer_get_stats(t, &s);
         ASSERT_EQ(s.files, 2);
+
+        /* A followed file goes: the one left out is followed in its place,
+         * without waiting for another change in the directory. */
+        const char *left_out = find_line(&c, "a") < 0 ? "a" : find_line(&c, "b") < 0 ? "b" : "d";
+        ASSERT_OK(unlink(strcmp(left_out, "a") != 0 ? a : b));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 3));
+        ASSERT_EQ(count_line(&c, left_out), 1);
+        ASSERT_EQ(c.closes, 1);
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.files, 2);
         return 0;
 }
 
@@ -973,13 +1119,37 @@ static void count_destroy(void *userdata) {
 TEST(destroy_userdata) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         Tailer *t = NULL;
-        unsigned destroyed = 0;
+        unsigned destroyed = 0, close_destroyed = 0;
 
         ASSERT_OK(sd_event_new(&e));
         ASSERT_OK(tailer_new(e, NULL, on_line, NULL, &destroyed, count_destroy, &t));
         ASSERT_EQ(destroyed, 0);
+        ASSERT_ERROR(tailer_set_close_callback(NULL, on_close, NULL, NULL), EINVAL);
+        ASSERT_OK(tailer_set_close_callback(t, on_close, &close_destroyed, count_destroy));
+        /* Replaced: the old userdata is destroyed. */
+        ASSERT_OK(tailer_set_close_callback(t, on_close, &close_destroyed, count_destroy));
+        ASSERT_EQ(close_destroyed, 1);
         tailer_free(t);
         ASSERT_EQ(destroyed, 1);
+        ASSERT_EQ(close_destroyed, 2);
+        return 0;
+}
+
+TEST(free_does_not_report_closes) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log");
+
+        append(a, "x\n");
+        ASSERT_OK(setup(NULL, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_EQ(tailer_poll(t), 0);
+        ASSERT_EQ(c.n, 1);
+        tailer_free(t);
+        ASSERT_EQ(c.closes, 0);
         return 0;
 }
 
