@@ -74,8 +74,14 @@ static DeliveryOutcome classify_slack(long status, const char *body, const char 
                         *ret_reason = codes[i].code;
                         return codes[i].outcome;
                 }
-        if (status >= 200 && status < 300)
-                return DELIVERY_OK;
+        if (status >= 200 && status < 300) {
+                /* The webhook says "ok"; anything else (a proxy's page, a
+                 * broken answer) may not have been posted: at least once. */
+                if (body && strncmp(body, "ok", 2) == 0)
+                        return DELIVERY_OK;
+                *ret_reason = "unexpected_answer";
+                return DELIVERY_RETRY;
+        }
         if (status == 429 || status >= 500) {
                 *ret_reason = status == 429 ? "rate_limited" : "server_error";
                 return DELIVERY_RETRY;
@@ -117,9 +123,18 @@ static DeliveryOutcome classify_notion(long status, const char *body, const char
         const char *code = NULL;
         json_t *j;
 
-        if (status >= 200 && status < 300)
-                return DELIVERY_OK;
         j = body ? json_loads(body, 0, NULL) : NULL;
+        if (status >= 200 && status < 300) {
+                /* Notion answers with the object; a broken answer may not
+                 * have been acted on: try again (a page is looked for by its
+                 * fingerprint before it is made again). */
+                bool ok = json_is_object(j);
+                json_decref(j);
+                if (ok)
+                        return DELIVERY_OK;
+                *ret_reason = "unexpected_answer";
+                return DELIVERY_RETRY;
+        }
         code = json_string_value(json_object_get(j, "code"));
         for (size_t i = 0; code && i < ELEMENTSOF(codes); i++)
                 if (strcmp(code, codes[i].code) == 0) {

@@ -576,6 +576,8 @@ static int notion_job(Sink *k, OutboxRow *row, Job **ret) {
         Job *j;
         int r;
 
+        _cleanup_free_ char *key = NULL;
+
         r = incident_get(s->store, row_incident(row), &inc);
         if (r < 0)
                 return r;
@@ -586,6 +588,14 @@ static int notion_job(Sink *k, OutboxRow *row, Job **ret) {
                 message_strings_done(&ms);
                 return r;
         }
+        /* The same failure in two apps (or on two hosts) is two incidents:
+         * the page's key names all three, so finding a page made before a
+         * crash never finds another incident's. */
+        if (asprintf(&key, "%s %s@%s", inc->fingerprint, inc->app, inc->host) < 0) {
+                message_strings_done(&ms);
+                return -ENOMEM;
+        }
+        m.fingerprint = key;
         /* A status change of an incident that has no page yet makes the page. */
         j = job_new(s, inc->notion_page_id && m.kind == MESSAGE_STATUS ? JOB_NOTION_STATUS
                                                                        : JOB_NOTION_CREATE,
@@ -611,8 +621,7 @@ static int notion_job(Sink *k, OutboxRow *row, Job **ret) {
                 r = set_copy(&j->page_id, inc->notion_page_id);
         } else if (r >= 0) {
                 if (s->props.fingerprint)
-                        r = notion_query_fingerprint_body(&s->props, inc->fingerprint,
-                                                          &j->query_body);
+                        r = notion_query_fingerprint_body(&s->props, key, &j->query_body);
                 if (r >= 0)
                         r = notion_page_create_body(&s->props, k->data_source_id, &m,
                                                     s->language, &j->create_body);
@@ -826,9 +835,15 @@ static void job_done(void *data, int result) {
          * re-queued row) is what the row asked for; appends may lag. */
         if (j->kind == JOB_NOTION_CREATE && j->page_id)
                 o = DELIVERY_OK;
-        else
+        else {
                 o = delivery_classify(j->sink, c ? c->error : -EIO, c ? c->status : 0,
                                       c ? c->answer : NULL, &reason);
+                if (o == DELIVERY_OK && j->kind == JOB_NOTION_CREATE) {
+                        /* Taken, but no page in the answer: look again. */
+                        o = DELIVERY_RETRY;
+                        reason = "no page in the answer";
+                }
+        }
 
         r = txn_begin(s->txn);
         if (r < 0) {

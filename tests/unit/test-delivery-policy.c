@@ -52,6 +52,7 @@ TEST(answers_are_classified_as_the_apis_mean_them) {
                 const char *reason;
         } cases[] = {
                 { OUTBOX_SLACK, 0, 200, "ok", DELIVERY_OK, NULL },
+                { OUTBOX_SLACK, 0, 200, "\x01garbage", DELIVERY_RETRY, "unexpected_answer" },
                 { OUTBOX_SLACK, 0, 400, "invalid_payload", DELIVERY_DEAD, "invalid_payload" },
                 { OUTBOX_SLACK, 0, 400, "invalid_blocks", DELIVERY_DEAD, "invalid_blocks" },
                 { OUTBOX_SLACK, 0, 400, "no_text", DELIVERY_DEAD, "no_text" },
@@ -68,6 +69,7 @@ TEST(answers_are_classified_as_the_apis_mean_them) {
                 { OUTBOX_SLACK, -ECONNRESET, 0, NULL, DELIVERY_RETRY, "transport" },
                 { OUTBOX_SLACK, -EBADMSG, 0, NULL, DELIVERY_RETRY, "transport" },
                 { OUTBOX_NOTION, 0, 200, "{\"object\":\"page\"}", DELIVERY_OK, NULL },
+                { OUTBOX_NOTION, 0, 200, "{\"obj", DELIVERY_RETRY, "unexpected_answer" },
                 { OUTBOX_NOTION, 0, 400, "{\"object\":\"error\",\"status\":400,\"code\":"
                                          "\"validation_error\",\"message\":\"x\"}",
                   DELIVERY_DEAD, "validation_error" },
