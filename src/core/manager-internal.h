@@ -56,3 +56,5 @@ int manager_build_status(Manager *m, json_t **ret);
 void manager_refresh_status(Manager *m);
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);
+/* Forgets the ids of submissions taken more than a week ago (verbs.c). */
+int manager_prune_submissions(Manager *m);
