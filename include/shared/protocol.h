@@ -17,6 +17,8 @@
 
 #define PROTOCOL_VERSION 1
 #define PROTOCOL_DEFAULT_MAX_REQUEST (64 * 1024)
+/* Longest request id (a string; an integer id is always fine). */
+#define PROTOCOL_MAX_ID 128
 
 /* jansson ships json_decrefp. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -50,9 +52,19 @@ void request_done(Request *r);
 
 /*
  * Parses one request line. Returns 0, or -EBADMSG with *reterr describing
- * what is wrong (malformed JSON with its column, not an object, no verb...).
+ * what is wrong (malformed JSON with its column, not an object, no verb, an
+ * id that is neither an integer nor a string of at most PROTOCOL_MAX_ID bytes).
  */
 int protocol_parse_request(const char *line, size_t len, Request *ret, char **reterr);
+
+/*
+ * A field of a request's args: 1 with *ret set when present, 0 when absent or
+ * null (*ret untouched), -EINVAL with *reterr ("\"app\" must be a string",
+ * malloc'ed; reterr may be NULL) when it has another type. A field of the
+ * wrong type is never taken as absent. *ret points into args.
+ */
+int protocol_get_string(json_t *args, const char *field, const char **ret, char **reterr);
+int protocol_get_integer(json_t *args, const char *field, int64_t *ret, char **reterr);
 
 /* Formats a reply line ending in '\n'. _ok steals data (may be NULL). NULL on OOM. */
 char *protocol_reply_ok(json_t *id, json_t *data);

@@ -10,12 +10,20 @@
  * A peer that hangs up shows as EPOLLHUP, which epoll reports even when no
  * input is asked for, so an unanswered request is cancelled at once; a
  * peer that only shut down its writing side (EOF, no HUP) still gets every
- * answer it asked for before the connection closes. Loop thread only.
+ * answer it asked for before the connection closes.
+ *
+ * Idle connections cannot lock anyone out: when all MaxClients= slots are
+ * taken, a new connection closes the one idle the longest (no request
+ * being answered, no reply being written) to make room, and is refused
+ * ("too many clients") only when every slot is busy. A client of ours
+ * connects and sends at once, so it is never the one idle the longest.
+ * Loop thread only.
  */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,6 +53,8 @@ struct ControlServer {
         Connection *connections;
         unsigned n_connections;
         uint64_t n_served;
+        uint64_t n_evicted;
+        usec_t evict_logged;     /* when closing an idle client was last logged */
 };
 
 struct Connection {
@@ -55,6 +65,7 @@ struct Connection {
         sd_event_source *timer_source;
         sd_event_source *resume_source;
         ControlPeer peer;
+        usec_t last_active;      /* CLOCK_MONOTONIC: connected, read from, or answered */
         LineBuffer in;
         char *out;
         size_t out_len, out_sent;
@@ -216,6 +227,7 @@ static int request_answer(ControlRequest *req, char *line) {
         /* The connection is idle again from now on; and when the answer
          * comes from outside the connection's own callbacks, it goes on
          * reading and writing from a defer source. */
+        c->last_active = now_monotonic();
         (void) connection_arm_timer(c);
         if (!c->dispatching)
                 (void) sd_event_source_set_enabled(c->resume_source, SD_EVENT_ONESHOT);
@@ -431,6 +443,7 @@ static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *
                                 c->read_eof = true;
                         else if (line_buffer_append(&c->in, buf, (size_t) n) < 0)
                                 goto drop;
+                        c->last_active = now_monotonic();
                         if (connection_process(c) < 0)
                                 goto drop;
                         if (n == 0 || (size_t) n < sizeof buf)
@@ -483,6 +496,35 @@ static bool peer_in_group(int fd, gid_t gid, gid_t primary) {
         return false;
 }
 
+/*
+ * Closes the connection idle the longest — no request being answered, no
+ * reply being written, whatever partial line it sent — to make room for a
+ * new one. Returns whether one was closed.
+ */
+static bool server_evict_idle(ControlServer *server) {
+        Connection *victim = NULL;
+        usec_t now = now_monotonic();
+
+        for (Connection *c = server->connections; c; c = c->next)
+                if (!c->pending && !c->dispatching && c->out_len == c->out_sent &&
+                    (!victim || c->last_active < victim->last_active))
+                        victim = c;
+        if (!victim)
+                return false;
+        server->n_evicted++;
+        /* A flood of connections would log one line each: once a minute is enough. */
+        if (server->evict_logged == 0 || now - server->evict_logged >= 60 * USEC_PER_SEC) {
+                log_warning("Control: all %u client slots taken; closing the connection idle "
+                            "the longest (PID %d, UID %u) to make room, ignoring "
+                            "(%" PRIu64 " closed so far)", server->n_connections,
+                            (int) victim->peer.pid, (unsigned) victim->peer.uid,
+                            server->n_evicted);
+                server->evict_logged = now;
+        }
+        connection_free(victim);
+        return true;
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ControlServer *server = userdata;
         _cleanup_close_ int cfd = -EBADF;
@@ -497,12 +539,13 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         log_warning_errno(-errno, "Control: accept() failed: %m, ignoring");
                 return 0;
         }
-        if (server->n_connections >= server->limits.max_clients) {
+        if (server->n_connections >= server->limits.max_clients &&
+            !server_evict_idle(server)) {
                 _cleanup_free_ char *line = protocol_reply_error(NULL, -EUSERS,
                                                                  "too many clients");
                 if (line)
                         (void) send(cfd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
-                log_warning("Control: %u clients connected, refusing another, ignoring",
+                log_warning("Control: %u clients connected, all busy, refusing another, ignoring",
                             server->n_connections);
                 return 0;
         }
@@ -520,6 +563,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         *c = (Connection) {
                 .server = server,
                 .fd = TAKE_FD(cfd),
+                .last_active = now_monotonic(),
                 .peer = {
                         .pid = cred.pid,
                         .uid = cred.uid,

@@ -65,3 +65,5 @@ int manager_verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, 
 
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);
+/* Forgets the ids of submissions taken more than a week ago (verbs.c). */
+int manager_prune_submissions(Manager *m);

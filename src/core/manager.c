@@ -685,6 +685,7 @@ int manager_start(Manager *m) {
         r = start_sources(m);
         if (r < 0)
                 return r;
+        (void) manager_prune_submissions(m);
         (void) manager_process_spool(m);
 
         fd = acquire_control_socket(m);

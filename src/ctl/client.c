@@ -58,9 +58,11 @@ int ctl_call(const CtlGlobals *g, const char *verb, json_t *args, json_t **ret_d
         fd = connect_socket(g->socket_path);
         if (fd < 0)
                 return fd;
-        r = write_all(fd, req, strlen(req));
-        if (r < 0)
-                return r;
+        /* A daemon that refuses us (too many clients, a request too large) says why
+         * and closes: when the write breaks, its reply may still be there to read. */
+        int write_error = write_all(fd, req, strlen(req));
+        if (write_error < 0 && write_error != -EPIPE && write_error != -ECONNRESET)
+                return write_error;
 
         /* Replies may be large (incident lists); allow far more than requests. */
         line_buffer_init(&buf, 64 * 1024 * 1024);
@@ -104,7 +106,7 @@ int ctl_call(const CtlGlobals *g, const char *verb, json_t *args, json_t **ret_d
         }
         line_buffer_done(&buf);
         if (r < 0)
-                return r;
+                return write_error < 0 ? write_error : r;
 
         reply = json_loads(line, 0, &jerr);
         if (!json_is_object(reply)) {

@@ -108,6 +108,13 @@ int protocol_parse_request(const char *line, size_t len, Request *ret, char **re
         if (args && !json_is_object(args) && !json_is_null(args))
                 return fail(reterr, "\"args\" must be an object");
         id = json_object_get(root, "id");
+        /* The id comes back in the reply: bounded, and of a kind a client can match. */
+        if (json_is_null(id))
+                id = NULL;
+        if (id && !json_is_integer(id) &&
+            (!json_is_string(id) || json_string_length(id) > PROTOCOL_MAX_ID))
+                return fail(reterr, "\"id\" must be an integer or a string of at most %d bytes",
+                            PROTOCOL_MAX_ID);
 
         v = strdup(json_string_value(verb));
         if (!v)
@@ -122,6 +129,34 @@ int protocol_parse_request(const char *line, size_t len, Request *ret, char **re
                 return -ENOMEM;
         }
         return 0;
+}
+
+static int field_error(char **reterr, const char *field, const char *what) {
+        if (reterr && asprintf(reterr, "\"%s\" must be %s", field, what) < 0)
+                *reterr = NULL;
+        return -EINVAL;
+}
+
+int protocol_get_string(json_t *args, const char *field, const char **ret, char **reterr) {
+        json_t *v = json_object_get(args, field);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_string(v))
+                return field_error(reterr, field, "a string");
+        *ret = json_string_value(v);
+        return 1;
+}
+
+int protocol_get_integer(json_t *args, const char *field, int64_t *ret, char **reterr) {
+        json_t *v = json_object_get(args, field);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_integer(v))
+                return field_error(reterr, field, "an integer");
+        *ret = json_integer_value(v);
+        return 1;
 }
 
 static char *dump_line(json_t *o) {

@@ -7,13 +7,17 @@ daemon alive and answering, and every failure counted exactly once."""
 import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", os.path.dirname(__file__) + "/.."), "lib"))
-from awtest import Daemon, wait_until  # noqa: E402
+from awtest import APPWATCHCTL, Daemon, call, connect, read_line, wait_until  # noqa: E402
 
 
 def watch_config(logdir, extra=""):
@@ -63,6 +67,402 @@ class Hardening(unittest.TestCase):
         self.assertEqual(counts["ERROR: x"], 1)
         self.assertEqual(counts["ERROR: y"], 1)
         self.assert_alive(d)
+
+
+# Users made for these tests. They exist only in the daemon's private mount
+# namespace, where /etc/passwd and /etc/group are bind-mounted copies: the
+# host's files are never touched. The clients run with these ids (the kernel
+# needs no name for them), and the daemon resolves them in its namespace.
+APPWATCH_GID = 47001          # the "appwatch" group
+MEMBER_UID = 47002            # awmember: in the appwatch group, not root
+STRANGER_UID = 47003          # awstranger: a local user outside the group
+
+
+def need_root(tc):
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        tc.skipTest("needs root and unshare(1) to make users in a mount namespace")
+
+
+class NsDaemon(Daemon):
+    """appwatchd in a private mount namespace whose /etc/passwd and
+    /etc/group know the test users; its directories are open to them as
+    they are under systemd (socket 0660 root:appwatch, spool 3770)."""
+
+    def __init__(self, testcase, config_text="", **kw):
+        need_root(testcase)
+        super().__init__(testcase, config_text, **kw)
+        self.passwd = os.path.join(self.dir, "passwd")
+        self.group = os.path.join(self.dir, "group")
+        with open("/etc/passwd") as f:
+            passwd = f.read()
+        with open("/etc/group") as f:
+            group = "".join(l for l in f if not l.startswith("appwatch:"))
+        with open(self.passwd, "w") as f:
+            f.write(passwd.rstrip("\n") + "\n"
+                    "awmember:x:%d:%d::/nonexistent:/bin/sh\n"
+                    "awstranger:x:%d:%d::/nonexistent:/bin/sh\n"
+                    % (MEMBER_UID, MEMBER_UID, STRANGER_UID, STRANGER_UID))
+        with open(self.group, "w") as f:
+            f.write(group.rstrip("\n") + "\n"
+                    "appwatch:x:%d:awmember\nawmember:x:%d:\nawstranger:x:%d:\n"
+                    % (APPWATCH_GID, MEMBER_UID, STRANGER_UID))
+        os.chmod(self.dir, 0o711)
+        os.chmod(self.runtime_dir, 0o755)
+        os.chown(self.spool_dir, 0, APPWATCH_GID)
+        os.chmod(self.spool_dir, 0o3770)
+
+    def argv(self):
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && shift 2 && '
+                'exec "$@"', "sh", self.passwd, self.group] + super().argv()
+
+    def ctl_as(self, uid, *args, groups=(), input=None, timeout=60, check=True):
+        """appwatchctl run with uid and these supplementary groups only."""
+        p = subprocess.run([APPWATCHCTL, "--socket=" + self.socket_path] + list(args),
+                           capture_output=True, text=True, timeout=timeout, input=input,
+                           user=uid, group=uid, extra_groups=list(groups), cwd="/",
+                           env=dict(os.environ, APPWATCH_SPOOL_DIR=self.spool_dir))
+        if check and p.returncode != 0:
+            raise AssertionError("appwatchctl %s as %d failed (%d): %s%s" % (
+                " ".join(args), uid, p.returncode, p.stdout, p.stderr))
+        return p
+
+    def member(self, *args, **kw):
+        return self.ctl_as(MEMBER_UID, *args, groups=[APPWATCH_GID], **kw)
+
+
+class HardeningBase(unittest.TestCase):
+    config = "[Journal]\nEnabled=no\n[Service]\nWorkers=1\n"
+
+    def setUp(self):
+        need_root(self)
+        self.tmp = tempfile.mkdtemp(prefix="appwatch-hard.")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        os.chmod(self.tmp, 0o711)
+        # A root-only file: none of its bytes may reach an incident or the log.
+        self.secret = os.path.join(self.tmp, "secret.json")
+        with open(self.secret, "w") as f:
+            json.dump({"app": "secretapp", "exit_code": 1,
+                       "output": "ERROR: ROOTONLY-7f3a9 leaked\n"}, f)
+        os.chmod(self.secret, 0o600)
+        self.d = NsDaemon(self, self.config)
+
+    def assert_alive(self):
+        t0 = time.monotonic()
+        st = json.loads(self.d.ctl("status", "--json", timeout=5).stdout)
+        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertIsNone(self.d.proc.poll())
+        return st
+
+    def assert_nothing_leaked(self):
+        everything = json.dumps([json.loads(self.d.ctl("show", "--json", str(i["id"])).stdout)
+                                 for i in self.d.incidents()])
+        with open("/etc/shadow") as f:
+            shadow_head = f.read(12)
+        for text, what in ((everything, "an incident"), (self.d.logtext(), "the log")):
+            self.assertNotIn("ROOTONLY", text, what)
+            self.assertNotIn("secretapp", text, what)
+            self.assertNotIn("SHADOWISH", text, what)
+            self.assertNotIn(shadow_head, text, what)
+
+    def counts(self, app):
+        return [i["count"] for i in self.d.incidents("--app", app)]
+
+    def spool(self):
+        return sorted(os.listdir(self.d.spool_dir))
+
+    def member_file(self, name, content, uid=MEMBER_UID):
+        path = os.path.join(self.d.spool_dir, name)
+        with open(path, "wb") as f:
+            f.write(content if isinstance(content, bytes) else content.encode())
+        os.chown(path, uid, APPWATCH_GID)
+        os.chmod(path, 0o640)
+        return path
+
+
+def submission(app, output, **kw):
+    return json.dumps(dict({"app": app, "exit_code": 1, "output": output, "origin": "submit"},
+                           **kw))
+
+
+class Spool(HardeningBase):
+    """Item 4: the spool is written by the appwatch group and read by root."""
+
+    def plant(self, prefix):
+        sp = self.d.spool_dir
+        os.symlink("/etc/shadow", os.path.join(sp, prefix + "1-shadow.json"))
+        os.symlink(self.secret, os.path.join(sp, prefix + "2-secret.json"))
+        os.mkfifo(os.path.join(sp, prefix + "3-fifo.json"))
+        os.link(self.secret, os.path.join(sp, prefix + "4-hardlink.json"))
+        self.member_file(prefix + "5-stranger.json", submission("strangerapp", "ERROR: x\n"),
+                         uid=STRANGER_UID)
+        self.member_file(prefix + "6-big.json", b" " * (4 * 1024 * 1024 + 1))
+        self.member_file(prefix + "7-garbage.json", "root:SHADOWISH$6$hash:19000:0:99999:7:::\n")
+        self.member_file(prefix + "8-good.json", submission(prefix + "good",
+                                                           "ERROR: spooled %s\n" % prefix))
+        return {prefix + "1-shadow.json": "is a symlink", prefix + "2-secret.json": "is a symlink",
+                prefix + "3-fifo.json": "is a FIFO", prefix + "4-hardlink.json": "links",
+                prefix + "5-stranger.json": "UID %d" % STRANGER_UID,
+                prefix + "6-big.json": "larger than",
+                prefix + "7-garbage.json": "not valid JSON (at line 1"}
+
+    def check_set_aside(self, bad):
+        log = self.d.logtext()
+        for name, reason in bad.items():
+            self.assertIn(name + ".bad", self.spool())
+            line = [l for l in log.splitlines() if name in l]
+            self.assertTrue(line and reason in line[0], (name, reason, line))
+
+    def test_only_regular_files_of_submitters_are_taken(self):
+        # At start, with a FIFO there: it must not keep the daemon from ready.
+        bad = self.plant("a")
+        self.d.start()
+        self.assertEqual(self.counts("agood"), [1])
+        self.check_set_aside(bad)
+        self.assert_alive()
+        # While running: the next submission reads the spool first.
+        bad = self.plant("b")
+        p = self.d.member("submit", "--app", "live", input="ERROR: live one\n", timeout=20)
+        self.assertIn("recorded incident", p.stderr)
+        self.assertEqual(self.counts("live"), [1])
+        self.assertEqual(self.counts("bgood"), [1])
+        self.check_set_aside(bad)
+        self.assertEqual(self.counts("strangerapp"), [])
+        self.assertEqual([n for n in self.spool() if n.endswith(".json")], [])
+        self.assert_alive()
+        self.assert_nothing_leaked()
+        # Restart: what was set aside stays aside, nothing is counted again.
+        self.d.stop()
+        self.d.start()
+        self.assertEqual(self.counts("agood") + self.counts("bgood") + self.counts("live"),
+                         [1, 1, 1])
+        self.assert_alive()
+
+
+class Delivery(HardeningBase):
+    """Item 5: no submission is lost because it is big or the daemon is busy."""
+
+    def test_big_run_output_fits_the_limit(self):
+        self.d.start()
+        script = ("import sys\nfor i in range(1400): print('build step %04d ' % i + 'x' * 40)\n"
+                  "print('ERROR: the failure at the end')\nsys.exit(3)\n")
+        p = self.d.member("run", "--app", "bigrun", "--", "/usr/bin/python3", "-c", script,
+                          check=False)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("left out", p.stderr)
+        inc = [i for i in self.d.incidents("--app", "bigrun")
+               if "the failure at the end" in i["title"]]
+        self.assertEqual([i["count"] for i in inc], [1], self.d.incidents("--app", "bigrun"))
+        self.assertEqual(self.spool(), [])
+        self.assert_alive()
+
+    def test_big_piped_submit_fits_the_limit(self):
+        self.d.start()
+        text = "".join("ERROR: disk quota exceeded on volume %d\n" % (i % 7) for i in range(5000))
+        p = self.d.member("submit", "--app", "bigpipe", input=text)
+        self.assertIn("left out", p.stderr)
+        self.assertTrue(self.d.incidents("--app", "bigpipe"), p.stderr)
+        self.assertEqual(self.spool(), [])
+        self.assert_alive()
+
+    def test_idle_connections_do_not_lock_out(self):
+        self.d.start()
+        # 64 idle connections (MaxClients=64), held by a local user of the group.
+        holder = subprocess.Popen(
+            ["/usr/bin/python3", "-c",
+             "import socket, sys, time\n"
+             "s = []\n"
+             "for i in range(64):\n"
+             "    c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); s.append(c)\n"
+             "print('held', flush=True); time.sleep(120)\n", self.d.socket_path],
+            stdout=subprocess.PIPE, text=True, user=MEMBER_UID, group=MEMBER_UID,
+            extra_groups=[APPWATCH_GID])
+        self.addCleanup(holder.stdout.close)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.kill)
+        self.assertEqual(holder.stdout.readline().strip(), "held")
+        wait_until(lambda: self.d.call("ping")["ok"], what="the daemon serving")
+        p = self.d.member("submit", "--app", "busy", input="ERROR: while all slots taken\n")
+        self.assertIn("recorded incident", p.stderr)
+        p = self.d.member("run", "--app", "busyrun", "--", "sh", "-c",
+                          "echo 'ERROR: run while taken'; exit 1", check=False)
+        self.assertIn("recorded incident", p.stderr)
+        self.assertEqual(self.counts("busy") + self.counts("busyrun"), [1, 1])
+        self.assertEqual(self.spool(), [])
+        self.assertIn("closing the connection idle the longest", self.d.logtext())
+        self.assert_alive()
+
+    def fake_daemon(self, behaviour):
+        """A socket at the daemon's path that fails each connection one way."""
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(self.d.socket_path)
+        os.chmod(self.d.socket_path, 0o666)
+        srv.listen(16)
+        self.addCleanup(srv.close)
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                with c:
+                    if behaviour == "close":
+                        continue
+                    c.settimeout(5)
+                    try:
+                        req = json.loads(read_line(c))
+                    except (OSError, ValueError):
+                        continue
+                    if req["verb"] == "ping":
+                        c.sendall(b'{"ok":true,"data":{"max_request_bytes":65536}}\n')
+                        continue
+                    c.sendall(json.dumps({"ok": False, "error": {
+                        "code": behaviour, "message": "fake says " + behaviour}}).encode() + b"\n")
+        threading.Thread(target=serve, daemon=True).start()
+        return srv
+
+    def test_every_failure_to_deliver_spools(self):
+        for behaviour in ("EUSERS", "ENOMEM", "EIO", "EMSGSIZE", "EPERM", "close"):
+            srv = self.fake_daemon(behaviour)
+            p = self.d.member("submit", "--app", "fallback", "--command", behaviour,
+                              input="ERROR: delivered despite %s\n" % behaviour)
+            self.assertIn("saved to", p.stderr, behaviour)
+            if behaviour != "close":
+                self.assertIn("fake says " + behaviour, p.stderr)
+            srv.close()
+            os.unlink(self.d.socket_path)
+        self.assertEqual(len([n for n in self.spool() if n.endswith(".json")]), 6)
+        # A rejection of the submission itself is not spooled: it would be refused again.
+        srv = self.fake_daemon("EINVAL")
+        p = self.d.member("submit", "--app", "fallback", input="x\n", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("fake says EINVAL", p.stderr)
+        srv.close()
+        os.unlink(self.d.socket_path)
+        self.d.start()
+        titles = sorted(i["title"] for i in self.d.incidents("--app", "fallback"))
+        self.assertEqual(len(titles), 6, titles)
+        self.assertEqual(self.spool(), [])
+        self.assertEqual(self.counts("fallback"), [1] * 6)
+        self.assert_alive()
+
+
+class Once(HardeningBase):
+    """Item 6: a submission that reaches the daemon twice counts once."""
+
+    def test_stalled_daemon_counts_once(self):
+        self.d.start()
+        self.d.proc.send_signal(signal.SIGSTOP)
+        try:
+            p = self.d.member("--timeout=3s", "submit", "--app", "stall",
+                              input="ERROR: submitted while stalled\n")
+            self.assertIn("saved to", p.stderr)
+            self.assertEqual(len(self.spool()), 1)
+        finally:
+            self.d.proc.send_signal(signal.SIGCONT)
+        # The daemon took the copy in its socket buffer; the next submission
+        # reads the spooled copy first, and a restart would too.
+        wait_until(lambda: self.counts("stall"), what="the socket copy taken")
+        self.d.member("submit", "--app", "next", input="ERROR: the next one\n")
+        self.assertEqual(self.spool(), [])
+        self.assertEqual(self.counts("stall"), [1])
+        self.assertIn("taken already", self.d.logtext())
+        self.d.stop()
+        self.d.start()
+        self.assertEqual(self.counts("stall"), [1])
+        self.assert_alive()
+
+    def test_same_id_twice(self):
+        self.d.start()
+        args = {"app": "twice", "exit_code": 1, "output": "ERROR: sent twice\n",
+                "submission_id": "0123456789abcdef0123456789abcdef"}
+        first = self.d.call("submit", args)
+        self.assertTrue(first["ok"], first)
+        self.assertNotIn("duplicate", first["data"])
+        second = self.d.call("submit", args)
+        self.assertTrue(second["ok"], second)
+        self.assertTrue(second["data"]["duplicate"])
+        self.member_file("0-copy.json", json.dumps(args))
+        self.d.member("submit", "--app", "other", input="ERROR: other\n")
+        self.assertEqual(self.spool(), [])
+        self.assertEqual(self.counts("twice"), [1])
+        bad = self.d.call("submit", dict(args, submission_id="not hex!"))
+        self.assertEqual(bad["error"]["code"], "EINVAL")
+        self.assertIn("submission_id", bad["error"]["message"])
+        self.assert_alive()
+
+
+class Protocol(HardeningBase):
+    """Item 9: a field of the wrong type is an error naming it; ids are bounded."""
+
+    def test_wrong_types_are_errors(self):
+        self.d.start()
+        r = self.d.call("submit", {"app": "typed", "exit_code": 1, "output": "ERROR: typed\n"})
+        self.assertTrue(r["ok"], r)
+        iid = r["data"]["incidents"][0]
+        cases = [
+            ("incidents", {"app": 5}, "\"app\" must be a string"),
+            ("incidents", {"status": 1}, "\"status\" must be a string"),
+            ("incidents", {"since": "0"}, "\"since\""),
+            ("incidents", {"limit": "3"}, "\"limit\""),
+            ("show", {"id": str(iid)}, "\"id\""),
+            ("resolve", {"id": iid, "status": ["Resolved"]}, "\"status\" must be a string"),
+            ("submit", {"app": "typed2", "exit_code": 1, "origin": []}, "\"origin\" must be a string"),
+            ("submit", {"app": "typed2", "exit_code": "1"}, "\"exit_code\""),
+            ("submit", {"app": "typed2", "exit_code": 1, "output": 5}, "\"output\" must be a string"),
+            ("submit", {"app": "typed2", "exit_code": 1, "command": {}}, "\"command\" must be a string"),
+            ("submit", {"app": "typed2", "exit_code": 1, "unit": 3}, "\"unit\" must be a string"),
+            ("submit", {"app": ["typed2"], "exit_code": 1}, "\"app\" must be a string"),
+        ]
+        for verb, args, message in cases:
+            r = self.d.call(verb, args)
+            self.assertFalse(r["ok"], (verb, args, r))
+            self.assertEqual(r["error"]["code"], "EINVAL", (verb, args, r))
+            self.assertIn(message, r["error"]["message"], (verb, args))
+        self.assertEqual(self.d.incidents("--app", "typed")[0]["status"], "New")
+        self.assertEqual(self.counts("typed2"), [])
+        self.assertEqual(self.counts("typed"), [1])
+        self.assert_alive()
+
+    def raw(self, line):
+        s = connect(self.d.socket_path)
+        try:
+            s.sendall(line.encode() + b"\n")
+            return json.loads(read_line(s))
+        finally:
+            s.close()
+
+    def test_request_id_is_bounded(self):
+        self.d.start()
+        self.assertEqual(self.raw('{"verb":"ping","id":7}')["id"], 7)
+        self.assertEqual(self.raw('{"verb":"ping","id":"%s"}' % ("a" * 128))["id"], "a" * 128)
+        for bad in ('"%s"' % ("a" * 129), "[1]", "{}", "1.5", "true"):
+            r = self.raw('{"verb":"ping","id":%s}' % bad)
+            self.assertFalse(r["ok"], bad)
+            self.assertIn("\"id\" must be", r["error"]["message"])
+            self.assertNotIn("id", r)
+        self.assert_alive()
+
+    def test_pipelined_requests_are_served_fairly(self):
+        self.d.start()
+        flood = connect(self.d.socket_path)
+        self.addCleanup(flood.close)
+        flood.setblocking(False)
+        line = b'{"verb":"status"}\n'
+        sent = 0
+        deadline = time.monotonic() + 2
+        # As much as the socket takes, never reading a reply.
+        while time.monotonic() < deadline:
+            try:
+                sent += flood.send(line * 256)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except (BrokenPipeError, ConnectionResetError):
+                break   # dropped for not reading its replies: fine too
+        self.assertGreater(sent, 64 * 1024)
+        for _ in range(5):
+            self.assert_alive()
 
 
 if __name__ == "__main__":

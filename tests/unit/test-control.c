@@ -494,6 +494,56 @@ TEST(a_flood_on_one_connection_is_interleaved_with_the_others) {
         return 0;
 }
 
+/* Runs the loop until the server holds n connections. */
+static int wait_clients(Harness *h, unsigned n) {
+        usec_t deadline = now_monotonic() + WAIT_USEC;
+
+        while (control_server_n_clients(h->server) != n) {
+                if (now_monotonic() > deadline)
+                        return -ETIMEDOUT;
+                int r = sd_event_run(h->event, 10 * USEC_PER_MSEC);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+TEST(full_slots_close_the_longest_idle_then_refuse) {
+        ControlLimits limits = default_limits;
+        Harness h;
+        Client a, b, c, d;
+        char line[4096];
+
+        limits.max_clients = 2;
+        ASSERT_OK(harness_init(&h, &limits));
+        /* a holds a slot and does nothing; b waits for an answer. */
+        ASSERT_OK(client_connect(&h, &a));
+        ASSERT_OK(wait_clients(&h, 1));
+        ASSERT_OK(client_connect(&h, &b));
+        ASSERT_OK(client_send(&b, "{\"verb\":\"later\",\"args\":{\"ms\":3000}}\n"));
+        ASSERT_OK(wait_for(&h, &h.started, 1));
+        /* c takes a's slot: a is closed, c is served. */
+        ASSERT_OK(client_connect(&h, &c));
+        ASSERT_OK(client_send(&c, "{\"verb\":\"echo\",\"args\":{\"n\":1}}\n"));
+        ASSERT_EQ(client_read_line(&h, &c, line, sizeof line), 1);
+        ASSERT_STREQ(line, "{\"ok\":true,\"data\":{\"n\":1}}");
+        ASSERT_EQ(client_read_line(&h, &a, line, sizeof line), 0);
+        /* Now both slots wait for answers: no one is idle, d is refused. */
+        ASSERT_OK(client_send(&c, "{\"verb\":\"later\",\"args\":{\"ms\":3000}}\n"));
+        ASSERT_OK(wait_for(&h, &h.started, 2));
+        ASSERT_OK(client_connect(&h, &d));
+        ASSERT_EQ(client_read_line(&h, &d, line, sizeof line), 1);
+        ASSERT_STRSTR(line, "EUSERS");
+        ASSERT_EQ(control_server_n_clients(h.server), 2);
+        ASSERT_EQ(h.cancelled, 0);
+        client_close(&a);
+        client_close(&b);
+        client_close(&c);
+        client_close(&d);
+        ASSERT_EQ(harness_done(&h), 0);
+        return 0;
+}
+
 TEST(unprivileged_peer_is_refused_mutating_verbs) {
         Harness h;
         int p[2];

@@ -65,6 +65,66 @@ TEST(parse_valid_request) {
         return 0;
 }
 
+#define ID_16 "0123456789abcdef"
+#define LONG_ID ID_16 ID_16 ID_16 ID_16 ID_16 ID_16 ID_16 ID_16
+
+TEST(parse_request_ids) {
+        static const char *const ok[] = {
+                "{\"verb\":\"ping\",\"id\":7}",
+                "{\"verb\":\"ping\",\"id\":\"a\"}",
+                "{\"verb\":\"ping\",\"id\":\"" LONG_ID "\"}",
+                "{\"verb\":\"ping\",\"id\":null}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                Request r = {};
+                _cleanup_free_ char *err = NULL;
+
+                ASSERT_OK(protocol_parse_request(ok[i], strlen(ok[i]), &r, &err));
+                request_done(&r);
+        }
+        return 0;
+}
+
+TEST(get_fields) {
+        _cleanup_json_ json_t *args = json_pack("{s:s, s:i, s:[], s:n, s:s}", "app", "shop",
+                                                "code", 3, "list", "none", "n", "5");
+        const char *v = "unchanged";
+        int64_t i = -1;
+
+        ASSERT_TRUE(args);
+        ASSERT_EQ(protocol_get_string(args, "app", &v, NULL), 1);
+        ASSERT_STREQ(v, "shop");
+        v = "unchanged";
+        ASSERT_EQ(protocol_get_string(args, "missing", &v, NULL), 0);
+        ASSERT_EQ(protocol_get_string(args, "none", &v, NULL), 0);
+        ASSERT_STREQ(v, "unchanged");
+        {
+                _cleanup_free_ char *err = NULL;
+                ASSERT_ERROR(protocol_get_string(args, "list", &v, &err), EINVAL);
+                ASSERT_STREQ(err, "\"list\" must be a string");
+        }
+        {
+                _cleanup_free_ char *err = NULL;
+                ASSERT_ERROR(protocol_get_string(args, "code", &v, &err), EINVAL);
+                ASSERT_STREQ(err, "\"code\" must be a string");
+        }
+        ASSERT_STREQ(v, "unchanged");
+        ASSERT_EQ(protocol_get_integer(args, "code", &i, NULL), 1);
+        ASSERT_EQ(i, 3);
+        ASSERT_EQ(protocol_get_integer(args, "missing", &i, NULL), 0);
+        {
+                _cleanup_free_ char *err = NULL;
+                ASSERT_ERROR(protocol_get_integer(args, "n", &i, &err), EINVAL);
+                ASSERT_STREQ(err, "\"n\" must be an integer");
+        }
+        ASSERT_EQ(i, 3);
+        /* The caller that words its own message passes no reterr. */
+        ASSERT_ERROR(protocol_get_integer(args, "app", &i, NULL), EINVAL);
+        ASSERT_ERROR(protocol_get_string(args, "code", &v, NULL), EINVAL);
+        return 0;
+}
+
 TEST(parse_malformed_requests) {
         static const struct {
                 const char *line;
@@ -79,6 +139,10 @@ TEST(parse_malformed_requests) {
                 { "{\"verb\":\"status\",\"args\":[1]}", "args" },
                 { "{\"verb\":\"a\",\"verb\":\"b\"}", "malformed JSON" },
                 { "{\"verb\":\"\xff\xfe\"}", "malformed JSON" },
+                { "{\"verb\":\"ping\",\"id\":[1]}", "\"id\" must be" },
+                { "{\"verb\":\"ping\",\"id\":{}}", "\"id\" must be" },
+                { "{\"verb\":\"ping\",\"id\":1.5}", "\"id\" must be" },
+                { "{\"verb\":\"ping\",\"id\":\"" LONG_ID "x\"}", "at most 128 bytes" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
