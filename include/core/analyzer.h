@@ -41,6 +41,9 @@ DEFINE_CLEANUP(Analyzer, analyzer_free)
 
 void analyzer_set_throttle(Analyzer *a, AnalyzerThrottleFunc f, void *userdata);
 
+/* The pool was freed (stopping): queue nothing more. */
+void analyzer_detach(Analyzer *a);
+
 /* Queues every incident without an analysis. Returns how many, or -errno. */
 int analyzer_restore(Analyzer *a);
 

@@ -54,6 +54,9 @@ DEFINE_CLEANUP(Sender, sender_free)
 /* A reload: new options, and sinks that were held are tried again. */
 int sender_set_options(Sender *s, const SenderOptions *o);
 
+/* The pool was freed (stopping): send nothing more; the rows stay pending. */
+void sender_detach(Sender *s);
+
 /* Looks for due rows now (new rows were committed). */
 void sender_kick(Sender *s);
 

@@ -128,15 +128,23 @@ static void set_throttled(Analyzer *a, bool pause) {
         a->stats.throttled = pause;
         if (pause)
                 log_notice("Analysis queue full (%zu jobs): pausing ingestion until it drains.",
-                           pool_pending(a->pool, POOL_LANE_ANALYZE));
+                           a->pool ? pool_pending(a->pool, POOL_LANE_ANALYZE) : 0);
         else
                 log_info("Analysis queue drained: resuming ingestion.");
         if (a->throttle)
                 a->throttle(a, pause, a->throttle_userdata);
 }
 
+void analyzer_detach(Analyzer *a) {
+        /* What is not queued yet stays unanalyzed in the store, for the
+         * next start. */
+        a->pool = NULL;
+}
+
 /* Hands waiting jobs to the lane while it takes them. */
 static void submit_waiting(Analyzer *a) {
+        if (!a->pool)
+                return;        /* stopping */
         while (a->waiting.head && !pool_is_full(a->pool, POOL_LANE_ANALYZE)) {
                 Job *j = list_pop(&a->waiting);
                 int r;

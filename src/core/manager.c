@@ -75,6 +75,10 @@ Manager *manager_free(Manager *m) {
         m->sources = sources_free(m->sources);
         /* Joins the workers and runs their last done() callbacks. */
         m->pool = pool_free(m->pool);
+        if (m->analyzer)
+                analyzer_detach(m->analyzer);
+        if (m->sender)
+                sender_detach(m->sender);
         if (m->txn)
                 (void) txn_commit(m->txn);   /* refused after a failure */
         pipeline_free(m->pipeline);
@@ -731,6 +735,10 @@ int manager_run(Manager *m) {
         /* Stop reading, cancel the jobs, then commit what is left. */
         m->sources = sources_free(m->sources);
         m->pool = pool_free(m->pool);
+        if (m->analyzer)
+                analyzer_detach(m->analyzer);
+        if (m->sender)
+                sender_detach(m->sender);
         if (m->txn && r == 0 && txn_commit(m->txn) < 0)
                 r = -EIO;
         if (m->socket_path)

@@ -105,6 +105,7 @@ typedef struct Job {
         /* test-notify */
         char *slack_url, *slack_body;
         bool test_notion;
+        bool test_answered;
         SenderTestDone test_done;
         void *test_userdata;
 } Job;
@@ -140,6 +141,9 @@ static void http_call_done(HttpCall *c) {
 static void job_free(void *data) {
         Job *j = data;
 
+        /* A test-notify job dropped unrun (stopping) still answers its client. */
+        if (j->kind == JOB_TEST && j->test_done && !j->test_answered)
+                j->test_done(NULL, -ECANCELED, "appwatchd is stopping", j->test_userdata);
         free(j->rows);
         strv_free(j->headers);
         for (size_t i = 0; i < NOTION_MAX_REQUESTS; i++)
@@ -488,6 +492,10 @@ static void job_done(void *data, int result);
 static int submit_job(Sink *k, Job *j) {
         int r;
 
+        if (!sink_sender(k)->pool) {
+                job_free(j);
+                return -ESHUTDOWN;
+        }
         r = pool_submit(sink_sender(k)->pool, POOL_LANE_DELIVER, job_work, job_done, job_free, j,
                         &k->job);
         if (r < 0)
@@ -647,7 +655,7 @@ static void sink_kick(Sink *k) {
         Job *j = NULL;
         int r;
 
-        if (!k->enabled || k->held || k->in_flight || txn_failed(s->txn))
+        if (!k->enabled || k->held || k->in_flight || !s->pool || txn_failed(s->txn))
                 return;
         now = now_realtime();
         if (k->id == OUTBOX_NOTION && !k->prepared) {
@@ -929,6 +937,7 @@ static void test_done(void *data, int result) {
         const char *failure = NULL;
         size_t i = 0;
 
+        j->test_answered = true;
         if (result == -ECANCELED || !o) {
                 json_decref(o);
                 j->test_done(NULL, result == -ECANCELED ? result : -ENOMEM, NULL,
@@ -983,8 +992,6 @@ int sender_test_notify(Sender *s, bool notion, SenderTestDone done, void *userda
         if (!j)
                 return -ENOMEM;
         j->test_notion = notion;
-        j->test_done = done;
-        j->test_userdata = userdata;
         if (s->slack_url) {
                 j->slack_url = strdup(s->slack_url);
                 r = j->slack_url ? slack_render_incident(&m, s->language, &j->slack_body) : -ENOMEM;
@@ -993,7 +1000,18 @@ int sender_test_notify(Sender *s, bool notion, SenderTestDone done, void *userda
                         return r;
                 }
         }
-        return pool_submit(s->pool, POOL_LANE_DELIVER, job_work, test_done, job_free, j, ret_job);
+        if (!s->pool) {
+                job_free(j);
+                return -ESHUTDOWN;
+        }
+        r = pool_submit(s->pool, POOL_LANE_DELIVER, job_work, test_done, job_free, j, ret_job);
+        if (r < 0)
+                return r;       /* refused: freed without answering */
+        /* From here on the job answers, even if it is dropped unrun. Its
+         * done() and free run on this thread, later. */
+        j->test_done = done;
+        j->test_userdata = userdata;
+        return 0;
 }
 
 /* ---- lifecycle ---- */
@@ -1070,6 +1088,12 @@ int sender_set_options(Sender *s, const SenderOptions *o) {
         }
         sender_kick(s);
         return 0;
+}
+
+void sender_detach(Sender *s) {
+        s->pool = NULL;
+        for (OutboxSink i = 0; i < _OUTBOX_SINK_MAX; i++)
+                (void) sd_event_source_set_enabled(s->sinks[i].timer, SD_EVENT_OFF);
 }
 
 void sender_kick(Sender *s) {

@@ -63,6 +63,8 @@ static void on_throttle(Analyzer *a, bool pause, void *userdata) {
 static void hub_close(Hub *h) {
         /* The daemon's order: pool first (its last done() use the analyzer). */
         h->pool = pool_free(h->pool);
+        if (h->analyzer)
+                analyzer_detach(h->analyzer);
         if (h->txn && !txn_failed(h->txn))
                 (void) txn_commit(h->txn);
         pipeline_free(h->pipeline);
