@@ -30,15 +30,16 @@
 #include "detect/engine.h"
 #include "tests.h"
 
-/* Pass thresholds on the real-world corpus, in percent and counts. Today's
- * rules were not tuned on it, so only a wrong automatic fix fails; whoever
- * tunes the rules (on the tune split only) raises these. Issue 12 asks for
- * 95% category accuracy on the held-out split and at most one negative
- * reported as a failure there. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 0.0
-#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 0.0
-#define REAL_MAX_FALSE_ALARMS_TUNE UINT_MAX
-#define REAL_MAX_FALSE_ALARMS_HELDOUT UINT_MAX
+/* Pass thresholds on the real-world corpus, in percent and counts: what the
+ * rules tuned on the tune split achieve (issue 12), so that a change that
+ * loses any of it fails. Tune: 178/180 categories, no false alarm.
+ * Held out: 97/111 categories (87.4%), no false alarm. Issue 12 asks for 95%
+ * on the held-out split; that is not reached, and the held-out split is not
+ * to be tuned on to reach it. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 98.5
+#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 87.0
+#define REAL_MAX_FALSE_ALARMS_TUNE 0u
+#define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
 
 /* Excerpts on which today's rules propose an automatic fix the label does
