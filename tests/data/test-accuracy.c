@@ -30,15 +30,16 @@
 #include "detect/engine.h"
 #include "tests.h"
 
-/* Pass thresholds on the real-world corpus, in percent and counts. Today's
- * rules were not tuned on it, so only a wrong automatic fix fails; whoever
- * tunes the rules (on the tune split only) raises these. Issue 12 asks for
- * 95% category accuracy on the held-out split and at most one negative
- * reported as a failure there. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 0.0
-#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 0.0
-#define REAL_MAX_FALSE_ALARMS_TUNE UINT_MAX
-#define REAL_MAX_FALSE_ALARMS_HELDOUT UINT_MAX
+/* Pass thresholds on the real-world corpus, in percent and counts: what the
+ * rules tuned on the tune split achieve (issue 12), so that a change that
+ * loses any of it fails. Tune: 178/180 categories, no false alarm.
+ * Held out: 97/111 categories (87.4%), no false alarm. Issue 12 asks for 95%
+ * on the held-out split; that is not reached, and the held-out split is not
+ * to be tuned on to reach it. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 98.5
+#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 87.0
+#define REAL_MAX_FALSE_ALARMS_TUNE 0u
+#define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
 
 /* Excerpts on which today's rules propose an automatic fix the label does
@@ -46,29 +47,13 @@
  * list cannot go stale), and any wrong fix not listed here fails the test.
  * Fix the rules, then delete the entry. */
 static const char *const KNOWN_WRONG_FIX[] = {
-        /* pub upgrade for a conflict with a version the Flutter SDK pins */
-        "001-pub-verbose-sdk-pin.log",
-        "002-pub-upgrade-failed-wrapped.log",
-        "004-pub-sdk-forbidden-nullsafety.log",
-        "005-pub-get-test-api-italic.log",
-        "006-pub-pinned-test-api.log",
-        "007-pub-sdk-path-backticks.log",
-        "008-pub-sdk-image.log",
-        /* pub upgrade where the SDK is missing or the versions are not in the index */
-        "251-pub-no-flutter-sdk.log",
-        "253-pub-no-matching-versions-bold.log",
-        /* pub get where the unresolved package is not the app's to fetch */
-        "160-flutter-tools-own-packages.log",
-        "162-own-package-unresolved.log",
-        "164-dependency-lost-transitive.log",
+        /* Held out, so their contents were not read; the rules for their
+         * classes (python_own_module_missing, pub_flutter_sdk_unavailable)
+         * were written from the tune split and do not catch them. */
         /* pip install of a module that is the project's own, not on PyPI */
         "172-local-module-not-on-pypi.log",
-        /* flutter clean where the cache at fault is not the project's */
-        "227-gradle-user-cache-metadata.log",
-        "229-kernel-engine-mismatch-pi.log",
-        "230-pub-cache-package-dart-api.log",
-        "231-sdk-tool-kernel-backticks.log",
-        "232-device-daemon-kernel.log",
+        /* pub upgrade where the SDK is missing */
+        "251-pub-no-flutter-sdk.log",
         NULL,
 };
 

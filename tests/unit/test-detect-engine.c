@@ -115,11 +115,18 @@ static const Case cases[] = {
           "FAILURE: Build failed with an exception.\n"
           "BUILD FAILED in 9s\n",
           1, { { "dart_syntax", 2, 9, "main.dart:12:5: Error", "none", false } } },
-        { "package not resolved: pub get missing",
+        /* One unresolved package does not say why (not fetched, not
+         * declared, the app's own name, an SDK pin): no fix. */
+        { "package not resolved: no fix",
           "lib/api.dart:3:8: Error: Couldn't resolve the package 'http' in 'package:http/http.dart'.\n"
           "import 'package:http/http.dart' as http;\n"
           "       ^\n",
-          1, { { "flutter_dependency", 1, 3, "Couldn't resolve the package 'http'", "flutter_pub_get", true } } },
+          1, { { "flutter_dependency", 1, 3, "Couldn't resolve the package 'http'", "none", false } } },
+        { "even package:flutter does not resolve: pub get missing",
+          "lib/main.dart:1:8: Error: Couldn't resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
+          "import 'package:flutter/material.dart';\n"
+          "       ^\n",
+          1, { { "flutter_dependency", 1, 3, "Couldn't resolve the package 'flutter'", "flutter_pub_get", true } } },
         { "dart unhandled exception stack",
           "Unhandled exception:\n"
           "FormatException: Unexpected character (at character 1)\n"

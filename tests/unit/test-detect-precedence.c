@@ -196,20 +196,102 @@ static const Case cases[] = {
           "BUILD FAILED in 3s\n",
           "flutter_dependency", "pubspec.lock file has changed", "none" },
 
-        /* ---- controls: the fixable twins keep their fix ---- */
-        { "pub get missing keeps its fix",
-          "lib/main.dart:1:8: Error: Not found: 'package:http/http.dart'\n"
-          "import 'package:http/http.dart' as http;\n"
+        /* ---- pub upgrade only for conflicts among the app's own packages ---- */
+        { "a conflict with a version the Flutter SDK pins: no pub upgrade",
+          "Because every version of flutter_test from sdk depends on path 1.8.0 and app depends on path 1.7.0, flutter_test from sdk is forbidden.\n"
+          "So, because app depends on flutter_test any from sdk, version solving failed.\n",
+          "flutter_version_conflict", "from sdk", "none" },
+        { "the SDK pin in flutter -v solver lines: no pub upgrade",
+          "[        ] SLVR:   conflict: every version of flutter_test from sdk depends on test_api 0.2.5\n"
+          "[        ] SLVR:   ! thus: version solving failed\n",
+          "flutter_version_conflict", "from sdk", "none" },
+        { "plain pub on a Flutter app: no pub upgrade",
+          "Because app requires the Flutter SDK, version solving failed.\n"
+          "\n"
+          "Flutter users should run `flutter pub get` instead of `dart pub get`.\n",
+          "flutter_dependency", "Flutter SDK", "none" },
+        { "versions missing from the index: no pub upgrade",
+          "Because app depends on foo ^9.0.0 which doesn't match any versions, version solving failed.\n",
+          "flutter_version_conflict", "doesn't match any versions", "none" },
+
+        /* ---- pub get only when the app's packages were never fetched ---- */
+        { "the app's own package name does not resolve: no pub get",
+          "lib/main.dart:1:8: Error: Not found: 'package:my_app/models/user.dart'\n"
+          "import 'package:my_app/models/user.dart';\n"
           "       ^\n",
-          "flutter_dependency", "Not found: 'package:http/", "flutter_pub_get" },
-        { "stale build cache keeps its fix",
+          "flutter_dependency", "Not found: 'package:my_app/", "none" },
+        { "the Flutter SDK's own tool misses its packages: no pub get",
+          "Error: Could not resolve the package 'build' in 'package:build/build.dart'.\n"
+          "flutter/packages/flutter_tools/lib/src/web_compilation_delegate.dart:9:8: Error: Not found: 'package:build/build.dart'\n",
+          "flutter_dependency", "build", "none" },
+
+        /* ---- flutter clean only for the project's own build outputs ---- */
+        { "the global Gradle cache is not the project's: no flutter clean",
           "FAILURE: Build failed with an exception.\n"
           "\n"
           "* What went wrong:\n"
           "Could not read workspace metadata from /home/dev/.gradle/caches/transforms-3/0a1b/metadata.bin\n"
           "\n"
           "BUILD FAILED in 3s\n",
-          "flutter_build_cache", "Could not read workspace metadata", "flutter_clean" },
+          "flutter_build_cache", "Could not read workspace metadata", "none" },
+        { "the tool's or engine's kernel does not load: no flutter clean",
+          "Flutter device daemon #1: process exited during startup. Exit code: 253, stderr: Can't load Kernel binary: Invalid kernel binary format version.\n",
+          "flutter_build_cache", "Can't load Kernel binary", "none" },
+        { "flutter clean itself fails: no flutter clean",
+          "Deleting 'build/'.\n"
+          "FileSystemException: Deletion failed, path = 'build' (OS Error: Directory not empty, errno = 39)\n",
+          "flutter_build_cache", "Deletion failed", "none" },
+
+        /* ---- pip install only for a module that is a distribution ---- */
+        { "a module of the project's own directory: no pip install",
+          "Traceback (most recent call last):\n"
+          "  File \"/home/dev/image_tools/image_tools/demo.py\", line 3, in <module>\n"
+          "    from image_tools.io import load\n"
+          "ModuleNotFoundError: No module named 'image_tools.io'\n",
+          "python_missing_package", "No module named 'image_tools.io'", "none", "module", "image_tools" },
+        { "a module of a downloaded archive of the project: no pip install",
+          "Traceback (most recent call last):\n"
+          "  File \"C:\\Users\\dev\\Downloads\\yolo_utils-master\\detect.py\", line 3, in <module>\n"
+          "    from yolo_utils import boxes\n"
+          "ModuleNotFoundError: No module named 'yolo_utils'\n",
+          "python_missing_package", "yolo_utils", "none" },
+        { "a project layout's module name: no pip install",
+          "Traceback (most recent call last):\n"
+          "  File \"train.py\", line 2, in <module>\n"
+          "    from src.data import loader\n"
+          "ModuleNotFoundError: No module named 'src'\n",
+          "python_missing_package", "src", "none" },
+
+        /* ---- controls: the fixable twins keep their fix ---- */
+        { "packages never fetched keep pub get",
+          "Error: Could not resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
+          "Error: Could not resolve the package 'http' in 'package:http/http.dart'.\n",
+          "flutter_dependency", "package 'flutter'", "flutter_pub_get" },
+        { "pubspec.lock newer than the package config keeps pub get",
+          "The pubspec.lock file has changed since the .dart_tool/package_config.json file was generated, please run \"flutter pub get\" again.\n",
+          "flutter_dependency", "pubspec.lock", "flutter_pub_get" },
+        { "a conflict among the app's own packages keeps pub upgrade",
+          "Because app depends on foo ^2.0.0 which depends on bar ^3.0.0, bar ^3.0.0 is required.\n"
+          "So, because app depends on bar ^2.1.0, version solving failed.\n",
+          "flutter_version_conflict", "version solving failed", "flutter_pub_upgrade" },
+        { "stale project build outputs keep flutter clean",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "A problem was found with the configuration of task ':app:mergeReleaseResources'.\n"
+          "  - Stale file '/home/dev/app/build/app/intermediates/merged.dir/values/values.xml' is located outside of the allowed root paths.\n"
+          "\n"
+          "BUILD FAILED in 9s\n",
+          "flutter_build_cache", "Stale file", "flutter_clean" },
+        { "the project's kernel from the frontend keeps flutter clean",
+          "Error: Invalid kernel binary format version.\n",
+          "flutter_build_cache", "Invalid kernel binary", "flutter_clean" },
+        { "a distribution imported from a project frame keeps pip install",
+          "Traceback (most recent call last):\n"
+          "  File \"/home/dev/vision/app/camera.py\", line 24, in <module>\n"
+          "    import cv2\n"
+          "ModuleNotFoundError: No module named 'cv2'\n",
+          "python_missing_package", "cv2", "pip_install:opencv-python" },
 };
 
 TEST(precedence_and_fix_safety_table) {
