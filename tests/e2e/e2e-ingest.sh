@@ -345,7 +345,11 @@ for u in appwatch.socket appwatch.service; do
 done
 in_ct test ! -e /run/appwatch/control.sock || fail "the control socket is still there"
 
-# As an unprivileged member of group appwatch, which the spool lets in.
+# As an unprivileged member of group appwatch, which the spool lets in: the
+# daemon takes a spooled file only from an owner /etc/group makes a member.
+in_ct_sh "sed -i -E '/^appwatch:/{s/:\$/:nobody/;t;s/\$/,nobody/}' /etc/group" ||
+        fail "cannot add nobody to group appwatch"
+in_ct_sh "getent group appwatch | grep -q nobody" || fail "nobody is not in group appwatch"
 rc=0
 out=$(in_ct setpriv --reuid=65534 --regid=65534 --groups=appwatch -- \
         $PREFIX/bin/appwatchctl run --app spooled -- sh -c 'echo "ERROR: offline failure"; exit 2' 2>&1) ||
