@@ -21,6 +21,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", os.path.dirname(__file__) + "/.."), "lib"))
 from awtest import Daemon, wait_until  # noqa: E402
 from fakes import FakeNotion, FakeSlack  # noqa: E402
+from fake_notion import normalize_id  # noqa: E402
 
 TRACEBACK = ("Traceback (most recent call last):\n"
              "  File \"/srv/tool/main.py\", line 3, in <module>\n"
@@ -182,6 +183,41 @@ class Delivery(unittest.TestCase):
         wait_until(lambda: [i for i in d.incidents() if i["app"] == "appwatch"][0]["status"]
                    == "Resolved", what="the delivery incident resolved")
         self.assertNotIn(self.slack.hook_path, d.logtext())
+
+    def test_every_refusal_of_the_service_holds_it(self):
+        cases = [
+            ("slack", lambda: self.slack.set_hook_state("no_service"), "no_service"),
+            ("slack", lambda: self.slack.set_hook_state("channel_not_found"), "channel_not_found"),
+            ("slack", lambda: self.slack.set_hook_state("channel_is_archived"),
+             "channel_is_archived"),
+            ("notion", lambda: setattr(self.notion, "token_state", "invalid"), "unauthorized"),
+            ("notion", lambda: self.notion.hidden.add(normalize_id(self.notion.database_id)),
+             "object_not_found"),
+            ("notion", lambda: self.notion.restricted.add(
+                normalize_id(self.notion.database_id)), "restricted_resource"),
+        ]
+        for sink, breakit, code in cases:
+            with self.subTest(code=code):
+                self.slack.reset()
+                self.slack.set_hook_state(None)
+                self.notion.token_state = None
+                self.notion.hidden.clear()
+                self.notion.restricted.clear()
+                breakit()
+                d = self.daemon(slack=sink == "slack", notion=sink == "notion")
+                self.submit(d, "shop", "ERROR: %s\n" % code)
+                wait_until(lambda: json.loads(d.ctl("status", "--json").stdout)["delivery"]
+                           [sink]["state"] == "held", timeout=20, what=sink + " held")
+                n = len(self.slack.requests if sink == "slack" else self.notion.requests)
+                time.sleep(2)
+                self.assertEqual(len(self.slack.requests if sink == "slack" else
+                                     self.notion.requests), n, "retried in a loop")
+                st = json.loads(d.ctl("status", "--json").stdout)["delivery"][sink]
+                self.assertIn(code, st["reason"] + (st["last_error"] or ""))
+                own = [i for i in d.incidents() if i["app"] == "appwatch"]
+                self.assertEqual(len(own), 1)
+                self.assertEqual(own[0]["severity"], "High")
+                d.kill()
 
     def test_a_refused_row_is_dead_alone(self):
         self.slack.fail("status", status=400, body="invalid_blocks")
