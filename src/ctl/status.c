@@ -67,6 +67,28 @@ watches:
                (long long) get_int(d, "queues", "outbox_pending"),
                (long long) get_int(d, "queues", "clients"),
                get_int(d, "queues", "clients") == 1 ? "" : "s");
+        json_t *delivery = json_object_get(d, "delivery");
+        if (delivery) {
+                json_int_t oldest = json_integer_value(json_object_get(delivery, "oldest_pending"));
+                printf("Outbox: %lld pending", (long long) json_integer_value(
+                                                       json_object_get(delivery, "pending")));
+                if (oldest > 0)
+                        printf(" (oldest %s)", format_timespan(span, sizeof span,
+                                                               now_realtime() - (usec_t) oldest));
+                printf(", %lld dead\n", (long long) json_integer_value(
+                                                 json_object_get(delivery, "dead")));
+                for (const char *const *k = (const char *const[]) { "slack", "notion", NULL }; *k;
+                     k++) {
+                        json_t *sink = json_object_get(delivery, *k);
+                        const char *state = get_str(sink, "state");
+
+                        printf("        %s: %s", strcmp(*k, "slack") == 0 ? "Slack" : "Notion",
+                               strcmp(state, "off") == 0 ? "not configured" : state);
+                        if (json_string_value(json_object_get(sink, "reason")))
+                                printf(" (%s)", get_str(sink, "reason"));
+                        printf("\n");
+                }
+        }
         printf("Incidents: %lld today, %lld open, %lld total\n",
                (long long) get_int(d, "counts", "incidents_today"),
                (long long) get_int(d, "counts", "incidents_open"),
