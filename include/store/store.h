@@ -98,6 +98,14 @@ int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret);
 /* Maps the result of sqlite3_step() on this store's connection to -errno. */
 int store_step_errno(Store *s, int rc);
 
+/* Steps a statement that returns no rows: 0 or -errno. */
+int store_step_done(Store *s, sqlite3_stmt *st);
+
+/* A malloc'ed copy of a text column, made valid UTF-8 (invalid bytes as
+ * \xHH: also a database written before every input was checked gives text
+ * that JSON takes), or NULL for SQL NULL and on out of memory. */
+char *store_column_dup(sqlite3_stmt *st, int col);
+
 /* The underlying connection, for the other store modules. Owned by s. */
 sqlite3 *store_db(Store *s);
 

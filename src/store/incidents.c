@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include "shared/log.h"
-#include "shared/utf8.h"
 #include "store/incidents.h"
 
 Incident *incident_free(Incident *i) {
@@ -41,15 +40,6 @@ static int bind_text(sqlite3_stmt *st, int idx, const char *v) {
 
 static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *v) {
         return v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
-}
-
-/* Runs a statement that returns no rows. */
-static int step_done(Store *s, sqlite3_stmt *st) {
-        int rc = sqlite3_step(st);
-
-        if (rc != SQLITE_DONE)
-                return store_step_errno(s, rc);
-        return 0;
 }
 
 int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
@@ -106,7 +96,7 @@ int incident_record_counted(Store *s, const Occurrence *o, int64_t *ret_id, int6
                 sqlite3_bind_int64(st, 1, o->seen);
                 bind_text(st, 2, o->excerpt);
                 sqlite3_bind_int64(st, 3, id);
-                r = step_done(s, st);
+                r = store_step_done(s, st);
                 if (r < 0)
                         return r;
         } else if (rc == SQLITE_DONE) {
@@ -126,7 +116,7 @@ int incident_record_counted(Store *s, const Occurrence *o, int64_t *ret_id, int6
                 bind_text(st, 9, o->origin);
                 sqlite3_bind_int64(st, 10, o->seen);
                 sqlite3_bind_int64(st, 11, o->seen);
-                r = step_done(s, st);
+                r = store_step_done(s, st);
                 if (r < 0)
                         return r;
                 id = sqlite3_last_insert_rowid(store_db(s));
@@ -140,7 +130,7 @@ int incident_record_counted(Store *s, const Occurrence *o, int64_t *ret_id, int6
         sqlite3_bind_int64(st, 2, o->seen);
         bind_text(st, 3, o->source);
         bind_text(st, 4, o->excerpt);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         if (r < 0)
                 return r;
 
@@ -152,7 +142,7 @@ int incident_record_counted(Store *s, const Occurrence *o, int64_t *ret_id, int6
                         return r;
                 sqlite3_bind_int64(st, 1, id);
                 sqlite3_bind_int64(st, 2, STORE_MAX_OCCURRENCES);
-                r = step_done(s, st);
+                r = store_step_done(s, st);
                 if (r < 0)
                         return r;
         }
@@ -168,14 +158,6 @@ int incident_record_counted(Store *s, const Occurrence *o, int64_t *ret_id, int6
         "id, fingerprint, app, host, category, severity, status, title, excerpt, analysis," \
         " fix_id, fix_state, notion_page_id, origin, count, regressions, fix_attempts,"     \
         " regression, first_seen, last_seen, resolved_at"
-
-/* Text as it goes out of the store is valid UTF-8, also from a database
- * written before every input was checked (invalid bytes become \xHH), so
- * turning an incident into JSON cannot fail but for memory. */
-static char *column_dup(sqlite3_stmt *st, int col) {
-        const char *t = (const char *) sqlite3_column_text(st, col);
-        return t ? utf8_dup(t) : NULL;
-}
 
 static const char *column_text(sqlite3_stmt *st, int col) {
         return (const char *) sqlite3_column_text(st, col);
@@ -205,16 +187,16 @@ static int incident_from_row(sqlite3_stmt *st, Incident **ret) {
         i->status = incident_status_from_string(column_text(st, 6));
         if (i->status < 0)
                 return unknown_value(i->id, "status", column_text(st, 6));
-        i->fingerprint = column_dup(st, 1);
-        i->app = column_dup(st, 2);
-        i->host = column_dup(st, 3);
-        i->title = column_dup(st, 7);
-        i->excerpt = column_dup(st, 8);
-        i->analysis = column_dup(st, 9);
-        i->fix_id = column_dup(st, 10);
-        i->fix_state = column_dup(st, 11);
-        i->notion_page_id = column_dup(st, 12);
-        i->origin = column_dup(st, 13);
+        i->fingerprint = store_column_dup(st, 1);
+        i->app = store_column_dup(st, 2);
+        i->host = store_column_dup(st, 3);
+        i->title = store_column_dup(st, 7);
+        i->excerpt = store_column_dup(st, 8);
+        i->analysis = store_column_dup(st, 9);
+        i->fix_id = store_column_dup(st, 10);
+        i->fix_state = store_column_dup(st, 11);
+        i->notion_page_id = store_column_dup(st, 12);
+        i->origin = store_column_dup(st, 13);
         i->count = sqlite3_column_int64(st, 14);
         i->regressions = sqlite3_column_int64(st, 15);
         i->fix_attempts = sqlite3_column_int64(st, 16);
@@ -307,7 +289,7 @@ int incident_set_status(Store *s, int64_t id, IncidentStatus status, int64_t now
         sqlite3_bind_int64(st, 1, id);
         bind_text(st, 2, incident_status_to_string(status));
         sqlite3_bind_int64(st, 3, now);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         if (r < 0)
                 return r;
         if (sqlite3_changes(store_db(s)) > 0)
@@ -391,7 +373,7 @@ int incident_occurrences_json(Store *s, int64_t id, size_t limit, json_t **ret) 
         if (!a)
                 return -ENOMEM;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                _cleanup_free_ char *source = column_dup(st, 1), *excerpt = column_dup(st, 2);
+                _cleanup_free_ char *source = store_column_dup(st, 1), *excerpt = store_column_dup(st, 2);
 
                 if (!source || !excerpt ||
                     json_array_append_new(a, json_pack("{s:I, s:s, s:s}",
@@ -460,7 +442,7 @@ int position_save(Store *s, const char *source, const StorePosition *p, int64_t 
         sqlite3_bind_int64(st, 5, (int64_t) p->offset);
         bind_text(st, 6, p->marker);
         sqlite3_bind_int64(st, 7, now);
-        return step_done(s, st);
+        return store_step_done(s, st);
 }
 
 int position_load(Store *s, const char *source, StorePosition *ret) {
@@ -484,7 +466,7 @@ int position_load(Store *s, const char *source, StorePosition *ret) {
                 return r;
         }
         StorePosition p = {
-                .cursor = column_dup(st, 0),
+                .cursor = store_column_dup(st, 0),
                 .dev = (uint64_t) sqlite3_column_int64(st, 1),
                 .inode = (uint64_t) sqlite3_column_int64(st, 2),
                 .offset = (uint64_t) sqlite3_column_int64(st, 3),
@@ -509,7 +491,7 @@ int position_delete(Store *s, const char *source) {
         if (r < 0)
                 return r;
         bind_text(st, 1, source);
-        return step_done(s, st);
+        return store_step_done(s, st);
 }
 
 int pending_save(Store *s, const char *stream, const char *meta, const void *data, size_t len,
@@ -530,7 +512,7 @@ int pending_save(Store *s, const char *stream, const char *meta, const void *dat
                 sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
                 sqlite3_bind_int64(st, 4, now);
         }
-        return step_done(s, st);
+        return store_step_done(s, st);
 }
 
 int pending_foreach(Store *s, PendingFunc f, void *userdata) {
@@ -564,7 +546,7 @@ int incident_set_analysis(Store *s, int64_t id, const char *analysis) {
                 return r;
         bind_text(st, 1, analysis);
         sqlite3_bind_int64(st, 2, id);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         if (r < 0)
                 return r;
         return sqlite3_changes(store_db(s)) > 0 ? 0 : -ENOENT;
@@ -593,7 +575,7 @@ int incident_set_notion_page(Store *s, int64_t id, const char *page_id) {
                 return r;
         bind_text_or_null(st, 1, page_id);
         sqlite3_bind_int64(st, 2, id);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         if (r < 0)
                 return r;
         return sqlite3_changes(store_db(s)) > 0 ? 0 : -ENOENT;

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/utf8.h"
 #include "store/outbox.h"
 
 static const char *const sink_table[_OUTBOX_SINK_MAX] = {
@@ -54,17 +53,6 @@ void outbox_rows_free(OutboxRow *rows, size_t n) {
         free(rows);
 }
 
-static int step_done(Store *s, sqlite3_stmt *st) {
-        int rc = sqlite3_step(st);
-
-        return rc == SQLITE_DONE ? 0 : store_step_errno(s, rc);
-}
-
-static char *column_dup(sqlite3_stmt *st, int col) {
-        const char *t = (const char *) sqlite3_column_text(st, col);
-        return t ? utf8_dup(t) : NULL;
-}
-
 #define ROW_COLUMNS "id, kind, target, idempotency_key, payload, state, attempts, next_attempt," \
                     " last_error, created"
 
@@ -72,13 +60,13 @@ static int row_from(sqlite3_stmt *st, OutboxRow *ret) {
         OutboxRow r = {
                 .id = sqlite3_column_int64(st, 0),
                 .sink = outbox_sink_from_string((const char *) sqlite3_column_text(st, 1)),
-                .target = column_dup(st, 2),
-                .key = column_dup(st, 3),
-                .payload = column_dup(st, 4),
+                .target = store_column_dup(st, 2),
+                .key = store_column_dup(st, 3),
+                .payload = store_column_dup(st, 4),
                 .state = outbox_state_from_string((const char *) sqlite3_column_text(st, 5)),
                 .attempts = sqlite3_column_int64(st, 6),
                 .next_attempt = sqlite3_column_int64(st, 7),
-                .last_error = column_dup(st, 8),
+                .last_error = store_column_dup(st, 8),
                 .created = sqlite3_column_int64(st, 9),
         };
 
@@ -143,7 +131,7 @@ int outbox_add(Store *s, OutboxSink sink, const char *target, const char *key,
         sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, now);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         if (r < 0)
                 return r;
         return sqlite3_changes(store_db(s)) > 0 ? 1 : 0;
@@ -177,7 +165,7 @@ static int update_one(Store *s, const char *sql, int64_t id, int64_t t, const ch
                 sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
         else
                 sqlite3_bind_null(st, 3);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         if (r < 0)
                 return r;
         return sqlite3_changes(store_db(s)) > 0 ? 0 : -ENOENT;
@@ -211,7 +199,7 @@ int outbox_make_due(Store *s, OutboxSink sink, int64_t now) {
                 return r;
         sqlite3_bind_text(st, 1, outbox_sink_to_string(sink), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         return r < 0 ? r : sqlite3_changes(store_db(s));
 }
 
@@ -227,7 +215,7 @@ int outbox_retry_dead(Store *s, int64_t id, int64_t now) {
                 return r;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, now);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         return r < 0 ? r : sqlite3_changes(store_db(s));
 }
 
@@ -241,7 +229,7 @@ int outbox_prune(Store *s, int64_t before) {
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, before);
-        r = step_done(s, st);
+        r = store_step_done(s, st);
         return r < 0 ? r : sqlite3_changes(store_db(s));
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "shared/log.h"
+#include "shared/utf8.h"
 #include "store/store.h"
 
 #define USEC_PER_SEC INT64_C(1000000)
@@ -584,4 +585,16 @@ int store_stats(Store *s, int64_t now_usec, StoreStats *ret) {
                 .outbox_pending = (uint64_t) sqlite3_column_int64(st, 4),
         };
         return 0;
+}
+
+int store_step_done(Store *s, sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+
+        return rc == SQLITE_DONE ? 0 : store_step_errno(s, rc);
+}
+
+char *store_column_dup(sqlite3_stmt *st, int col) {
+        const char *t = (const char *) sqlite3_column_text(st, col);
+
+        return t ? utf8_dup(t) : NULL;
 }

@@ -34,32 +34,28 @@ int submission_record(Store *s, const char *id, int64_t taken) {
         static const char *const sql =
                 "INSERT INTO submissions (id, taken) VALUES (?, ?) ON CONFLICT (id) DO NOTHING";
         sqlite3_stmt *st;
-        int rc, r;
+        int r;
 
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, taken);
-        rc = sqlite3_step(st);
-        (void) sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-                return store_step_errno(s, rc);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
         return sqlite3_changes(store_db(s)) > 0 ? 1 : 0;
 }
 
 int submission_prune(Store *s, int64_t before) {
         static const char *const sql = "DELETE FROM submissions WHERE taken < ?";
         sqlite3_stmt *st;
-        int rc, r;
+        int r;
 
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, before);
-        rc = sqlite3_step(st);
-        (void) sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-                return store_step_errno(s, rc);
-        return sqlite3_changes(store_db(s));
+        r = store_step_done(s, st);
+        return r < 0 ? r : sqlite3_changes(store_db(s));
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "tests.h"
 
 typedef struct {
@@ -108,4 +109,13 @@ int main(int argc, char **argv) {
         if (passed == 0 && skipped > 0)
                 return EXIT_TEST_SKIP;
         return EXIT_SUCCESS;
+}
+
+struct Store *test_open_store(void) {
+        _cleanup_free_ char *p = NULL;
+        Store *s = NULL;
+
+        if (asprintf(&p, "%s/appwatch.db", test_tmpdir()) < 0 || store_open(p, &s) < 0)
+                abort();
+        return s;
 }

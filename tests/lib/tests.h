@@ -25,6 +25,9 @@ void test_register(const char *name, TestFunc f);
 char *test_tmpdir(void);
 /* Writes data to dir/name, creating it; returns a malloc'ed path. */
 char *test_write_file(const char *dir, const char *name, const char *data);
+/* A new store in a fresh temporary directory; aborts on failure. The
+ * return type is the store's (store/store.h), left opaque here. */
+struct Store *test_open_store(void);
 /* Directory holding tests/ sources (from the TEST_SRCDIR environment). */
 const char *test_srcdir(void);
 

@@ -3,17 +3,6 @@
 #include "store/incidents.h"
 #include "tests.h"
 
-static Store *open_tmp(void) {
-        _cleanup_free_ char *p = NULL;
-        Store *s = NULL;
-
-        if (asprintf(&p, "%s/appwatch.db", test_tmpdir()) < 0)
-                abort();
-        if (store_open(p, &s) < 0)
-                abort();
-        return s;
-}
-
 static Occurrence occ(const char *fp, const char *app, int64_t seen) {
         return (Occurrence) {
                 .fingerprint = fp,
@@ -31,7 +20,7 @@ static Occurrence occ(const char *fp, const char *app, int64_t seen) {
 }
 
 TEST(record_new_repeat_and_regression) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         _cleanup_(incident_freep) Incident *i = NULL;
         Occurrence o = occ("fp1", "app1", 1000);
         int64_t id, id2;
@@ -83,7 +72,7 @@ TEST(record_new_repeat_and_regression) {
 }
 
 TEST(list_filters_and_json) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         Incident **l = NULL;
         size_t n = 0;
         int64_t id;
@@ -126,7 +115,7 @@ TEST(list_filters_and_json) {
 
 /* The store keeps the taxonomy's strings and hands out its enums. */
 TEST(taxonomy_at_the_store_boundary) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         _cleanup_(incident_freep) Incident *i = NULL;
         Occurrence o = occ("fp1", "app1", 1000);
         Incident **l = NULL;
@@ -172,7 +161,7 @@ TEST(taxonomy_at_the_store_boundary) {
 }
 
 TEST(resolve_app_by_origin) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         Occurrence a = occ("fa", "app", 1), b = occ("fb", "app", 2), c = occ("fc", "other", 3);
         _cleanup_(incident_freep) Incident *i = NULL;
         int64_t ida, idb;
@@ -193,7 +182,7 @@ TEST(resolve_app_by_origin) {
 }
 
 TEST(occurrences_are_bounded) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         json_t *a = NULL;
         int64_t id;
         int n;
@@ -216,7 +205,7 @@ TEST(occurrences_are_bounded) {
 }
 
 TEST(positions) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         StorePosition p = { .cursor = (char *) "s=abc;i=1", .dev = UINT64_MAX, .inode = 42, .offset = 7 };
         StorePosition got = {};
 
@@ -245,7 +234,7 @@ TEST(positions) {
 }
 
 TEST(rollback_discards_incidents_and_positions) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         Occurrence o = occ("fp", "app", 5);
         StorePosition p = { .offset = 100 }, got = {};
         Incident **l = NULL;
@@ -272,7 +261,7 @@ static int collect(const char *stream, const char *meta, const void *data, size_
 }
 
 TEST(pending_blocks) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         unsigned n = 0;
 
         ASSERT_OK(pending_save(s, "file:1:2", "{}", "a\0b", 3, 1));

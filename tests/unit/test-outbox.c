@@ -4,17 +4,6 @@
 #include "store/outbox.h"
 #include "tests.h"
 
-static Store *open_tmp(void) {
-        _cleanup_free_ char *p = NULL;
-        Store *s = NULL;
-
-        if (asprintf(&p, "%s/appwatch.db", test_tmpdir()) < 0)
-                abort();
-        if (store_open(p, &s) < 0)
-                abort();
-        return s;
-}
-
 TEST(strings) {
         ASSERT_STREQ(outbox_sink_to_string(OUTBOX_NOTION), "notion");
         ASSERT_EQ(outbox_sink_from_string("slack"), OUTBOX_SLACK);
@@ -26,7 +15,7 @@ TEST(strings) {
 }
 
 TEST(add_is_idempotent_and_ordered) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         OutboxRow *rows = NULL;
         size_t n = 0;
 
@@ -46,7 +35,7 @@ TEST(add_is_idempotent_and_ordered) {
 }
 
 TEST(retry_done_dead_and_requeue) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
         OutboxRow *rows = NULL, last = {};
         OutboxStats st;
         json_t *list = NULL;

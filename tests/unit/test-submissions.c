@@ -3,17 +3,6 @@
 #include "store/submissions.h"
 #include "tests.h"
 
-static Store *open_tmp(void) {
-        _cleanup_free_ char *p = NULL;
-        Store *s = NULL;
-
-        if (asprintf(&p, "%s/appwatch.db", test_tmpdir()) < 0)
-                abort();
-        if (store_open(p, &s) < 0)
-                abort();
-        return s;
-}
-
 TEST(id_is_valid) {
         ASSERT_TRUE(submission_id_is_valid("0123456789abcdef0123456789abcdef"));
         ASSERT_TRUE(!submission_id_is_valid(""));
@@ -26,7 +15,7 @@ TEST(id_is_valid) {
 }
 
 TEST(record_seen_prune) {
-        _cleanup_(store_freep) Store *s = open_tmp();
+        _cleanup_(store_freep) Store *s = test_open_store();
 
         ASSERT_EQ(submission_seen(s, "aa"), 0);
         ASSERT_OK(store_begin(s));
