@@ -77,6 +77,11 @@ typedef struct GeminiPrompt {
         unsigned max_output_tokens;             /* > 0 */
         double temperature;                     /* < 0: not sent (the model's default; Gemini 3
                                                  * models are tuned for it) */
+        const char *thinking_level;             /* "minimal", "low", "medium", "high" (Gemini 3
+                                                 * thinkingConfig.thinkingLevel), or NULL: not
+                                                 * sent. Thinking tokens count against
+                                                 * maxOutputTokens, so a small budget with deep
+                                                 * thinking ends in MAX_TOKENS */
 } GeminiPrompt;
 
 /*
@@ -85,14 +90,15 @@ typedef struct GeminiPrompt {
  * excerpt as its own part), and generationConfig with responseMimeType
  * application/json, the responseSchema (OpenAPI subset) of
  * {category, cause, fix_summary, fix_id, confidence, details} and
- * maxOutputTokens (and temperature when >= 0). Strings that are not valid
+ * maxOutputTokens (and temperature, thinkingConfig when asked for). Strings that are not valid
  * UTF-8 are sent with the bad bytes as \xHH; app and command are cut at
  * GEMINI_MAX_CONTEXT bytes, the excerpt at GEMINI_MAX_EXCERPT (its head is
  * kept). Nothing is redacted here: the caller redacts excerpt and command.
  * The key is never part of the body.
  * Returns 0; -EINVAL for a fix id that is not [a-z0-9_]{1,64}, a
- * duplicate, "none", no excerpt, max_output_tokens 0 or an out-of-range
- * language, kind or category; -ENOMEM.
+ * duplicate, "none", no excerpt, max_output_tokens 0, a temperature above
+ * 2, an unknown thinking level or an out-of-range language, kind or
+ * category; -ENOMEM.
  */
 int gemini_request_body(const GeminiPrompt *p, char **ret_json);
 

@@ -343,6 +343,15 @@ static json_t *schema_new(const char *const *fix_ids) {
         return TAKE_PTR(schema);
 }
 
+static bool thinking_level_valid(const char *l) {
+        static const char *const levels[] = { "minimal", "low", "medium", "high" };
+
+        for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+                if (strcmp(l, levels[i]) == 0)
+                        return true;
+        return false;
+}
+
 int gemini_request_body(const GeminiPrompt *p, char **ret_json) {
         _cleanup_free_ char *system = NULL, *context = NULL, *excerpt = NULL, *excerpt_text = NULL;
         _cleanup_json_ json_t *schema = NULL, *config = NULL, *root = NULL;
@@ -356,7 +365,8 @@ int gemini_request_body(const GeminiPrompt *p, char **ret_json) {
             p->app_kind < 0 || p->app_kind >= _APP_KIND_MAX ||
             p->rules_category < 0 || p->rules_category >= _CATEGORY_MAX ||
             p->max_output_tokens == 0 || p->max_output_tokens > INT32_MAX ||
-            !p->excerpt || !*p->excerpt || !(p->temperature <= 2))
+            !p->excerpt || !*p->excerpt || !(p->temperature <= 2) ||
+            (p->thinking_level && !thinking_level_valid(p->thinking_level)))
                 return -EINVAL;
         r = check_fix_ids(p->fix_ids);
         if (r < 0)
@@ -380,6 +390,10 @@ int gemini_request_body(const GeminiPrompt *p, char **ret_json) {
                 return -ENOMEM;
         if (p->temperature >= 0 &&
             json_object_set_new(config, "temperature", json_real(p->temperature)) < 0)
+                return -ENOMEM;
+        if (p->thinking_level &&
+            json_object_set_new(config, "thinkingConfig",
+                                json_pack("{s:s}", "thinkingLevel", p->thinking_level)) < 0)
                 return -ENOMEM;
 
         /* The excerpt is a part of its own, after the context: nothing it
@@ -636,8 +650,8 @@ int gemini_parse_answer(const char *body, size_t size, const char *const *fix_id
 
                 if (strcmp(f, "MAX_TOKENS") == 0)
                         return fail(-EMSGSIZE, reterr,
-                                    "AI answer was cut at maxOutputTokens (%" PRIu64 " output tokens)",
-                                    a.usage.output_tokens);
+                                    "AI answer was cut at maxOutputTokens (%" PRIu64 " output tokens, %"
+                                    PRIu64 " of thinking)", a.usage.output_tokens, a.usage.thoughts_tokens);
                 what = quote_value(finish);
                 if (!what)
                         return -ENOMEM;

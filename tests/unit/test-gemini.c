@@ -80,6 +80,7 @@ TEST(request_body_shape) {
         ASSERT_STREQ(json_string_value(json_object_get(gc, "responseMimeType")), "application/json");
         ASSERT_EQ(json_integer_value(json_object_get(gc, "maxOutputTokens")), 1024);
         ASSERT_TRUE(!json_object_get(gc, "temperature"));
+        ASSERT_TRUE(!json_object_get(gc, "thinkingConfig"));
         ASSERT_TRUE(!json_object_get(gc, "responseJsonSchema"));
 
         schema = json_object_get(gc, "responseSchema");
@@ -125,6 +126,7 @@ TEST(request_body_variants) {
         p.rules_fix = "pip_install:PyYAML";
         p.fix_ids = small;
         p.temperature = 0.2;
+        p.thinking_level = "low";
         p.excerpt = "ModuleNotFoundError: No module named 'yaml'\xff\n";
         ASSERT_OK(gemini_request_body(&p, &body));
         root = json_loads(body, 0, NULL);
@@ -142,6 +144,7 @@ TEST(request_body_variants) {
         ASSERT_STRSTR(exc, "'yaml'\\xff");    /* the bad byte, escaped */
         gc = json_object_get(root, "generationConfig");
         ASSERT_TRUE(json_real_value(json_object_get(gc, "temperature")) > 0.19);
+        ASSERT_STREQ(json_string_value(path(gc, "thinkingConfig", "thinkingLevel", NULL)), "low");
         ASSERT_EQ(json_array_size(path(gc, "responseSchema", "properties", NULL) ?
                                   path(path(gc, "responseSchema", "properties", NULL), "fix_id", "enum", NULL) : NULL), 2);
 
@@ -213,6 +216,12 @@ TEST(request_body_refused) {
         ASSERT_ERROR(gemini_request_body(&p, &body), EINVAL);
         p = prompt();
         p.temperature = 2.5;
+        ASSERT_ERROR(gemini_request_body(&p, &body), EINVAL);
+        p = prompt();
+        p.thinking_level = "LOW";
+        ASSERT_ERROR(gemini_request_body(&p, &body), EINVAL);
+        p = prompt();
+        p.thinking_level = "ultra";
         ASSERT_ERROR(gemini_request_body(&p, &body), EINVAL);
         ASSERT_TRUE(!body);
         return 0;
@@ -288,7 +297,11 @@ TEST(answers) {
                 { "recitation stop", NULL, GOOD, "RECITATION", EPERM, "(RECITATION)" },
                 { "spii stop", NULL, NULL, "SPII", EPERM, "(SPII)" },
                 { "max tokens", NULL, "{\"category\":\"flutter_dependency\",\"cause\":\"The lo", "MAX_TOKENS",
-                  EMSGSIZE, "AI answer was cut at maxOutputTokens (45 output tokens)" },
+                  EMSGSIZE, "AI answer was cut at maxOutputTokens (45 output tokens, 0 of thinking)" },
+                { "max tokens spent thinking",
+                  "{\"candidates\":[{\"finishReason\":\"MAX_TOKENS\",\"index\":0}],\"usageMetadata\":{"
+                  "\"promptTokenCount\":500,\"thoughtsTokenCount\":1024,\"totalTokenCount\":1524}}",
+                  NULL, NULL, EMSGSIZE, "maxOutputTokens (0 output tokens, 1024 of thinking)" },
                 { "other finish", NULL, GOOD, "OTHER", ENODATA, "finishReason OTHER" },
                 { "hostile finish", NULL, GOOD, "\x1b]0;owned\x07", ENODATA, "finishReason  ]0;owned " },
                 { "no candidates", "{\"usageMetadata\":{\"promptTokenCount\":9,\"totalTokenCount\":9}}",
