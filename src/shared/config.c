@@ -350,7 +350,10 @@ static const struct {
         size_t offset;
         const char *value;
 } string_defaults[] = {
-        { offsetof(Config, gemini_model), "gemini-2.5-flash" },
+        /* The newest stable Flash model: ai.google.dev/gemini-api/docs/models
+         * lists Gemini 3.8 Flash as "new, stable" (read 2026-12-02); the
+         * 2.5 models were shut down (ai.google.dev/gemini-api/docs/deprecations). */
+        { offsetof(Config, gemini_model), "gemini-3.8-flash" },
         { offsetof(Config, gemini_endpoint), "https://generativelanguage.googleapis.com" },
         { offsetof(Config, notion_endpoint), "https://api.notion.com" },
         { offsetof(Config, notion_prop_title), "제목" },
