@@ -56,8 +56,11 @@ typedef struct ConfigApp {
         AppKind kind;
         char *build_command;
         char *user;
-        char *python;
+        char *python;          /* absolute path or a bare name; NULL: "python3" */
+        char *flutter;         /* absolute path or a bare name; NULL: "flutter" */
         bool auto_fix;
+        bool allow_root;       /* a fix may run as root (User= unset, root or 0) */
+        char **environment;    /* KEY=VALUE for fix units; see config_app_environment_check() */
 } ConfigApp;
 
 typedef struct Config {
@@ -106,6 +109,9 @@ typedef struct Config {
         bool fix_dry_run;
         usec_t fix_timeout;
         unsigned fix_max_attempts;
+        uint64_t fix_memory_max;   /* MemoryMax= of a fix unit, bytes */
+        unsigned fix_cpu_quota;    /* CPUQuota= of a fix unit, percent of one CPU */
+        char **fix_pip_allowlist;  /* NULL: any valid distribution name */
 
         ConfigWatch *watches;
         size_t n_watches;
@@ -164,3 +170,14 @@ DEFINE_CLEANUP(Config, config_free)
 int config_load_secrets(Config *c, ConfigDiags *diags);
 
 const ConfigApp *config_find_app(const Config *c, const char *name);
+
+/*
+ * Checks one [App.NAME] Environment= assignment, KEY=VALUE, for a fix unit.
+ * Only what a build tool needs may be set, so that nothing like LD_PRELOAD
+ * or PYTHONPATH reaches a fix: PATH (colon-separated absolute directories,
+ * also systemd's ExecSearchPath=), HOME and PUB_CACHE (absolute paths), LANG
+ * (a locale name) and PIP_* (PIP_ and upper-case letters, digits, '_'; any
+ * value). Returns 0, or -EINVAL with *reterr_reason (may be NULL) set to a
+ * static explanation.
+ */
+int config_app_environment_check(const char *assignment, const char **reterr_reason);

@@ -39,6 +39,18 @@ int parse_size(const char *s, uint64_t *ret);
  */
 int watch_path_validate(const char *path, const char **reterr_reason);
 
+/*
+ * A Python distribution name as PEP 508 defines it: ASCII letters and digits,
+ * with '.', '_' and '-' inside (^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$,
+ * case-insensitive), at most PYTHON_DIST_NAME_MAX bytes. No version, extra,
+ * marker, path or URL. Shared by [Fix] PipAllowlist= and the fix catalogue.
+ */
+#define PYTHON_DIST_NAME_MAX 100
+bool python_dist_name_valid(const char *s);
+/* Writes the PEP 503 normal form of a valid name into buf (lower case, each
+ * run of '.', '_', '-' as one '-'); returns buf, or NULL if it does not fit. */
+char *python_dist_name_normalize(const char *s, char *buf, size_t size);
+
 /* Formats a span like "1h 2min 3s" into buf; returns buf. */
 char *format_timespan(char *buf, size_t size, usec_t t);
 

@@ -64,6 +64,10 @@ typedef enum ValueType {
         VALUE_PATH,      /* absolute path */
         VALUE_WATCH_PATH, /* what the tailer accepts: see watch_path_validate() */
         VALUE_URL,       /* http:// or https:// base URL */
+        VALUE_EXECUTABLE, /* absolute path, or a bare name for systemd's search path */
+        VALUE_PERCENT,   /* "200%" (the '%' is optional) */
+        VALUE_ENVIRONMENT, /* a VALUE_STRV of config_app_environment_check() assignments */
+        VALUE_PIP_NAMES, /* a VALUE_STRV of python_dist_name_valid() names */
 } ValueType;
 
 typedef struct ConfigItem {
@@ -123,6 +127,9 @@ static const ConfigItem config_items[] = {
         ITEM("Fix", "DryRun", VALUE_BOOL, fix_dry_run),
         RANGE("Fix", "TimeoutSec", VALUE_TIMESPAN, fix_timeout, USEC_PER_SEC, USEC_PER_DAY),
         RANGE("Fix", "MaxAttempts", VALUE_UINT, fix_max_attempts, 0, 100),
+        RANGE("Fix", "MemoryMax", VALUE_SIZE, fix_memory_max, 16 << 20, UINT64_C(1) << 40),
+        RANGE("Fix", "CPUQuota", VALUE_PERCENT, fix_cpu_quota, 1, 10000),
+        ITEM("Fix", "PipAllowlist", VALUE_PIP_NAMES, fix_pip_allowlist),
 };
 
 static const ConfigItem watch_items[] = {
@@ -135,8 +142,11 @@ static const ConfigItem app_items[] = {
         { "App", "Kind", VALUE_APP_KIND, offsetof(ConfigApp, kind), 0, 0 },
         { "App", "BuildCommand", VALUE_STRING, offsetof(ConfigApp, build_command), 0, 0 },
         { "App", "User", VALUE_STRING, offsetof(ConfigApp, user), 0, 0 },
-        { "App", "Python", VALUE_PATH, offsetof(ConfigApp, python), 0, 0 },
+        { "App", "Python", VALUE_EXECUTABLE, offsetof(ConfigApp, python), 0, 0 },
+        { "App", "Flutter", VALUE_EXECUTABLE, offsetof(ConfigApp, flutter), 0, 0 },
         { "App", "AutoFix", VALUE_BOOL, offsetof(ConfigApp, auto_fix), 0, 0 },
+        { "App", "AllowRoot", VALUE_BOOL, offsetof(ConfigApp, allow_root), 0, 0 },
+        { "App", "Environment", VALUE_ENVIRONMENT, offsetof(ConfigApp, environment), 0, 0 },
 };
 
 static int diag_add(ConfigDiags *d, ConfigDiagLevel level, const char *file, unsigned line,
@@ -186,7 +196,12 @@ void config_diags_done(ConfigDiags *d) {
 }
 
 static bool is_string_type(ValueType t) {
-        return t == VALUE_STRING || t == VALUE_PATH || t == VALUE_WATCH_PATH || t == VALUE_URL;
+        return t == VALUE_STRING || t == VALUE_PATH || t == VALUE_WATCH_PATH || t == VALUE_URL ||
+               t == VALUE_EXECUTABLE;
+}
+
+static bool is_strv_type(ValueType t) {
+        return t == VALUE_STRV || t == VALUE_ENVIRONMENT || t == VALUE_PIP_NAMES;
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4) with its code point in
@@ -309,6 +324,8 @@ static void app_done(ConfigApp *a) {
         free(a->build_command);
         free(a->user);
         free(a->python);
+        free(a->flutter);
+        strv_free(a->environment);
 }
 
 Config *config_free(Config *c) {
@@ -316,7 +333,7 @@ Config *config_free(Config *c) {
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(config_items); i++) {
                 void *field = (uint8_t *) c + config_items[i].offset;
-                if (config_items[i].type == VALUE_STRV)
+                if (is_strv_type(config_items[i].type))
                         strv_free(*(char ***) field);
                 else if (is_string_type(config_items[i].type))
                         free(*(char **) field);
@@ -394,6 +411,8 @@ static int set_defaults(Config *c) {
         c->fix_dry_run = false;
         c->fix_timeout = 10 * USEC_PER_MINUTE;
         c->fix_max_attempts = 3;
+        c->fix_memory_max = UINT64_C(2) << 30;
+        c->fix_cpu_quota = 200;
         return fill_string_defaults(c);
 }
 
@@ -447,6 +466,16 @@ static const char *accepted(const ConfigItem *it, char *buf, size_t size) {
                 return "an absolute path of a directory, a file or a glob";
         case VALUE_URL:
                 return "an http:// or https:// URL";
+        case VALUE_EXECUTABLE:
+                return "an absolute path, or a program name without '/' found on the search path";
+        case VALUE_PERCENT:
+                snprintf(buf, size, "a percentage from %llu%% to %llu%%",
+                         (unsigned long long) it->min, (unsigned long long) it->max);
+                return buf;
+        case VALUE_ENVIRONMENT:
+                return "a space-separated list of KEY=VALUE";
+        case VALUE_PIP_NAMES:
+                return "a space-separated list of Python distribution names";
         }
         return "?";
 }
@@ -483,7 +512,32 @@ static int parse_value(const ConfigItem *it, void *base, const char *value,
                 if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
                         return -EINVAL;
                 return set_string(field, value);
-        case VALUE_STRV: {
+        case VALUE_EXECUTABLE:
+                /* systemd takes an absolute path or a file name for ExecStart=. */
+                if (value[0] != '/' && (strchr(value, '/') || strcmp(value, ".") == 0 ||
+                                        strcmp(value, "..") == 0))
+                        return -EINVAL;
+                return set_string(field, value);
+        case VALUE_PERCENT: {
+                _cleanup_free_ char *n = strdup(value);
+                size_t l;
+
+                if (!n)
+                        return -ENOMEM;
+                l = strlen(n);
+                if (l > 0 && n[l - 1] == '%')
+                        n[l - 1] = 0;
+                r = parse_uint64(n, &u);
+                if (r < 0)
+                        return r;
+                if (u < it->min || u > it->max)
+                        return -ERANGE;
+                *(unsigned *) field = (unsigned) u;
+                return 0;
+        }
+        case VALUE_STRV:
+        case VALUE_ENVIRONMENT:
+        case VALUE_PIP_NAMES: {
                 char ***l = field;
                 char **words;
 
@@ -494,6 +548,23 @@ static int parse_value(const ConfigItem *it, void *base, const char *value,
                 words = strv_split(value);
                 if (!words)
                         return -ENOMEM;
+                /* A list with one bad word is refused whole: the line stays
+                 * as it was, never half applied. */
+                for (char **w = words; *w; w++) {
+                        r = 0;
+                        if (it->type == VALUE_ENVIRONMENT)
+                                r = config_app_environment_check(*w, reterr_reason);
+                        else if (it->type == VALUE_PIP_NAMES && !python_dist_name_valid(*w)) {
+                                *reterr_reason = "each name must be a Python distribution name "
+                                                 "(PEP 508: letters, digits, '.', '_', '-', "
+                                                 "at most 100 characters; no version or extra)";
+                                r = -EINVAL;
+                        }
+                        if (r < 0) {
+                                strv_free(words);
+                                return r;
+                        }
+                }
                 for (char **w = words; *w; w++)
                         if (strv_extend(l, *w) < 0) {
                                 strv_free(words);
@@ -703,7 +774,7 @@ static void check_repeat(ParseState *s, const ConfigItem *it, const char *sectio
         unsigned first;
 
         /* Lists append on purpose, on a repeated key or an indented line. */
-        if (it->type == VALUE_STRV)
+        if (is_strv_type(it->type))
                 return;
         if (s->continuation) {
                 diag(s, CONFIG_DIAG_WARNING,
@@ -1173,4 +1244,57 @@ const ConfigApp *config_find_app(const Config *c, const char *name) {
                 if (strcmp(c->apps[i].name, name) == 0)
                         return &c->apps[i];
         return NULL;
+}
+
+/* Names in a fix unit's environment that are known not to change how code
+ * is loaded; PIP_* only tells pip where to find packages. */
+static bool env_path_list_valid(const char *v) {
+        if (!*v)
+                return false;
+        for (const char *p = v; *p;) {
+                size_t l = strcspn(p, ":");
+                if (l == 0 || p[0] != '/')
+                        return false;
+                p += l;
+                if (*p == ':')
+                        p++;
+                if (*p == 0 && p[-1] == ':')
+                        return false;
+        }
+        return true;
+}
+
+int config_app_environment_check(const char *assignment, const char **reterr_reason) {
+        const char *eq = strchr(assignment, '='), *v;
+        const char *reason = NULL;
+        size_t kl;
+
+        if (!eq || eq == assignment) {
+                reason = "each entry must be KEY=VALUE";
+                goto fail;
+        }
+        kl = (size_t) (eq - assignment);
+        v = eq + 1;
+        if (kl == 4 && strncmp(assignment, "PATH", 4) == 0) {
+                if (!env_path_list_valid(v))
+                        reason = "PATH= must be a colon-separated list of absolute directories";
+        } else if ((kl == 4 && strncmp(assignment, "HOME", 4) == 0) ||
+                   (kl == 9 && strncmp(assignment, "PUB_CACHE", 9) == 0)) {
+                if (v[0] != '/')
+                        reason = "HOME= and PUB_CACHE= must be absolute paths";
+        } else if (kl == 4 && strncmp(assignment, "LANG", 4) == 0) {
+                if (!*v || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789_.@-") != strlen(v))
+                        reason = "LANG= must be a locale name such as C.UTF-8";
+        } else if (kl > 4 && strncmp(assignment, "PIP_", 4) == 0 &&
+                   strspn(assignment + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == kl - 4) {
+                /* Any value: pip reads it as it would its own option. */
+        } else
+                reason = "only PATH, HOME, LANG, PUB_CACHE and PIP_* may be set for a fix";
+        if (!reason)
+                return 0;
+fail:
+        if (reterr_reason)
+                *reterr_reason = reason;
+        return -EINVAL;
 }

@@ -187,6 +187,44 @@ int watch_path_validate(const char *path, const char **reterr_reason) {
         return -EINVAL;
 }
 
+static bool is_ascii_alnum(char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool python_dist_name_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        /* isalnum() would follow the locale; the grammar is ASCII. */
+        if (n == 0 || n > PYTHON_DIST_NAME_MAX || !is_ascii_alnum(s[0]) ||
+            !is_ascii_alnum(s[n - 1]))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_ascii_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+                        return false;
+        return true;
+}
+
+char *python_dist_name_normalize(const char *s, char *buf, size_t size) {
+        size_t o = 0;
+
+        for (const char *p = s; *p; p++) {
+                char c = *p;
+                if (c == '.' || c == '_' || c == '-') {
+                        if (o > 0 && buf[o - 1] == '-')
+                                continue;
+                        c = '-';
+                } else if (c >= 'A' && c <= 'Z')
+                        c = (char) (c - 'A' + 'a');
+                if (o + 1 >= size)
+                        return NULL;
+                buf[o++] = c;
+        }
+        if (size == 0)
+                return NULL;
+        buf[o] = 0;
+        return buf;
+}
+
 char *format_timespan(char *buf, size_t size, usec_t t) {
         static const struct {
                 const char *suffix;

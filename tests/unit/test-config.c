@@ -645,6 +645,113 @@ TEST(shipped_config_documents_defaults) {
         ASSERT_EQ(c->fix_dry_run, def->fix_dry_run);
         ASSERT_EQ(c->fix_timeout, def->fix_timeout);
         ASSERT_EQ(c->fix_max_attempts, def->fix_max_attempts);
+        ASSERT_EQ(c->fix_memory_max, def->fix_memory_max);
+        ASSERT_EQ(c->fix_memory_max, UINT64_C(2) << 30);
+        ASSERT_EQ(c->fix_cpu_quota, def->fix_cpu_quota);
+        ASSERT_EQ(c->fix_cpu_quota, 200);
+        ASSERT_TRUE(!c->fix_pip_allowlist && !def->fix_pip_allowlist);
+        return 0;
+}
+
+/* The keys of fix units: [App.*] Flutter=, AllowRoot=, Environment=, and
+ * [Fix] MemoryMax=, CPUQuota=, PipAllowlist=. */
+TEST(fix_unit_keys) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = NULL;
+        const ConfigApp *a, *b;
+
+        clear_env();
+        p = test_write_file(test_tmpdir(), "a.conf",
+                            "[App.a]\n"
+                            "Flutter=/opt/flutter/bin/flutter\n"
+                            "Python=python3.11\n"
+                            "AllowRoot=yes\n"
+                            "Environment=PATH=/opt/flutter/bin:/usr/bin HOME=/home/b\n"
+                            "Environment=PIP_NO_INDEX=1\n"
+                            "[App.b]\n"
+                            "Flutter=flutter\n"
+                            "Environment=LANG=C.UTF-8\n"
+                            "Environment=\n"
+                            "[Fix]\n"
+                            "MemoryMax=512M\n"
+                            "CPUQuota=150%\n"
+                            "PipAllowlist=PyYAML requests\n"
+                            "PipAllowlist=numpy\n");
+        ASSERT_OK(config_load(p, true, &c, &d));
+        ASSERT_EQ(d.n, 0);
+        a = config_find_app(c, "a");
+        b = config_find_app(c, "b");
+        ASSERT_TRUE(a && b);
+        ASSERT_STREQ(a->flutter, "/opt/flutter/bin/flutter");
+        ASSERT_STREQ(a->python, "python3.11");
+        ASSERT_TRUE(a->allow_root && !b->allow_root);
+        ASSERT_EQ(strv_length(a->environment), 3);
+        ASSERT_STREQ(a->environment[2], "PIP_NO_INDEX=1");
+        ASSERT_STREQ(b->flutter, "flutter");
+        ASSERT_TRUE(!b->environment);     /* an empty assignment resets the list */
+        ASSERT_EQ(c->fix_memory_max, 512 << 20);
+        ASSERT_EQ(c->fix_cpu_quota, 150);
+        ASSERT_EQ(strv_length(c->fix_pip_allowlist), 3);
+        ASSERT_TRUE(strv_contains(c->fix_pip_allowlist, "numpy"));
+        config_diags_done(&d);
+        c = config_free(c);
+
+        /* CPUQuota= without '%' is a percentage too. */
+        p = mfree(p);
+        p = test_write_file(test_tmpdir(), "b.conf", "[Fix]\nCPUQuota=300\n");
+        ASSERT_OK(config_load(p, true, &c, &d));
+        ASSERT_EQ(c->fix_cpu_quota, 300);
+        return 0;
+}
+
+TEST(fix_unit_keys_refused) {
+        static const struct {
+                const char *line, *message;
+        } cases[] = {
+                { "[App.a]\nEnvironment=LD_PRELOAD=/tmp/x.so\n",
+                  "[App.a] Environment='LD_PRELOAD=/tmp/x.so' is invalid: only PATH, HOME, LANG, "
+                  "PUB_CACHE and PIP_* may be set for a fix" },
+                /* One bad word refuses the whole line, not half of it. */
+                { "[App.a]\nEnvironment=HOME=/h PYTHONPATH=/x\n",
+                  "Environment='HOME=/h PYTHONPATH=/x' is invalid: only PATH" },
+                { "[App.a]\nEnvironment=PATH=bin\n",
+                  "PATH= must be a colon-separated list of absolute directories" },
+                { "[App.a]\nEnvironment=HOME=h\n", "HOME= and PUB_CACHE= must be absolute paths" },
+                { "[App.a]\nEnvironment=LANG=$(x)\n", "LANG= must be a locale name" },
+                { "[App.a]\nEnvironment=NOEQUALS\n", "each entry must be KEY=VALUE" },
+                { "[App.a]\nFlutter=bin/flutter\n",
+                  "[App.a] Flutter='bin/flutter' is invalid: expected an absolute path, or a "
+                  "program name without '/' found on the search path" },
+                { "[App.a]\nPython=..\n", "[App.a] Python='..' is invalid" },
+                { "[App.a]\nAllowRoot=maybe\n", "[App.a] AllowRoot='maybe' is invalid: expected yes or no" },
+                { "[Fix]\nMemoryMax=1M\n",
+                  "[Fix] MemoryMax='1M' is invalid (out of range): expected a whole number of "
+                  "bytes from 16777216 to 1099511627776" },
+                { "[Fix]\nCPUQuota=0%\n",
+                  "[Fix] CPUQuota='0%' is invalid (out of range): expected a percentage from 1% "
+                  "to 10000%" },
+                { "[Fix]\nCPUQuota=lots\n", "[Fix] CPUQuota='lots' is invalid: expected a percentage" },
+                { "[Fix]\nCPUQuota=50%%\n", "[Fix] CPUQuota='50%%' is invalid" },
+                { "[Fix]\nPipAllowlist=requests --index-url=x\n",
+                  "[Fix] PipAllowlist='requests --index-url=x' is invalid: each name must be a "
+                  "Python distribution name" },
+                { "[Fix]\nPipAllowlist=requests==2\n", "PipAllowlist='requests==2' is invalid" },
+        };
+
+        clear_env();
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                _cleanup_(config_diags_done) ConfigDiags d = {};
+                _cleanup_free_ char *p = NULL;
+
+                fprintf(stderr, "case %zu\n", i);
+                p = test_write_file(test_tmpdir(), "a.conf", cases[i].line);
+                ASSERT_ERROR(config_load(p, true, &c, &d), EINVAL);
+                ASSERT_EQ(d.n_errors, 1);
+                ASSERT_STRSTR(d.items[0].message, cases[i].message);
+                ASSERT_EQ(d.items[0].line, 2);
+        }
         return 0;
 }
 

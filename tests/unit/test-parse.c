@@ -159,3 +159,33 @@ TEST(unit_to_app) {
         }
         return 0;
 }
+
+TEST(python_dist_names) {
+        static const char *const good[] = { "a", "PyYAML", "python-dateutil", "zope.interface",
+                                            "a_b", "0x", "x9" };
+        static const char *const bad[] = { "", "-e", ".", "_x", "x_", "x y", "x;y", "../x",
+                                           "a/b", "x==1", "x[y]", "caf\xc3\xa9", "https://x" };
+        static const char *const norm[][2] = {
+                { "PyYAML", "pyyaml" },
+                { "Python_DateUtil", "python-dateutil" },
+                { "a.-_b", "a-b" },
+                { "zope.interface", "zope-interface" },
+        };
+        char longname[PYTHON_DIST_NAME_MAX + 2], buf[PYTHON_DIST_NAME_MAX + 1];
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                ASSERT_TRUE(python_dist_name_valid(good[i]));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ASSERT_TRUE(!python_dist_name_valid(bad[i]));
+        ASSERT_TRUE(!python_dist_name_valid(NULL));
+        memset(longname, 'a', sizeof longname - 1);
+        longname[sizeof longname - 1] = 0;
+        ASSERT_TRUE(!python_dist_name_valid(longname));
+        longname[PYTHON_DIST_NAME_MAX] = 0;
+        ASSERT_TRUE(python_dist_name_valid(longname));
+        for (size_t i = 0; i < ELEMENTSOF(norm); i++)
+                ASSERT_STREQ(python_dist_name_normalize(norm[i][0], buf, sizeof buf), norm[i][1]);
+        ASSERT_TRUE(python_dist_name_normalize("abcd", buf, 4) == NULL);
+        ASSERT_STREQ(python_dist_name_normalize("abc", buf, 4), "abc");
+        return 0;
+}
