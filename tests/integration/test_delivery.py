@@ -102,6 +102,42 @@ class Delivery(unittest.TestCase):
         time.sleep(2)
         self.assertEqual(len(self.slack.messages), 1)
 
+    def test_repeat_interval_reannounces_with_the_count_since(self):
+        d = self.daemon("[Slack]\nRepeatIntervalSec=2s\n", notion=False)
+        self.submit(d, "shop", "ERROR: connection pool exhausted\n")
+        wait_until(lambda: self.slack.messages, what="the first message")
+        for _ in range(3):
+            self.submit(d, "shop", "ERROR: connection pool exhausted\n")
+        time.sleep(2.5)
+        self.submit(d, "shop", "ERROR: connection pool exhausted\n")
+        wait_until(lambda: len(self.slack.messages) == 2, timeout=20, what="the repeat message")
+        text = self.slack_texts()[1]
+        self.assertIn("지난 알림 이후 4회", text)      # 4 since the last message, of 5
+
+    def test_new_incidents_close_together_are_one_message(self):
+        self.slack.outage("refuse")
+        d = self.daemon(notion=False)
+        for i in range(3):
+            self.submit(d, "app%d" % i, TRACEBACK.format(mod="m%d" % i))
+        self.slack.end_outage()
+        d.ctl("outbox", "retry", "--all")
+        wait_until(lambda: json.loads(d.ctl("outbox", "--json").stdout)["rows"] == [],
+                   timeout=20, what="delivered")
+        self.assertEqual(len(self.slack.messages), 1)
+        text = self.slack_texts()[0]
+        for i in range(3):
+            self.assertIn("app%d" % i, text)
+        # With GroupWindowSec=0, one message each.
+        self.slack.reset()
+        self.slack.messages.clear()
+        self.slack.outage("refuse")
+        d2 = self.daemon("[Slack]\nGroupWindowSec=0\n", notion=False)
+        for i in range(3):
+            self.submit(d2, "solo%d" % i, TRACEBACK.format(mod="n%d" % i))
+        self.slack.end_outage()
+        d2.ctl("outbox", "retry", "--all")
+        wait_until(lambda: len(self.slack.messages) == 3, timeout=20, what="three messages")
+
     def test_min_severity_filters_slack_not_notion(self):
         d = self.daemon("[Slack]\nMinSeverity=High\n")
         self.submit(d, "shop", TRACEBACK.format(mod="requests"))      # Medium
