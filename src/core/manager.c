@@ -559,10 +559,12 @@ static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_co
         if (r < 0)
                 return log_error_errno(r, "Cannot create the rule set: %m");
         r = detect_rules_load_dirs(rules, dirs, rd.n, &errs);
+        /* Each message says what became of the rule, line or file: a broken
+         * rule is "skipped", one without a literal is still loaded. */
         for (size_t i = 0; i < errs.n_errors; i++) {
                 const DetectRuleError *e = &errs.errors[i];
                 if (e->line > 0)
-                        log_warning("%s:%u: %s, ignoring that rule", e->file, e->line, e->message);
+                        log_warning("%s:%u: %s", e->file, e->line, e->message);
                 else
                         log_warning("%s: %s, ignoring", e->file, e->message);
         }
