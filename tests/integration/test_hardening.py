@@ -20,6 +20,9 @@ sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", os.path.dirname(__
 from awtest import APPWATCHCTL, Daemon, call, connect, read_line, wait_until  # noqa: E402
 
 
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+
+
 def watch_config(logdir, extra=""):
     return ("[Journal]\nEnabled=no\n[Service]\nWorkers=2\n[Watch.shop]\nPath=%s\nApp=shop\n%s"
             % (logdir, extra))
@@ -95,8 +98,8 @@ class LoopBudget(unittest.TestCase):
         self.logdir = os.path.join(self.tmp, "logs")
         os.makedirs(self.logdir)
 
-    def daemon(self):
-        d = Daemon(self, watch_config(self.logdir), watchdog_usec=self.WATCHDOG_USEC)
+    def daemon(self, config=None):
+        d = Daemon(self, config or watch_config(self.logdir), watchdog_usec=self.WATCHDOG_USEC)
         rules = os.path.join(d.dir, "rules.d")
         os.makedirs(rules)
         with open(os.path.join(rules, "50-evil.rules"), "w") as f:
@@ -108,11 +111,13 @@ class LoopBudget(unittest.TestCase):
     def longest_gap(times):
         return max((b - a for a, b in zip(times, times[1:])), default=0.0)
 
-    def flood(self, d, data, n_lines):
+    def flood(self, d, data, n_lines, write=None):
         """Writes data (n_lines lines) at once, then a normal failure once
-        they are read, sampling status and WATCHDOG=1 all along. Checks that
-        status answered within a second every time and that the watchdog
-        was fed within its period; returns the failure's incidents."""
+        they are read, sampling status and WATCHDOG=1 all along; write(data)
+        does the writing when given (a journal file, say), else data goes
+        to a watched file. Checks that status answered within a second
+        every time and that the watchdog was fed within its period; returns
+        the failure's incidents."""
         lines0 = json.loads(d.ctl("status", "--json").stdout)["counts"]["lines"]
         stop = threading.Event()
         self.addCleanup(stop.set)
@@ -145,13 +150,15 @@ class LoopBudget(unittest.TestCase):
         time.sleep(1.5)       # a few pings and answers before the flood
         t_flood = time.monotonic()
         path = os.path.join(self.logdir, "flood.log")
-        with open(path, "wb") as f:
-            f.write(data)
+        if not write:
+            def write(data):
+                with open(path, "ab") as f:
+                    f.write(data)
+        write(data)
         wait_until(lambda: answered and answered[-1][1]["counts"]["lines"] >= lines0 + n_lines,
                    timeout=300, interval=0.1, what="the flood read")
         t_read = time.monotonic()
-        with open(path, "ab") as f:
-            f.write(b"ERROR: a normal failure after the flood\n")
+        write(b"ERROR: a normal failure after the flood\n")
         inc = d.wait_incidents(lambda l: [i for i in l if "after the flood" in i["title"]],
                                what="the failure after the flood")
         time.sleep(1.5)       # more pings after it
@@ -216,6 +223,34 @@ class LoopBudget(unittest.TestCase):
         d = self.daemon()
         block = self.EVIL + b"".join(b"plain line %d\n" % i for i in range(16))
         self.flood(d, block * 4000, 17 * 4000)
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual(st["rules_disabled"], [])
+
+    def test_slow_journal_backlog(self):
+        """The same through the journal reader, one entry per line."""
+        if not os.path.exists(JOURNAL_REMOTE):
+            self.skipTest("systemd-journal-remote is not installed")
+        jdir = os.path.join(self.tmp, "journal")
+        os.makedirs(jdir)
+        n_files = []
+
+        def write(data):
+            t = int(time.time() * 1e6)
+            out = []
+            for i, m in enumerate(data.decode().splitlines()):
+                out += ["__REALTIME_TIMESTAMP=%d" % (t + i), "__MONOTONIC_TIMESTAMP=%d" % (t + i),
+                        "_BOOT_ID=0123456789abcdef0123456789abcdef", "_HOSTNAME=builder7",
+                        "_SYSTEMD_UNIT=build.service", "SYSLOG_IDENTIFIER=build", "PRIORITY=6",
+                        "MESSAGE=" + m, ""]
+            n_files.append(1)
+            path = os.path.join(jdir, "remote-%d.journal" % len(n_files))
+            subprocess.run([JOURNAL_REMOTE, "-o", path, "-"],
+                           input=("\n".join(out) + "\n").encode(), check=True,
+                           capture_output=True)
+        d = self.daemon("[Journal]\nDirectory=%s\nUnits=build.service\n[Service]\nWorkers=1\n"
+                        % jdir)
+        block = self.EVIL + b"".join(b"plain line %d\n" % i for i in range(16))
+        self.flood(d, block * 4000, 17 * 4000, write)
         st = json.loads(d.ctl("status", "--json").stdout)
         self.assertEqual(st["rules_disabled"], [])
 
