@@ -21,6 +21,7 @@
 
 #include "core/incident-bus.h"
 #include "core/txn.h"
+#include "detect/engine.h"
 #include "detect/rules.h"
 #include "shared/cleanup.h"
 #include "store/incidents.h"
@@ -85,5 +86,15 @@ int pipeline_set_rules(Pipeline *p, DetectRules *rules);
 typedef struct PipelineStats {
         uint64_t lines, findings, incidents_new, repeats, regressions;
         size_t streams;
+        size_t rules_disabled;    /* by their match budget, since the last reload */
 } PipelineStats;
 void pipeline_get_stats(const Pipeline *p, PipelineStats *ret);
+
+/*
+ * The n-th rule (n < PipelineStats.rules_disabled) the engine gave up on
+ * because it kept hitting PCRE2's limits (see DETECT_RULE_LIMIT_HITS). Each
+ * is logged once (RULE_DISABLED) at the commit after it happened; the
+ * rules are tried again after the next reload. The strings are valid until
+ * the next reload. Returns 0 or -ENOENT.
+ */
+int pipeline_get_disabled_rule(const Pipeline *p, size_t n, DetectDisabledRule *ret);

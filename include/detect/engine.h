@@ -145,6 +145,28 @@ typedef struct DetectStats {
         uint64_t truncated_lines, truncated_blocks;
         uint64_t match_errors;                  /* PCRE2 limits hit, treated as no match */
         uint64_t echoes;                        /* findings suppressed as echoes of an earlier one */
+        uint64_t rules_disabled;                /* rules given up on: see DETECT_RULE_LIMIT_HITS */
 } DetectStats;
 
 void detect_engine_get_stats(const DetectEngine *e, DetectStats *ret);
+
+/*
+ * The match budget of a rule: a rule whose patterns hit PCRE2's limits
+ * (match, depth or heap: about a millisecond of work each time, for no
+ * match) DETECT_RULE_LIMIT_HITS times within DETECT_RULE_LIMIT_WINDOW of its
+ * tries is disabled: it is not tried again by this engine (a reload makes a
+ * new one). stats.rules_disabled counts them; the caller tells the user.
+ */
+#define DETECT_RULE_LIMIT_HITS 64
+#define DETECT_RULE_LIMIT_WINDOW 1024
+
+typedef struct DetectDisabledRule {
+        const char *name;                       /* borrowed from the rules */
+        const char *file;                       /* where it was defined; may be NULL */
+        unsigned line;
+        uint64_t limit_hits;                    /* in the window that disabled it */
+} DetectDisabledRule;
+
+/* The n-th rule disabled, in the order they were (n < stats.rules_disabled).
+ * The strings are valid while the engine lives. Returns 0 or -ENOENT. */
+int detect_engine_get_disabled_rule(const DetectEngine *e, size_t n, DetectDisabledRule *ret);

@@ -15,6 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include "shared/cleanup.h"
+#include "shared/parse.h"
 
 typedef struct JournalSource JournalSource;
 
@@ -46,6 +47,8 @@ typedef struct JournalOptions {
         const char *cursor;       /* resume after this entry; NULL: see from_head */
         bool from_head;           /* without a cursor: read from the start (else only new entries) */
         unsigned batch;           /* entries per dispatch (default 1000) */
+        usec_t time_budget;       /* time delivering lines per dispatch, whichever of the two
+                                   * runs out first (default 50 ms) */
 } JournalOptions;
 
 int journal_source_new(sd_event *event, const JournalOptions *o, JournalLineFunc on_line,

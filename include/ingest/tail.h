@@ -41,8 +41,9 @@
  *
  * Limits: max_line bytes kept per line (longer lines are cut and flagged),
  * max_files open files (files over it are left out, with a warning, and
- * followed as soon as others are closed), read_budget bytes read per loop
- * iteration (then a defer source continues, so other sources are never
+ * followed as soon as others are closed), read_budget bytes read and
+ * time_budget spent delivering lines per loop iteration, whichever comes
+ * first (then a defer source continues, so other sources are never
  * starved). Memory is O(max_files * max_line) in the worst case, allocated
  * on demand.
  *
@@ -89,6 +90,8 @@ typedef struct TailOptions {
         size_t max_line;        /* bytes kept of one line; 0 = 64 KiB */
         size_t max_files;       /* open files; 0 = 1024 */
         size_t read_budget;     /* bytes read per loop iteration; 0 = 1 MiB */
+        usec_t time_budget;     /* time delivering lines per loop iteration (checked after
+                                 * each line); 0 = 50 ms */
         usec_t rotate_wait;     /* how long a file rotated away stays open for late writes
                                  * of its old writer (a deleted one is closed once read
                                  * to its end); 0 = 5 s */

@@ -27,6 +27,7 @@
 #include "shared/log.h"
 #include "shared/protocol.h"
 #include "shared/rules-dirs.h"
+#include "shared/utf8.h"
 
 #define CONTROL_FD_NAME "control"
 #define CONTROL_GROUP "appwatch"
@@ -386,6 +387,31 @@ static int json_set_strv(json_t *o, const char *key, char **l) {
         return json_object_set_new(o, key, a) < 0 ? -ENOMEM : 0;
 }
 
+/* The rules the match budget disabled, for status: [{name, file, line, limit_hits}]. */
+static json_t *disabled_rules_json(Manager *m) {
+        json_auto_t *a = json_array();
+        PipelineStats ps = {};
+        DetectDisabledRule d;
+
+        if (!a)
+                return NULL;
+        if (m->pipeline)
+                pipeline_get_stats(m->pipeline, &ps);
+        for (size_t i = 0; i < ps.rules_disabled; i++) {
+                _cleanup_free_ char *file = NULL;
+
+                if (pipeline_get_disabled_rule(m->pipeline, i, &d) < 0)
+                        break;
+                file = utf8_dup(d.file ?: "?");
+                if (!file || json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:I}", "name",
+                                                                d.name, "file", file, "line",
+                                                                (int) d.line, "limit_hits",
+                                                                (json_int_t) d.limit_hits)) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(a);
+}
+
 int manager_build_status(Manager *m, json_t **ret) {
         json_auto_t *o = NULL, *watches = NULL, *journal = NULL;
         StoreStats st = {};
@@ -464,6 +490,8 @@ int manager_build_status(Manager *m, json_t **ret) {
         r = json_set_strv(o, "config_files", m->config->files);
         if (r < 0)
                 return r;
+        if (json_object_set_new(o, "rules_disabled", disabled_rules_json(m)) < 0)
+                return -ENOMEM;
         if (m->sources && json_object_set_new(o, "ingest", sources_status_json(m->sources)) < 0)
                 return -ENOMEM;
         if (m->sender && json_object_set_new(o, "delivery", sender_status_json(m->sender)) < 0)
@@ -559,10 +587,12 @@ static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_co
         if (r < 0)
                 return log_error_errno(r, "Cannot create the rule set: %m");
         r = detect_rules_load_dirs(rules, dirs, rd.n, &errs);
+        /* Each message says what became of the rule, line or file: a broken
+         * rule is "skipped", one without a literal is still loaded. */
         for (size_t i = 0; i < errs.n_errors; i++) {
                 const DetectRuleError *e = &errs.errors[i];
                 if (e->line > 0)
-                        log_warning("%s:%u: %s, ignoring that rule", e->file, e->line, e->message);
+                        log_warning("%s:%u: %s", e->file, e->line, e->message);
                 else
                         log_warning("%s: %s, ignoring", e->file, e->message);
         }

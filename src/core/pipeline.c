@@ -7,11 +7,14 @@
  * dead list, and the next commit deletes that row. Loop thread only.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/pipeline.h"
 #include "detect/engine.h"
+#include "shared/catalog-ids.h"
 #include "shared/log.h"
 #include "shared/parse.h"
 #include "shared/protocol.h"
@@ -39,6 +42,7 @@ struct Pipeline {
         char *host;
         size_t max_line, max_streams;
         size_t n_streams;
+        size_t n_disabled_logged;   /* rules of this engine disabled and logged so far */
 
         char **dead;                /* keys whose saved rows must go at the next commit */
         size_t n_dead;
@@ -320,9 +324,33 @@ static int save_pending(const char *key, void *data, const void *lines, size_t l
         return r;
 }
 
+/* One record per rule the engine disabled since the last call. */
+static void log_disabled_rules(Pipeline *p) {
+        DetectDisabledRule d;
+
+        while (detect_engine_get_disabled_rule(p->engine, p->n_disabled_logged, &d) >= 0) {
+                _cleanup_free_ char *field = NULL, *file = utf8_dup(d.file ?: "?");
+                const char *fields[] = { NULL, "APPWATCH_RESULT=disabled", NULL };
+
+                p->n_disabled_logged++;
+                if (asprintf(&field, "APPWATCH_RULE=%s", d.name) < 0)
+                        field = NULL;
+                fields[0] = field;
+                log_event(LOG_WARNING, MESSAGE_ID_RULE_DISABLED, field ? fields : NULL,
+                          "Rule '%s' (%s:%u) hit PCRE2's match limits %" PRIu64 " times in at "
+                          "most %u tries, disabling it until the next reload; rewrite its "
+                          "pattern so that it cannot backtrack without bound.",
+                          d.name, file ?: "?", d.line, d.limit_hits, DETECT_RULE_LIMIT_WINDOW);
+        }
+}
+
 static int on_precommit(Txn *t, void *userdata) {
         Pipeline *p = userdata;
         int r;
+
+        /* Here rather than after each feed: every path that runs the rules
+         * (lines, the idle flush, replays) ends in this commit. */
+        log_disabled_rules(p);
 
         /* Rows of dropped streams first: a stream of the same key made
          * since then saves its own row after. */
@@ -438,8 +466,10 @@ int pipeline_set_rules(Pipeline *p, DetectRules *rules) {
                 detect_engine_free(e);
                 return txn_fatal(p->txn, r, "record an incident");
         }
+        log_disabled_rules(p);
         detect_engine_free(p->engine);
         p->engine = e;
+        p->n_disabled_logged = 0;
         detect_rules_unref(p->rules);
         p->rules = detect_rules_ref(rules);
         arm_flush_timer(p);
@@ -447,8 +477,16 @@ int pipeline_set_rules(Pipeline *p, DetectRules *rules) {
 }
 
 void pipeline_get_stats(const Pipeline *p, PipelineStats *ret) {
+        DetectStats ds;
+
+        detect_engine_get_stats(p->engine, &ds);
         *ret = p->stats;
         ret->streams = p->n_streams;
+        ret->rules_disabled = (size_t) ds.rules_disabled;
+}
+
+int pipeline_get_disabled_rule(const Pipeline *p, size_t n, DetectDisabledRule *ret) {
+        return detect_engine_get_disabled_rule(p->engine, n, ret);
 }
 
 int pipeline_new(sd_event *event, Txn *txn, Store *store, IncidentBus *bus, DetectRules *rules,

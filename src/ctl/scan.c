@@ -317,6 +317,17 @@ int verb_scan(int argc, char **argv) {
                         input_error = true;
                 }
         }
+        /* As the daemon does, a rule that kept hitting PCRE2's limits was
+         * given up on; its findings may be missing, so say so. */
+        for (size_t i = 0;; i++) {
+                DetectDisabledRule d;
+
+                if (detect_engine_get_disabled_rule(engine, i, &d) < 0)
+                        break;
+                fprintf(stderr, "%s:%u: rule '%s' hit PCRE2's match limits %" PRIu64 " times, "
+                        "disabled for the rest of the scan; fix its pattern\n",
+                        d.file ?: "?", d.line, d.name, d.limit_hits);
+        }
         if (fflush(stdout) != 0)
                 return 2;
         if (input_error)

@@ -24,6 +24,7 @@ static void print_status(json_t *d) {
         json_t *journal = json_object_get(sources, "journal");
         json_t *watches = json_object_get(sources, "watches");
         json_t *files = json_object_get(d, "config_files");
+        json_t *disabled = json_object_get(d, "rules_disabled");
         char span[64];
         size_t i;
         json_t *w;
@@ -62,6 +63,15 @@ watches:
         json_array_foreach(watches, i, w)
                 printf("         watch %s: %s (app %s)\n", get_str(w, "name"), get_str(w, "path"),
                        get_str(w, "app"));
+        printf("Rules: %lld loaded", (long long) get_int(d, "rules", NULL));
+        if (json_array_size(disabled) > 0)
+                printf(", %zu disabled until the next reload", json_array_size(disabled));
+        printf("\n");
+        json_array_foreach(disabled, i, w)
+                printf("       disabled %s (%s:%lld): hit PCRE2's limits %lld times, "
+                       "fix its pattern\n", get_str(w, "name"), get_str(w, "file"),
+                       (long long) get_int(w, "line", NULL),
+                       (long long) get_int(w, "limit_hits", NULL));
         printf("Queues: jobs %lld/%lld, outbox %lld pending, %lld client%s\n",
                (long long) get_int(d, "queues", "jobs"), (long long) get_int(d, "queues", "jobs_max"),
                (long long) get_int(d, "queues", "outbox_pending"),

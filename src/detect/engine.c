@@ -108,6 +108,12 @@ typedef struct Stream {
         void *data;                             /* the caller's, see set_stream_data() */
 } Stream;
 
+/* What one rule spent on PCRE2's limits in its current window of tries. */
+typedef struct RuleBudget {
+        uint32_t runs, hits;
+        bool disabled;
+} RuleBudget;
+
 struct DetectEngine {
         DetectRules *rules;
         DetectOptions opts;
@@ -118,6 +124,8 @@ struct DetectEngine {
         uint64_t *line_bits;
         pcre2_match_data *md, *md_exclude;
         pcre2_match_context *mctx;
+        RuleBudget *budget;                     /* one per rule, in sorted order */
+        size_t *disabled;                       /* rule indexes, in the order disabled */
         DetectStats stats;
 };
 
@@ -282,7 +290,10 @@ int detect_engine_new(DetectRules *rules, const DetectOptions *opts, DetectEngin
         e->md = pcre2_match_data_create(32, NULL);
         e->md_exclude = pcre2_match_data_create(1, NULL);
         e->mctx = pcre2_match_context_create(NULL);
-        if (!e->buckets || !e->line_bits || !e->md || !e->md_exclude || !e->mctx)
+        e->budget = calloc(rules->n_rules ?: 1, sizeof(RuleBudget));
+        e->disabled = calloc(rules->n_rules ?: 1, sizeof(size_t));
+        if (!e->buckets || !e->line_bits || !e->md || !e->md_exclude || !e->mctx || !e->budget ||
+            !e->disabled)
                 return -ENOMEM;
         /* Bound the work a pathological pattern/subject pair can cause; hitting
          * a limit counts as no match (stats.match_errors). */
@@ -308,6 +319,8 @@ DetectEngine *detect_engine_free(DetectEngine *e) {
         pcre2_match_data_free(e->md);
         pcre2_match_data_free(e->md_exclude);
         pcre2_match_context_free(e->mctx);
+        free(e->budget);
+        free(e->disabled);
         detect_rules_unref(e->rules);
         free(e);
         return NULL;
@@ -315,6 +328,21 @@ DetectEngine *detect_engine_free(DetectEngine *e) {
 
 void detect_engine_get_stats(const DetectEngine *e, DetectStats *ret) {
         *ret = e->stats;
+}
+
+int detect_engine_get_disabled_rule(const DetectEngine *e, size_t n, DetectDisabledRule *ret) {
+        const DetectRule *rule;
+
+        if (n >= e->stats.rules_disabled)
+                return -ENOENT;
+        rule = e->rules->rules[e->disabled[n]];
+        *ret = (DetectDisabledRule) {
+                .name = rule->name,
+                .file = rule->file,
+                .line = rule->line,
+                .limit_hits = e->budget[e->disabled[n]].hits,
+        };
+        return 0;
 }
 
 /* ---- line predicates ---- */
@@ -788,16 +816,32 @@ static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, con
         return 0;
 }
 
-static bool pattern_matches(DetectEngine *e, pcre2_match_data *md, const DetectPattern *p,
-                            const char *text, size_t len) {
+/* Tries pattern p of rule ri. Each limit hit costs about as much as
+ * match_limit steps (~1 ms), so a rule that hits them on many of its tries
+ * could stall the caller for as long as its input lasts: after
+ * DETECT_RULE_LIMIT_HITS hits within DETECT_RULE_LIMIT_WINDOW tries it is
+ * disabled for the engine's lifetime. The window lets a rule that only
+ * rarely meets a pathological line keep working. */
+static bool pattern_matches(DetectEngine *e, pcre2_match_data *md, size_t ri,
+                            const DetectPattern *p, const char *text, size_t len) {
+        RuleBudget *b = &e->budget[ri];
         int rc;
 
+        if (b->disabled)
+                return false;
         e->stats.regex_runs++;
         rc = pcre2_match(p->code, (PCRE2_SPTR) text, len, 0, 0, md, e->mctx);
-        if (rc >= 0)
-                return true;
-        if (rc != PCRE2_ERROR_NOMATCH)
-                e->stats.match_errors++;
+        if (rc >= 0 || rc == PCRE2_ERROR_NOMATCH) {
+                if (++b->runs >= DETECT_RULE_LIMIT_WINDOW)
+                        b->runs = b->hits = 0;
+                return rc >= 0;
+        }
+        e->stats.match_errors++;
+        b->runs++;
+        if (++b->hits >= DETECT_RULE_LIMIT_HITS) {
+                b->disabled = true;
+                e->disabled[e->stats.rules_disabled++] = ri;
+        }
         return false;
 }
 
@@ -820,23 +864,30 @@ static bool is_echo(const DetectEngine *e, const Stream *s, const DetectRule *wi
 static bool is_candidate(const DetectEngine *e, const uint64_t *cand, size_t i) {
         uint64_t bit = UINT64_C(1) << (i % 64);
 
+        if (e->budget[i].disabled)
+                return false;
         return e->opts.no_prefilter || (cand[i / 64] & bit) || (e->rules->always[i / 64] & bit);
 }
 
 /* Whether rule matches text and none of its excludes does; the match is in md. */
-static bool rule_matches(DetectEngine *e, pcre2_match_data *md, const DetectRule *rule,
+static bool rule_matches(DetectEngine *e, pcre2_match_data *md, size_t ri,
                          const char *text, size_t len, const DetectPattern **ret_pattern) {
+        const DetectRule *rule = e->rules->rules[ri];
         const DetectPattern *pat = NULL;
 
         for (size_t j = 0; j < rule->n_patterns && !pat; j++)
-                if (pattern_matches(e, md, &rule->patterns[j], text, len))
+                if (pattern_matches(e, md, ri, &rule->patterns[j], text, len))
                         pat = &rule->patterns[j];
         if (!pat)
                 return false;
-        /* Excludes use their own match data: the winner's must survive. */
+        /* Excludes use their own match data: the winner's must survive. An
+         * exclude that hit a limit is no evidence either way; a rule
+         * disabled by it meanwhile decides nothing. */
         for (size_t j = 0; j < rule->n_excludes; j++)
-                if (pattern_matches(e, e->md_exclude, &rule->excludes[j], text, len))
+                if (pattern_matches(e, e->md_exclude, ri, &rule->excludes[j], text, len))
                         return false;
+        if (e->budget[ri].disabled)
+                return false;
         if (ret_pattern)
                 *ret_pattern = pat;
         return true;
@@ -853,7 +904,7 @@ static size_t headline_offset(DetectEngine *e, const char *text, size_t len, con
                 if (rule->role != DETECT_RULE_ROLE_HEADLINE || !is_candidate(e, cand, i))
                         continue;
                 for (size_t j = 0; j < rule->n_patterns; j++)
-                        if (pattern_matches(e, e->md_exclude, &rule->patterns[j], text, len)) {
+                        if (pattern_matches(e, e->md_exclude, i, &rule->patterns[j], text, len)) {
                                 PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md_exclude);
                                 size_t at = ov[0];
 
@@ -882,7 +933,7 @@ static bool competing_fix(DetectEngine *e, size_t w, const char *text, size_t le
                     strcmp(rule->fix, winner->fix) == 0 || !is_candidate(e, cand, i) ||
                     (multi_line && rule->category == CATEGORY_NONE))
                         continue;
-                if (rule_matches(e, e->md_exclude, rule, text, len, NULL))
+                if (rule_matches(e, e->md_exclude, i, text, len, NULL))
                         return true;
         }
         return false;
@@ -921,7 +972,7 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
                  * was assembled because it is a failure report. */
                 if (multi_line && rule->category == CATEGORY_NONE)
                         continue;
-                if (rule_matches(e, e->md, rule, text, len, &wpat)) {
+                if (rule_matches(e, e->md, i, text, len, &wpat)) {
                         winner = rule;
                         w = i;
                 }

@@ -773,8 +773,8 @@ static int builder_finish(DetectRules *rules, RuleBuilder *b, DetectRuleErrors *
                 rule->explicit_literals = false;
                 if (rule->always) {
                         r = errors_add(errs, rule->file, rule->line,
-                                       "rule '%s': no required literal found, the rule is tried on "
-                                       "every line (slow); consider Literal=", rule->name);
+                                       "rule '%s': no required literal found, so it is loaded, but "
+                                       "tried on every line (slow); consider Literal=", rule->name);
                         if (r < 0)
                                 return r;
                         for (size_t i = 0; i < rule->n_literals; i++)
@@ -848,7 +848,9 @@ int detect_rules_load_string(DetectRules *rules, const char *file, const char *t
                         b = (RuleBuilder) {};
                         skipping = true;
                         if (line[l - 1] != ']') {
-                                r = errors_add(errs, file, lineno, "malformed section header '%s'", line);
+                                r = errors_add(errs, file, lineno,
+                                               "malformed section header '%s', skipping the section",
+                                               line);
                                 if (r < 0)
                                         goto finish;
                                 continue;
@@ -879,14 +881,16 @@ int detect_rules_load_string(DetectRules *rules, const char *file, const char *t
                         continue;
                 eq = strchr(line, '=');
                 if (!eq) {
-                        r = errors_add(errs, file, lineno, "expected Key=Value, got '%s'", line);
+                        r = errors_add(errs, file, lineno, "expected Key=Value, got '%s', ignoring",
+                                       line);
                         if (r < 0)
                                 goto finish;
                         continue;
                 }
                 *eq = 0;
                 if (!b.rule) {
-                        r = errors_add(errs, file, lineno, "assignment outside of a [Rule.NAME] section");
+                        r = errors_add(errs, file, lineno,
+                                       "assignment outside of a [Rule.NAME] section, ignoring");
                         if (r < 0)
                                 goto finish;
                         continue;

@@ -8,6 +8,13 @@
  * cursor's, it was committed and is skipped; if the cursor's entry is gone
  * (vacuumed) we landed on the next one, which is read. A cursor the journal
  * cannot even parse falls back to the tail, and on_reset says so.
+ *
+ * A dispatch reads at most batch entries and spends at most time_budget
+ * delivering their lines (a consumer can be slow on some lines: a rule that
+ * backtracks), checked after each line, so the loop commits and serves its
+ * other sources in between. A long entry may be left in the middle, as
+ * backpressure does: its lines are committed before its cursor, so a crash
+ * before the rest is read would feed its first lines again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +39,8 @@ struct JournalSource {
         char *own_unit;
         pid_t own_pid;
         unsigned batch;
+        usec_t time_budget;
+        usec_t deadline;          /* CLOCK_MONOTONIC end of this dispatch's budget */
         int min_priority;
         bool paused;
         bool have_entry;          /* positioned on an entry not yet (fully) delivered */
@@ -119,7 +128,8 @@ static bool is_own(JournalSource *s) {
         return pid && atoi(pid) == (int) s->own_pid;
 }
 
-/* Delivers the current entry from line s->resume_line on. 1: done, 0: stopped. */
+/* Delivers the current entry from line s->resume_line on. 1: done, 0: stopped,
+ * 2: the time budget ran out before its end (resume_line says where). */
 static int deliver_entry(JournalSource *s) {
         _cleanup_free_ char *unit = NULL, *ident = NULL, *host = NULL, *prio = NULL,
                             *cursor = NULL, *stream = NULL;
@@ -173,6 +183,10 @@ static int deliver_entry(JournalSource *s) {
                                 return 0;
                         }
                         s->stats.lines++;
+                        if (nl && now_monotonic() >= s->deadline) {
+                                s->resume_line = line + 1;
+                                return 2;
+                        }
                 }
                 line++;
                 if (!nl)
@@ -205,7 +219,11 @@ static int read_entries(JournalSource *s, unsigned max) {
                         return r;
                 if (r == 0)
                         return 0;     /* the consumer asked us to stop */
+                if (r == 2)
+                        return 1;     /* out of time in the middle of the entry */
                 s->have_entry = false;
+                if (now_monotonic() >= s->deadline)
+                        return 1;
         }
         return 1;
 }
@@ -215,6 +233,7 @@ static int on_defer(sd_event_source *es, void *userdata) {
         int r;
 
         /* Defer sources are one-shot: ask again while more is waiting. */
+        s->deadline = now_monotonic() + s->time_budget;
         r = read_entries(s, s->batch);
         (void) sd_event_source_set_enabled(s->defer_source, r > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
         return 0;
@@ -310,6 +329,7 @@ int journal_source_new(sd_event *event, const JournalOptions *o, JournalLineFunc
                 .own_unit = strdup(o->own_unit ?: "appwatch.service"),
                 .own_pid = getpid(),
                 .batch = o->batch ?: 1000,
+                .time_budget = o->time_budget ?: (usec_t) 50 * USEC_PER_MSEC,
                 .min_priority = o->min_priority,
         };
         if (!s->own_unit)
@@ -342,6 +362,9 @@ int journal_source_new(sd_event *event, const JournalOptions *o, JournalLineFunc
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(s->defer_source, "journal-read");
+        /* Below the io sources, or it would win over them while it has more
+         * to read (see the tailer's defer source). */
+        (void) sd_event_source_set_priority(s->defer_source, SD_EVENT_PRIORITY_NORMAL + 1);
         arm_timer(s);
         *ret = TAKE_PTR(s);
         return 0;
@@ -374,6 +397,7 @@ int journal_source_poll(JournalSource *s) {
         int r;
 
         (void) sd_journal_process(s->journal);
+        s->deadline = UINT64_MAX;
         while ((r = read_entries(s, s->batch)) > 0)
                 ;
         return r < 0 ? r : 0;

@@ -12,12 +12,14 @@
  * inode is a new file. Startup and IN_Q_OVERFLOW rescans are the same
  * reconcile, so there is one code path for "what is in the directory".
  *
- * Reading happens only in a defer source, at most read_budget bytes per
- * loop iteration: retired files first (so an old file's last lines come
- * before its replacement's), then the others round-robin. Each file keeps
- * the offset of the start of its current line and the bytes of that line
- * read so far (at most max_line of them); a line is consumed only when the
- * callback accepts it, so a refused line is read again on resume.
+ * Reading happens only in a defer source, at most read_budget bytes and
+ * time_budget of delivering lines (the callback can be slow on some lines: a
+ * rule that backtracks) per loop iteration: retired files first (so an old
+ * file's last lines come before its replacement's), then the others
+ * round-robin. Each file keeps the offset of the start of its current line
+ * and the bytes of that line read so far (at most max_line of them); a line
+ * is consumed only when the callback accepts it, so a refused line is read
+ * again on resume.
  *
  * Threading: loop thread only.
  */
@@ -41,6 +43,7 @@
 #define TAIL_DEFAULT_MAX_LINE (64U * 1024U)
 #define TAIL_DEFAULT_MAX_FILES 1024U
 #define TAIL_DEFAULT_READ_BUDGET (1024U * 1024U)
+#define TAIL_DEFAULT_TIME_BUDGET (50 * USEC_PER_MSEC)
 #define TAIL_DEFAULT_ROTATE_WAIT (5 * USEC_PER_SEC)
 #define TAIL_CHUNK (64U * 1024U)
 /* A line buffer bigger than this is given back once its line is consumed. */
@@ -119,6 +122,7 @@ struct Tailer {
         char *chunk;            /* TAIL_CHUNK bytes */
         bool started, paused, need_rescan;
         bool closed_some;       /* a file was closed: room for skipped ones */
+        usec_t deadline;        /* CLOCK_MONOTONIC end of this dispatch's time budget */
         unsigned scan_gen;
         usec_t last_files_warning;
         TailStats stats;
@@ -851,6 +855,9 @@ static int file_consume(Tailer *t, TailFile *f, const char *p, size_t n) {
                                          seg > t->opts.max_line, f->pos + seg + 1);
                         if (r != READ_EOF)
                                 return r;
+                        /* The rest of the chunk is read again from f->pos. */
+                        if (now_monotonic() >= t->deadline)
+                                return READ_BUDGET;
                 } else {
                         file_append(t, f, p, seg);
                         if (!nl)
@@ -860,6 +867,8 @@ static int file_consume(Tailer *t, TailFile *f, const char *p, size_t n) {
                                          f->line_len > f->buf_len, f->pos + f->line_len + 1);
                         if (r != READ_EOF)
                                 return r;
+                        if (now_monotonic() >= t->deadline)
+                                return READ_BUDGET;
                 }
                 p = nl + 1;
         }
@@ -944,6 +953,13 @@ static int file_read(Tailer *t, TailFile *f, size_t *budget) {
                 *budget -= (size_t) n;
                 t->stats.bytes += (uint64_t) n;
                 r = file_consume(t, f, t->chunk, (size_t) n);
+                if (r == READ_BUDGET) {
+                        /* Out of time within the chunk: its rest is read again. */
+                        uint64_t left = read_off + (uint64_t) n - (f->pos + f->line_len);
+
+                        *budget += (size_t) left;
+                        t->stats.bytes -= left;
+                }
                 if (r != READ_EOF)
                         return r;
         }
@@ -1017,6 +1033,10 @@ static void tailer_retry_skipped(Tailer *t) {
 static int on_defer(sd_event_source *s, void *userdata) {
         Tailer *t = userdata;
 
+        /* Bounded by bytes and by time, whichever runs out first; the loop then
+         * commits (txn's post source) and serves the other sources before the
+         * defer source continues. */
+        t->deadline = now_monotonic() + t->opts.time_budget;
         (void) tailer_read_pass(t, t->opts.read_budget);
         tailer_retry_skipped(t);
         tailer_schedule(t);
@@ -1049,6 +1069,8 @@ int tailer_new(sd_event *e, const TailOptions *o, TailLineFunc on_line, TailLook
                 t->opts.read_budget = TAIL_DEFAULT_READ_BUDGET;
         if (t->opts.rotate_wait == 0)
                 t->opts.rotate_wait = TAIL_DEFAULT_ROTATE_WAIT;
+        if (t->opts.time_budget == 0)
+                t->opts.time_budget = TAIL_DEFAULT_TIME_BUDGET;
 
         t->chunk = malloc(TAIL_CHUNK);
         if (!t->chunk)
@@ -1068,6 +1090,12 @@ int tailer_new(sd_event *e, const TailOptions *o, TailLineFunc on_line, TailLook
                 return r;
         (void) sd_event_source_set_enabled(t->defer_source, SD_EVENT_OFF);
         (void) sd_event_source_set_description(t->defer_source, "tail-read");
+        /* Below the io sources. A defer source stays pending across its
+         * dispatches, so sd-event ranks it as old as its first arming and,
+         * at equal priority, it would win over a control request or a
+         * signal that became ready since, for as long as there is more to
+         * read: the loop would turn, but serve nothing else. */
+        (void) sd_event_source_set_priority(t->defer_source, SD_EVENT_PRIORITY_NORMAL + 1);
 
         /* Set last, so a failed constructor does not destroy the caller's userdata. */
         t->userdata = userdata;
@@ -1270,6 +1298,7 @@ int tailer_poll(Tailer *t) {
         r = tailer_process_inotify(t, true);
         if (r < 0)
                 return r;
+        t->deadline = UINT64_MAX;       /* the caller asked for everything */
         for (;;) {
                 r = tailer_read_pass(t, SIZE_MAX);
                 if (r == READ_STOPPED)

@@ -20,6 +20,9 @@ sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", os.path.dirname(__
 from awtest import APPWATCHCTL, Daemon, call, connect, read_line, wait_until  # noqa: E402
 
 
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+
+
 def watch_config(logdir, extra=""):
     return ("[Journal]\nEnabled=no\n[Service]\nWorkers=2\n[Watch.shop]\nPath=%s\nApp=shop\n%s"
             % (logdir, extra))
@@ -76,6 +79,180 @@ class Hardening(unittest.TestCase):
 APPWATCH_GID = 47001          # the "appwatch" group
 MEMBER_UID = 47002            # awmember: in the appwatch group, not root
 STRANGER_UID = 47003          # awstranger: a local user outside the group
+
+
+class LoopBudget(unittest.TestCase):
+    """Item 8: a flood of lines on which a rule backtracks catastrophically
+    never stalls the loop. Each such line costs about a millisecond at
+    PCRE2's limits; 40,000 of them used to keep the loop busy for over 30 s
+    (longer than WatchdogSec=30s), so status was not answered, no
+    WATCHDOG=1 was sent, and after systemd's restart the same uncommitted
+    lines would stall it again."""
+
+    EVIL = b"a" * 37 + b"b\n"
+    WATCHDOG_USEC = 2000000
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="appwatch-loop.")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.logdir = os.path.join(self.tmp, "logs")
+        os.makedirs(self.logdir)
+
+    def daemon(self, config=None):
+        d = Daemon(self, config or watch_config(self.logdir), watchdog_usec=self.WATCHDOG_USEC)
+        rules = os.path.join(d.dir, "rules.d")
+        os.makedirs(rules)
+        with open(os.path.join(rules, "50-evil.rules"), "w") as f:
+            f.write("[Rule.evil]\nPattern=(a+)+$\nCategory=network\nPriority=90\n")
+        d.start()
+        return d
+
+    @staticmethod
+    def longest_gap(times):
+        return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+
+    def flood(self, d, data, n_lines, write=None):
+        """Writes data (n_lines lines) at once, then a normal failure once
+        they are read, sampling status and WATCHDOG=1 all along; write(data)
+        does the writing when given (a journal file, say), else data goes
+        to a watched file. Checks that status answered within a second
+        every time and that the watchdog was fed within its period; returns
+        the failure's incidents."""
+        lines0 = json.loads(d.ctl("status", "--json").stdout)["counts"]["lines"]
+        stop = threading.Event()
+        self.addCleanup(stop.set)
+        calls, answered, pings = [], [], []
+
+        def watchdog():
+            while not stop.is_set():
+                try:
+                    d.notify.wait_for(lambda f: f.get("WATCHDOG") == "1", timeout=0.5)
+                except AssertionError:
+                    continue
+                pings.append(time.monotonic())
+
+        def status():
+            while not stop.is_set():
+                t0 = time.monotonic()
+                try:
+                    reply = d.call("status", timeout=60)
+                except (OSError, ValueError) as e:
+                    reply = {"error": str(e)}
+                t1 = time.monotonic()
+                calls.append(t1 - t0)
+                if "data" in reply:
+                    answered.append((t1, reply["data"]))
+                time.sleep(0.02)
+        threads = [threading.Thread(target=watchdog, daemon=True),
+                   threading.Thread(target=status, daemon=True)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)       # a few pings and answers before the flood
+        t_flood = time.monotonic()
+        path = os.path.join(self.logdir, "flood.log")
+        if not write:
+            def write(data):
+                with open(path, "ab") as f:
+                    f.write(data)
+        write(data)
+        wait_until(lambda: answered and answered[-1][1]["counts"]["lines"] >= lines0 + n_lines,
+                   timeout=300, interval=0.1, what="the flood read")
+        t_read = time.monotonic()
+        write(b"ERROR: a normal failure after the flood\n")
+        inc = d.wait_incidents(lambda l: [i for i in l if "after the flood" in i["title"]],
+                               what="the failure after the flood")
+        time.sleep(1.5)       # more pings after it
+        stop.set()
+        for t in threads:
+            t.join(65)
+        sys.stderr.write("flood of %d lines read in %.3f s: %d status answers, slowest %.3f s, "
+                         "longest gap between answers %.3f s; %d WATCHDOG=1, longest gap "
+                         "%.3f s\n" % (n_lines, t_read - t_flood, len(answered), max(calls),
+                                        self.longest_gap([t for t, _ in answered]), len(pings),
+                                        self.longest_gap(pings)))
+        self.assertIsNone(d.proc.poll())
+        self.assertLess(max(calls), 1.0)
+        self.assertGreater(len(pings), 3)
+        self.assertLess(self.longest_gap(pings), self.WATCHDOG_USEC / 1e6)
+        # The failure after the flood: exactly once.
+        inc = [i for i in inc if "after the flood" in i["title"]]
+        self.assertEqual([i["count"] for i in inc], [1])
+        return inc
+
+    def test_catastrophic_pattern_flood(self):
+        d = self.daemon()
+        # The rule has no literal: it is kept, and the warning says so.
+        self.assertRegex(d.logtext(), r"50-evil.rules:1: rule 'evil': .*so it is loaded, but "
+                                      r"tried on every line \(slow\)")
+        self.assertNotIn("ignoring that rule", d.logtext())
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual(st["rules_disabled"], [])
+
+        self.flood(d, self.EVIL * 40000, 40000)
+
+        # The rule is disabled: one record in the log, a line in status.
+        log = d.logtext()
+        self.assertEqual(log.count("Rule 'evil' ("), 1, log[-3000:])
+        self.assertRegex(log, r"Rule 'evil' \(.*50-evil.rules:1\) hit PCRE2's match limits "
+                              r"\d+ times .*disabling it until the next reload")
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual([r["name"] for r in st["rules_disabled"]], ["evil"])
+        self.assertTrue(st["rules_disabled"][0]["file"].endswith("50-evil.rules"))
+        self.assertEqual(st["rules_disabled"][0]["line"], 1)
+        text = d.ctl("status").stdout
+        self.assertIn("1 disabled until the next reload", text)
+        self.assertRegex(text, r"disabled evil \(.*50-evil.rules:1\): hit PCRE2's limits")
+
+        # Still once after a restart: the flood was committed, not read again.
+        d.stop()
+        d.start()
+        time.sleep(1)
+        inc = [i for i in d.incidents() if "after the flood" in i["title"]]
+        self.assertEqual([i["count"] for i in inc], [1])
+
+        # A reload gives the rule its budget back.
+        d.ctl("reload")
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual(st["rules_disabled"], [])
+        self.assertNotIn("disabled evil", d.ctl("status").stdout)
+
+    def test_slow_lines_under_the_rule_budget(self):
+        """One pathological line in 17 keeps the rule under its match
+        budget, so it is never disabled: only the bound on each loop
+        iteration keeps status and the watchdog served."""
+        d = self.daemon()
+        block = self.EVIL + b"".join(b"plain line %d\n" % i for i in range(16))
+        self.flood(d, block * 4000, 17 * 4000)
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual(st["rules_disabled"], [])
+
+    def test_slow_journal_backlog(self):
+        """The same through the journal reader, one entry per line."""
+        if not os.path.exists(JOURNAL_REMOTE):
+            self.skipTest("systemd-journal-remote is not installed")
+        jdir = os.path.join(self.tmp, "journal")
+        os.makedirs(jdir)
+        n_files = []
+
+        def write(data):
+            t = int(time.time() * 1e6)
+            out = []
+            for i, m in enumerate(data.decode().splitlines()):
+                out += ["__REALTIME_TIMESTAMP=%d" % (t + i), "__MONOTONIC_TIMESTAMP=%d" % (t + i),
+                        "_BOOT_ID=0123456789abcdef0123456789abcdef", "_HOSTNAME=builder7",
+                        "_SYSTEMD_UNIT=build.service", "SYSLOG_IDENTIFIER=build", "PRIORITY=6",
+                        "MESSAGE=" + m, ""]
+            n_files.append(1)
+            path = os.path.join(jdir, "remote-%d.journal" % len(n_files))
+            subprocess.run([JOURNAL_REMOTE, "-o", path, "-"],
+                           input=("\n".join(out) + "\n").encode(), check=True,
+                           capture_output=True)
+        d = self.daemon("[Journal]\nDirectory=%s\nUnits=build.service\n[Service]\nWorkers=1\n"
+                        % jdir)
+        block = self.EVIL + b"".join(b"plain line %d\n" % i for i in range(16))
+        self.flood(d, block * 4000, 17 * 4000, write)
+        st = json.loads(d.ctl("status", "--json").stdout)
+        self.assertEqual(st["rules_disabled"], [])
 
 
 def need_root(tc):

@@ -554,6 +554,102 @@ TEST(binary_and_invalid_utf8_are_harmless) {
         return 0;
 }
 
+/* Built-in rules plus one whose pattern backtracks catastrophically on
+ * "aaa...b": every try on such a line ends at PCRE2's match limit. */
+static DetectRules *rules_with_evil(DetectRulesFlags flags) {
+        static const char text[] = "[Rule.evil]\nPattern=(a+)+$\nCategory=network\nPriority=90\n";
+        DetectRuleErrors errs = {};
+        DetectRules *r = NULL;
+
+        if (detect_rules_new(flags, &r) < 0 ||
+            detect_rules_load_string(r, "50-evil.rules", text, sizeof text - 1, &errs) < 0 ||
+            !detect_rules_has(r, "evil"))
+                abort();
+        detect_rule_errors_done(&errs);
+        return r;
+}
+
+static const char evil_line[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab";
+static const char evil_match[] = "aaaa";       /* the rule matches this one */
+
+TEST(rule_that_keeps_hitting_limits_is_disabled) {
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = rules_with_evil(0);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        const char *ok = "ERROR: something else broke";
+        DetectDisabledRule d;
+        DetectStats st;
+        Collected got = {};
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        /* Before: the rule works on the lines it matches. */
+        ASSERT_OK(detect_engine_feed(e, "s", evil_match, strlen(evil_match), 0, collect_cb, &got));
+        ASSERT_OK(detect_engine_flush(e, NULL, UINT64_MAX, collect_cb, &got));
+        ASSERT_EQ(got.n, 1);
+        collected_done(&got);
+
+        for (int i = 0; i < DETECT_RULE_LIMIT_HITS - 1; i++)
+                ASSERT_OK(detect_engine_feed(e, "s", evil_line, strlen(evil_line), 0, NULL, NULL));
+        detect_engine_get_stats(e, &st);
+        ASSERT_EQ(st.match_errors, DETECT_RULE_LIMIT_HITS - 1);
+        ASSERT_EQ(st.rules_disabled, 0);
+        ASSERT_ERROR(detect_engine_get_disabled_rule(e, 0, &d), ENOENT);
+
+        ASSERT_OK(detect_engine_feed(e, "s", evil_line, strlen(evil_line), 0, NULL, NULL));
+        detect_engine_get_stats(e, &st);
+        ASSERT_EQ(st.match_errors, DETECT_RULE_LIMIT_HITS);
+        ASSERT_EQ(st.rules_disabled, 1);
+        ASSERT_OK(detect_engine_get_disabled_rule(e, 0, &d));
+        ASSERT_STREQ(d.name, "evil");
+        ASSERT_STREQ(d.file, "50-evil.rules");
+        ASSERT_EQ(d.line, 1);
+        ASSERT_EQ(d.limit_hits, DETECT_RULE_LIMIT_HITS);
+        ASSERT_ERROR(detect_engine_get_disabled_rule(e, 1, &d), ENOENT);
+
+        /* After: it is tried no more, on any line, and the others still work
+         * (on a new stream, where nothing earlier makes the line an echo). */
+        for (int i = 0; i < 100; i++)
+                ASSERT_OK(detect_engine_feed(e, "s", evil_line, strlen(evil_line), 0, NULL, NULL));
+        ASSERT_OK(detect_engine_feed(e, "t", evil_match, strlen(evil_match), 0, collect_cb, &got));
+        ASSERT_OK(detect_engine_feed(e, "t", ok, strlen(ok), 0, collect_cb, &got));
+        ASSERT_OK(detect_engine_flush(e, NULL, UINT64_MAX, collect_cb, &got));
+        detect_engine_get_stats(e, &st);
+        ASSERT_EQ(st.match_errors, DETECT_RULE_LIMIT_HITS);
+        ASSERT_EQ(st.rules_disabled, 1);
+        ASSERT_EQ(got.n, 1);
+        ASSERT_STRSTR(got.items[0]->title, "something else broke");
+        collected_done(&got);
+
+        /* A new engine (what a reload makes) starts with a fresh budget. */
+        detect_engine_free(TAKE_PTR(e));
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        ASSERT_OK(detect_engine_feed(e, "s", evil_match, strlen(evil_match), 0, collect_cb, &got));
+        ASSERT_OK(detect_engine_flush(e, NULL, UINT64_MAX, collect_cb, &got));
+        ASSERT_EQ(got.n, 1);
+        collected_done(&got);
+        return 0;
+}
+
+TEST(rule_that_rarely_hits_limits_keeps_working) {
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = rules_with_evil(DETECT_RULES_NO_BUILTIN);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        const char *plain = "nothing to see here";
+        DetectStats st;
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        /* Fewer than DETECT_RULE_LIMIT_HITS hits in each window of tries. */
+        for (int w = 0; w < 4; w++) {
+                for (int i = 0; i < DETECT_RULE_LIMIT_HITS - 1; i++)
+                        ASSERT_OK(detect_engine_feed(e, "s", evil_line, strlen(evil_line), 0,
+                                                     NULL, NULL));
+                for (int i = 0; i < DETECT_RULE_LIMIT_WINDOW; i++)
+                        ASSERT_OK(detect_engine_feed(e, "s", plain, strlen(plain), 0, NULL, NULL));
+        }
+        detect_engine_get_stats(e, &st);
+        ASSERT_EQ(st.match_errors, 4 * (DETECT_RULE_LIMIT_HITS - 1));
+        ASSERT_EQ(st.rules_disabled, 0);
+        return 0;
+}
+
 TEST(bad_options_are_rejected) {
         _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
         DetectOptions o = { .max_line_length = 8 };

@@ -133,6 +133,33 @@ TEST(later_rules_replace_and_disable_earlier_ones) {
         return 0;
 }
 
+/* A rule without a literal is slow, not wrong: it stays in use (the engine's
+ * match budget guards against a pathological one), and the warning says so. */
+TEST(rule_without_literal_is_loaded_and_says_so) {
+        _cleanup_(detect_rules_unrefp) DetectRules *r = NULL;
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        static const char text[] = "[Rule.no_literal]\nPattern=^\\s*(x|y)\\d+$\n"
+                                   "Category=network\nPriority=90\n";
+        DetectRuleErrors errs = {};
+        Collected got = {};
+
+        ASSERT_OK(detect_rules_new(DETECT_RULES_NO_BUILTIN, &r));
+        ASSERT_OK(detect_rules_load_string(r, "50-slow.rules", text, sizeof text - 1, &errs));
+        ASSERT_EQ(errs.n_errors, 1);
+        ASSERT_EQ(errs.errors[0].line, 1);
+        ASSERT_STRSTR(errs.errors[0].message, "so it is loaded, but tried on every line (slow)");
+        detect_rule_errors_done(&errs);
+        ASSERT_TRUE(detect_rules_has(r, "no_literal"));
+
+        ASSERT_OK(detect_engine_new(r, NULL, &e));
+        ASSERT_OK(detect_engine_feed(e, "s", "  x42", 5, 0, collect_cb, &got));
+        ASSERT_OK(detect_engine_flush(e, NULL, UINT64_MAX, collect_cb, &got));
+        ASSERT_EQ(got.n, 1);
+        ASSERT_STREQ(category_to_string(got.items[0]->category), "network");
+        collected_done(&got);
+        return 0;
+}
+
 TEST(etc_overrides_vendor_files_by_name) {
         _cleanup_(detect_rules_unrefp) DetectRules *r = NULL;
         DetectRuleErrors errs = {};

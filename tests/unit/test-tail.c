@@ -35,6 +35,7 @@ typedef struct Ctx {
         uint64_t closed_dev, closed_inode;
         size_t lines_at_close;  /* c->n when the last close callback ran */
         int open_at_close;      /* tailer_position() of the closed file then */
+        usec_t line_cost;       /* each line keeps the callback busy this long */
 } Ctx;
 
 static void ctx_done(Ctx *c) {
@@ -74,6 +75,8 @@ static int on_line(Tailer *t, const TailLine *l, void *userdata) {
                 abort();
         memcpy(r->data, l->data, l->len);
         r->data[l->len] = '\0';
+        if (c->line_cost > 0)
+                (void) usleep((useconds_t) c->line_cost);
         return 0;
 }
 
@@ -1061,6 +1064,84 @@ TEST(read_budget) {
         ASSERT_TRUE(steps >= 25);
         for (int i = 0; i < 200; i++)
                 ASSERT_EQ(c.recs[i].offset, (uint64_t) i * 9);
+        return 0;
+}
+
+typedef struct PipeSeen {
+        const Ctx *c;
+        long lines_then;        /* c->n when the pipe was served; -1 = not yet */
+} PipeSeen;
+
+static int on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        PipeSeen *p = userdata;
+        char b;
+
+        if (read(fd, &b, 1) != 1)
+                abort();
+        p->lines_then = (long) p->c->n;
+        return 0;
+}
+
+/* A slow consumer: each dispatch stops after time_budget, and whatever else
+ * became ready (a control request, say) is served before reading goes on. */
+TEST(time_budget) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        _cleanup_(sd_event_source_unrefp) sd_event_source *io = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *a = join(dir, "a.log");
+        TailOptions o = { .time_budget = 5 * USEC_PER_MSEC };
+        size_t max_step = 0, steps = 0;
+        usec_t end = now_monotonic() + WAIT_USEC;
+        _cleanup_fclose_ FILE *f = fopen(a, "we");
+        int pipefd[2];
+        TailStats st;
+
+        ASSERT_TRUE(f);
+        for (int i = 0; i < 200; i++)
+                fprintf(f, "line %03d\n", i);
+        ASSERT_OK(fflush(f));
+
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        c.line_cost = USEC_PER_MSEC;
+        ASSERT_OK(tailer_add_watch(t, "w", dir, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_OK(sd_event_run(e, 10 * USEC_PER_MSEC));     /* the first batch */
+        ASSERT_TRUE(c.n > 0 && c.n < 200);
+
+        /* Ready now, while much is left to read: served at the next turn. */
+        ASSERT_OK(pipe2(pipefd, O_CLOEXEC | O_NONBLOCK));
+        ASSERT_EQ(write(pipefd[1], "x", 1), 1);
+        PipeSeen seen = { .c = &c, .lines_then = -1 };
+        ASSERT_OK(sd_event_add_io(e, &io, pipefd[0], EPOLLIN, on_pipe, &seen));
+        size_t lines_before = c.n;
+        ASSERT_OK(sd_event_run(e, 10 * USEC_PER_MSEC));
+        ASSERT_EQ(c.n, lines_before);           /* the pipe went first */
+        ASSERT_EQ(seen.lines_then, (long) lines_before);
+
+        while (c.n < 200 && now_monotonic() < end) {
+                size_t before = c.n;
+
+                ASSERT_OK(sd_event_run(e, 10 * USEC_PER_MSEC));
+                if (c.n - before > max_step)
+                        max_step = c.n - before;
+                steps++;
+        }
+        ASSERT_EQ(c.n, 200);
+        /* Each line takes at least 1 ms, so after 5 of them 5 ms are gone. */
+        ASSERT_TRUE(max_step <= 5);
+        ASSERT_TRUE(steps >= 39);
+        /* Every line once, in order; the bytes read past the deadline are
+         * not counted twice. */
+        for (int i = 0; i < 200; i++)
+                ASSERT_EQ(c.recs[i].offset, (uint64_t) i * 9);
+        tailer_get_stats(t, &st);
+        ASSERT_EQ(st.bytes, 200 * 9);
+        ASSERT_EQ(st.lines, 200);
+        io = sd_event_source_disable_unref(io);
+        close(pipefd[0]);
+        close(pipefd[1]);
         return 0;
 }
 
