@@ -280,8 +280,9 @@ static int open_nofollow(const char *path, int flags) {
         fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
         if (fd >= 0)
                 return TAKE_FD(fd);
-        /* ENOSYS: an old kernel; EPERM: a seccomp filter that does not know it. */
-        if (errno != ENOSYS && errno != EPERM && errno != E2BIG)
+        /* ENOSYS: an old kernel; EPERM: a seccomp filter that does not know it.
+         * ENOTDIR may be a symlink where a directory should be: the walk says. */
+        if (errno != ENOSYS && errno != EPERM && errno != E2BIG && errno != ENOTDIR)
                 return -errno;
 #else
         (void) how;
@@ -1046,6 +1047,8 @@ static int watch_setup(Tailer *t, TailWatch *w) {
                         return log_oom();
                 /* Only a real directory there is a step forward. */
                 cfd = open_nofollow(child, O_PATH | O_DIRECTORY);
+                if (cfd == -ELOOP)
+                        warn_symlink(w);
                 if (cfd < 0)
                         return 0;
         }
