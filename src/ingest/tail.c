@@ -12,6 +12,15 @@
  * inode is a new file. Startup and IN_Q_OVERFLOW rescans are the same
  * reconcile, so there is one code path for "what is in the directory".
  *
+ * Directories are opened without following symlinks (open_nofollow()),
+ * watched through their fd, listed and their files opened from a fresh fd
+ * whose dev and inode are checked against the watched one at every
+ * reconcile; a file is opened only if the directory's owner or the app's
+ * user could read it (TailReader). Open files are capped at max_files: an
+ * idle, drained file can be closed to make room ("dormant": fd < 0, its
+ * position and marker kept) and is reopened by name from the directory fd
+ * when IN_MODIFY names it, after checking it is still the same inode.
+ *
  * Reading happens only in a defer source, at most read_budget bytes per
  * loop iteration: retired files first (so an old file's last lines come
  * before its replacement's), then the others round-robin. Each file keeps
