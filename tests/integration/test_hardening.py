@@ -566,14 +566,9 @@ class LimitedDaemon(Daemon):
         return ["prlimit", "--nofile=%d:%d" % self.nofile, "--"] + super().argv()
 
     def fds(self):
-        """Descriptors appwatchd has open (its pid: the last exec'ed child)."""
-        pid = self.proc.pid
-        if self.activate:
-            pid = self.daemon_pid()
-        return len(os.listdir("/proc/%d/fd" % pid))
-
-    def daemon_pid(self):
-        return self.proc.pid   # prlimit and systemd-socket-activate exec
+        """Descriptors appwatchd has open (prlimit and systemd-socket-activate
+        exec it, so it has their pid)."""
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
 
 class FileDescriptors(unittest.TestCase):
