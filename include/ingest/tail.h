@@ -118,7 +118,9 @@ typedef struct TailStats {
         uint64_t waiting;         /* not open now for want of a descriptor: retried */
         uint64_t open_errors;     /* opens failed with EMFILE/ENFILE (each is retried) */
         uint64_t evictions;       /* idle files closed to make room */
-        uint64_t unreadable;      /* files skipped: none of the watch's readers may read them */
+        uint64_t unreadable;      /* files in the watched directories not read because none
+                                   * of the watch's readers may read them (as of the last
+                                   * look at each directory) */
         uint64_t lines;           /* delivered (and accepted) */
         uint64_t bytes;           /* read from files */
         uint64_t truncated_lines; /* delivered cut to max_line */

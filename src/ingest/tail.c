@@ -99,6 +99,7 @@ typedef struct TailWatch {
         bool initial_done;      /* files found from now on appeared later: read from 0 */
         bool skipped;           /* the last reconcile left files out (max_files) */
         size_t n_skipped;       /* files left out by the last reconcile */
+        size_t n_unreadable;    /* files it did not open: none of our readers may read them */
         WatchState state;
         int wd;
         int dir_fd;             /* the directory watched (ACTIVE), opened without symlinks */
@@ -580,7 +581,6 @@ static int file_open_fd(Tailer *t, TailWatch *w, int dir_fd, const char *name, c
                 return log_debug_errno(-EBADFD, "Watch '%s': '%s' is not a regular file, ignoring.",
                                        w->name, path);
         if (!watch_may_read(w, ret_st)) {
-                t->stats.unreadable++;
                 warn_unreadable(t, w, path, ret_st);
                 return -EACCES;
         }
@@ -829,7 +829,7 @@ static int watch_open_dir(Tailer *t, TailWatch *w) {
 static int watch_reconcile(Tailer *t, TailWatch *w) {
         _cleanup_(closedirp) DIR *d = NULL;
         bool initial = !w->initial_done;
-        size_t skipped = 0;
+        size_t skipped = 0, unreadable = 0;
         unsigned gen;
         struct dirent *de;
         int fd, r;
@@ -883,12 +883,15 @@ static int watch_reconcile(Tailer *t, TailWatch *w) {
                 r = file_open(t, w, dirfd(d), de->d_name, initial);
                 if (r == -EMFILE || r == -ENFILE)
                         skipped++;
+                else if (r == -EACCES)
+                        unreadable++;
         }
         if (errno != 0)
                 log_warning_errno(-errno, "Watch '%s': reading '%s' failed, ignoring: %m",
                                   w->name, w->dir);
         w->skipped = skipped > 0;
         w->n_skipped = skipped;
+        w->n_unreadable = unreadable;
         if (skipped > 0) {
                 warn_too_many_files(t, w, skipped);
                 tailer_want_retry(t);
@@ -1869,8 +1872,11 @@ void tailer_get_stats(Tailer *t, TailStats *ret) {
                 if (t->files[i]->want_open)
                         ret->waiting++;
         }
-        for (size_t i = 0; i < t->n_watches; i++)
+        ret->unreadable = 0;
+        for (size_t i = 0; i < t->n_watches; i++) {
                 ret->waiting += t->watches[i]->n_skipped;
+                ret->unreadable += t->watches[i]->n_unreadable;
+        }
 }
 
 int tailer_set_watch_user(Tailer *t, const char *name, const char *user) {

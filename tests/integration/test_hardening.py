@@ -547,6 +547,36 @@ class WatchedDirSwap(HardeningBase):
         st = self.assert_alive()
         self.assertGreaterEqual(st["ingest"]["files"]["unreadable"], 1)
 
+    def test_app_user_reads_its_files_in_anothers_directory(self):
+        # A directory owned by one user (the stranger), with files of the
+        # app's user (the member) in it, and a root-only one.
+        logs = os.path.join(self.tmp, "shared")
+        os.makedirs(logs)
+        os.chmod(logs, 0o755)
+        os.chown(logs, STRANGER_UID, STRANGER_UID)
+        self.d.write_config(self.config + "[Watch.shop]\nPath=%s\nApp=shop\n"
+                            "[App.shop]\nUser=awmember\n" % logs)
+        self.d.start()
+        with root_only(os.path.join(logs, "root.log")) as f:
+            f.write("ERROR: ROOTONLY-7f3a9 in a shared directory\n")
+        mine = os.path.join(logs, "member.log")
+        with root_only(mine) as f:
+            os.fchown(f.fileno(), MEMBER_UID, MEMBER_UID)
+            f.write("ERROR: the app user's own\n")
+        self.d.wait_incidents(lambda l: [i for i in l
+                                         if i["title"] == "ERROR: the app user's own"],
+                              what="the failure in the app user's file")
+        with open(mine, "a") as f:
+            f.write("ERROR: the app user's second\n")
+        self.d.wait_incidents(lambda l: [i for i in l
+                                         if i["title"] == "ERROR: the app user's second"],
+                              what="the second failure in the app user's file")
+        self.assertIn("nor the app's user 'awmember', not reading it", self.d.logtext())
+        self.assert_nothing_leaked()
+        self.assertEqual(sorted(i["count"] for i in self.d.incidents()), [1, 1])
+        st = self.assert_alive()
+        self.assertEqual(st["ingest"]["files"]["unreadable"], 1)
+
     def test_dot_dot_in_path_is_refused(self):
         self.d.write_config(self.config + "[Watch.shop]\nPath=%s/../etc\n" % self.tmp)
         p = subprocess.run(self.d.argv() + ["--check-config"], capture_output=True, text=True,
