@@ -55,8 +55,10 @@
  * to be the same inode, when IN_MODIFY says it grew); only when every open
  * file is busy, or open() fails with EMFILE/ENFILE, is a file left waiting
  * (counted in TailStats.waiting, warned about, retried each second and as
- * soon as a file closes). A dormant file renamed out of a glob's names and
- * written to in the same moment may lose those last lines, read_budget bytes read per loop
+ * soon as a file closes). A dormant file that is rotated is reopened
+ * under its new name in the directory and drained; only one that is written
+ * to and then deleted or moved out of the directory before the tailer looks
+ * loses those last lines. read_budget bytes are read per loop
  * iteration (then a defer source continues, so other sources are never
  * starved). Memory is O(max_files * max_line) in the worst case, allocated
  * on demand.

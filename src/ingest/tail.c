@@ -821,6 +821,27 @@ static int watch_open_dir(Tailer *t, TailWatch *w) {
 }
 
 /*
+ * A dormant file of w renamed to a name w does not match (app.log to
+ * app.log.1 under a glob of *.log) is about to be retired: reopen it under
+ * that name first, so that what was written to it since it was closed is
+ * still read (an open file is drained from its fd). Returns whether name
+ * was one.
+ */
+static bool watch_find_dormant(Tailer *t, TailWatch *w, int dir_fd, const char *name) {
+        struct stat st;
+        TailFile *f;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                return false;
+        f = find_file(t, (uint64_t) st.st_dev, (uint64_t) st.st_ino);
+        if (!f || f->watch != w || f->fd >= 0 || f->retired)
+                return false;
+        if (file_rename(f, name) >= 0)
+                (void) file_reopen(t, f);
+        return true;
+}
+
+/*
  * Brings w's files in line with its directory: follows new files, notes
  * renames, retires the files that left. initial: files without a saved
  * position start as from_head says; otherwise they appeared later and are
@@ -829,7 +850,7 @@ static int watch_open_dir(Tailer *t, TailWatch *w) {
 static int watch_reconcile(Tailer *t, TailWatch *w) {
         _cleanup_(closedirp) DIR *d = NULL;
         bool initial = !w->initial_done;
-        size_t skipped = 0, unreadable = 0;
+        size_t skipped = 0, unreadable = 0, n_dormant = 0;
         unsigned gen;
         struct dirent *de;
         int fd, r;
@@ -846,13 +867,19 @@ static int watch_reconcile(Tailer *t, TailWatch *w) {
                                          w->name, w->dir);
         }
 
+        for (size_t i = 0; i < t->n_files; i++)
+                if (t->files[i]->watch == w && t->files[i]->fd < 0 && !t->files[i]->retired)
+                        n_dormant++;
         gen = ++t->scan_gen;
         while ((errno = 0, de = readdir(d))) {
                 struct stat st;
                 TailFile *f;
 
-                if (!watch_matches(w, de->d_name))
+                if (!watch_matches(w, de->d_name)) {
+                        if (n_dormant > 0 && watch_find_dormant(t, w, dirfd(d), de->d_name))
+                                n_dormant--;
                         continue;
+                }
                 if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -1361,12 +1388,14 @@ static int file_read(Tailer *t, TailFile *f, size_t *budget) {
         if (f->fd < 0) {
                 int r;
 
-                /* Dormant files were drained when they were closed. */
-                if (f->retired) {
+                /* Dormant: open it again. A retired one too, by the name it was
+                 * last seen under, as it may have grown before it left: if that is
+                 * no longer it (deleted, moved out), what it had is lost. */
+                r = file_reopen(t, f);
+                if (r < 0 && f->retired && r != -EMFILE) {
                         file_close(t, f);
                         return READ_CLOSED;
                 }
-                r = file_reopen(t, f);
                 if (r < 0) {
                         f->pending = false;
                         f->want_open = r == -EMFILE;
@@ -1468,6 +1497,9 @@ static void tailer_retry_skipped(Tailer *t) {
         if (!t->closed_some)
                 return;
         t->closed_some = false;
+        for (size_t i = 0; i < t->n_files; i++)
+                if (t->files[i]->fd < 0 && t->files[i]->want_open)
+                        t->files[i]->pending = true;
         /* At the cap too: the reconcile closes idle files to make room. */
         for (size_t i = 0; i < t->n_watches; i++) {
                 TailWatch *w = t->watches[i];

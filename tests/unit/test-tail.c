@@ -188,6 +188,14 @@ static void append(const char *path, const char *data) {
         append_mode(path, data, 0644);
 }
 
+static char *strjoin_alloc(const char *a, const char *b) {
+        char *p;
+
+        if (asprintf(&p, "%s%s", a, b) < 0)
+                abort();
+        return p;
+}
+
 static char *join(const char *dir, const char *name) {
         char *p;
 
@@ -1045,6 +1053,55 @@ TEST(max_files_big_glob_does_not_starve_others) {
         ASSERT_TRUE(s.files <= 8);
         ASSERT_EQ(s.files + s.dormant, 41);
         ASSERT_EQ(s.waiting, 0);
+        return 0;
+}
+
+/* Files closed while idle (dormant), written to and then rotated out of the
+ * glob's names before the tailer looks: their last lines are still read. */
+TEST(max_files_dormant_rotated_away) {
+        _cleanup_(ctx_done) Ctx c = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(tailer_freep) Tailer *t = NULL;
+        const char *dir = test_tmpdir();
+        _cleanup_free_ char *glob = join(dir, "*.log");
+        TailOptions o = { .max_files = 2 };
+        TailStats s;
+
+        for (int i = 0; i < 5; i++) {
+                char name[16];
+                _cleanup_free_ char *p = NULL;
+
+                snprintf(name, sizeof name, "f%d.log", i);
+                p = join(dir, name);
+                append(p, "first\n");
+        }
+        ASSERT_OK(setup(&o, &c, &e, &t));
+        ASSERT_OK(tailer_add_watch(t, "w", glob, NULL, true));
+        ASSERT_OK(tailer_start(t));
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 5));
+        tailer_get_stats(t, &s);
+        ASSERT_EQ(s.dormant, 3);
+
+        for (int i = 0; i < 5; i++) {
+                char name[16], last[16];
+                _cleanup_free_ char *p = NULL, *q = NULL;
+
+                snprintf(name, sizeof name, "f%d.log", i);
+                snprintf(last, sizeof last, "last %d\n", i);
+                p = join(dir, name);
+                append(p, last);
+                q = strjoin_alloc(p, ".1");
+                ASSERT_OK(rename(p, q));
+        }
+        ASSERT_TRUE(run_until(e, t, &c, lines_at_least, 10));
+        ASSERT_OK(tailer_poll(t));
+        for (int i = 0; i < 5; i++) {
+                char last[16];
+
+                snprintf(last, sizeof last, "last %d", i);
+                ASSERT_EQ(count_line(&c, last), 1);
+        }
+        ASSERT_EQ(c.n, 10);
         return 0;
 }
 
