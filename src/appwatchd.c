@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "core/manager.h"
@@ -121,6 +122,22 @@ static void print_diags(const ConfigDiags *d, FILE *f) {
         }
 }
 
+/*
+ * systemd gives services a soft RLIMIT_NOFILE of 1024 (for select(), which
+ * appwatchd does not use) and a much higher hard one. Every followed log
+ * file holds a descriptor, so take the hard limit, as systemd's own daemons
+ * do; the tailer still keeps a reserve below it (see TailOptions).
+ */
+static void raise_nofile_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_debug_errno(-errno, "Cannot raise the soft limit of open files, ignoring: %m");
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_diags_done) ConfigDiags diags = {};
@@ -156,6 +173,8 @@ int main(int argc, char *argv[]) {
                                 diags.n_errors, diags.n_errors == 1 ? "" : "s");
                 return EXIT_FAILURE;
         }
+
+        raise_nofile_limit();
 
         /* Before any thread exists, as libcurl requires. */
         if (http_global_init() < 0) {

@@ -16,6 +16,15 @@
  * O_CLOEXEC|O_NOFOLLOW; symlinks, FIFOs, devices and directories are never
  * opened. A file is followed by at most one watch (the first that finds it).
  *
+ * Trust: the tailer runs as root on directories others own. The directory
+ * is opened component by component without following any symlink
+ * (openat2(RESOLVE_NO_SYMLINKS), or openat(O_NOFOLLOW) step by step), files
+ * are opened from that directory's fd, and each reconcile checks that the
+ * path still leads to the same directory (dev, inode); a path that is or
+ * passes through a symlink is waited on, never followed. A file is read
+ * only if the directory's owner or the watch's user (tailer_set_watch_user())
+ * could read it by its mode bits; others are skipped with a warning.
+ *
  *   - Rotation by rename or deletion: the file leaves the watch's set of
  *     names. Its fd is read to EOF at once (before the file that replaces
  *     it), kept open for rotate_wait so late writes of the old writer are
@@ -40,10 +49,18 @@
  *   - IN_Q_OVERFLOW: every watch is rescanned and every file re-read.
  *
  * Limits: max_line bytes kept per line (longer lines are cut and flagged),
- * max_files open files (files over it are left out, with a warning, and
- * followed as soon as others are closed), read_budget bytes read and
- * time_budget spent delivering lines per loop iteration, whichever comes
- * first (then a defer source continues, so other sources are never
+ * max_files open files, lowered to keep fd_reserve descriptors below
+ * RLIMIT_NOFILE. At the cap, the least recently used drained, idle file is
+ * closed ("dormant": it keeps its position and is reopened by name, checked
+ * to be the same inode, when IN_MODIFY says it grew); only when every open
+ * file is busy, or open() fails with EMFILE/ENFILE, is a file left waiting
+ * (counted in TailStats.waiting, warned about, retried each second and as
+ * soon as a file closes). A dormant file that is rotated is reopened
+ * under its new name in the directory and drained; only one that is written
+ * to and then deleted or moved out of the directory before the tailer looks
+ * loses those last lines. read_budget bytes read and time_budget spent
+ * delivering lines per loop iteration, whichever comes first (then a defer
+ * source continues, so other sources are never
  * starved). Memory is O(max_files * max_line) in the worst case, allocated
  * on demand.
  *
@@ -95,10 +112,20 @@ typedef struct TailOptions {
         usec_t rotate_wait;     /* how long a file rotated away stays open for late writes
                                  * of its old writer (a deleted one is closed once read
                                  * to its end); 0 = 5 s */
+        size_t fd_reserve;      /* descriptors left below RLIMIT_NOFILE for the rest of
+                                 * the process (max_files is lowered to keep them);
+                                 * 0 = 256 */
 } TailOptions;
 
 typedef struct TailStats {
         uint64_t files;           /* open now, rotated ones still draining included */
+        uint64_t dormant;         /* followed, but closed while idle to make room */
+        uint64_t waiting;         /* not open now for want of a descriptor: retried */
+        uint64_t open_errors;     /* opens failed with EMFILE/ENFILE (each is retried) */
+        uint64_t evictions;       /* idle files closed to make room */
+        uint64_t unreadable;      /* files in the watched directories not read because none
+                                   * of the watch's readers may read them (as of the last
+                                   * look at each directory) */
         uint64_t lines;           /* delivered (and accepted) */
         uint64_t bytes;           /* read from files */
         uint64_t truncated_lines; /* delivered cut to max_line */
@@ -174,6 +201,15 @@ DEFINE_CLEANUP(Tailer, tailer_free)
  */
 int tailer_add_watch(Tailer *t, const char *name, const char *path, const char *app,
                      bool from_head);
+
+/*
+ * Sets the user (a name, copied; NULL for none) on whose behalf the watch
+ * name reads, besides its directory's owner: a file neither of them may
+ * read by its mode bits is skipped with a warning. Returns 0, -ENOENT (no
+ * such watch), -EINVAL or -ENOMEM. An unknown user is warned about when the
+ * watch is set up, and reads nothing.
+ */
+int tailer_set_watch_user(Tailer *t, const char *name, const char *user);
 
 /*
  * Scans the watches, opens the files, seeks to their restored positions and

@@ -31,8 +31,11 @@ int parse_size(const char *s, uint64_t *ret);
 
 /*
  * Checks a [Watch.NAME] Path= the way the tailer reads it, without touching
- * the file system: absolute, and wildcards ('*', '?', '[') only in the last
- * component (the directory part is watched literally). The configuration
+ * the file system: absolute, wildcards ('*', '?', '[') only in the last
+ * component (the directory part is watched literally), and no "." or ".."
+ * component (the tailer opens the path component by component, never
+ * following a symlink, and ".." would climb out of a directory whose owner
+ * controls what is below it). The configuration
  * parser and tailer_add_watch() both call it, so --check-config refuses
  * exactly what the tailer would. Returns 0, or -EINVAL with *reterr_reason
  * (may be NULL) set to a static explanation.

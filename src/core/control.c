@@ -36,6 +36,10 @@
 #include "shared/protocol.h"
 
 /* Requests answered per dispatch of one connection; the rest wait their turn. */
+/* Out of descriptors, accepting pauses this long: the pending connection
+ * keeps the listener readable, so retrying at once would spin. */
+#define ACCEPT_PAUSE (100 * USEC_PER_MSEC)
+
 #define REQUESTS_PER_DISPATCH 16
 
 typedef struct Connection Connection;
@@ -44,6 +48,8 @@ struct ControlServer {
         sd_event *event;
         int fd;
         sd_event_source *accept_source;
+        sd_event_source *accept_retry;  /* accepting paused: out of descriptors */
+        usec_t accept_logged;            /* when that was last logged */
         ControlLimits limits;
         gid_t group_gid;
         bool have_group;
@@ -525,6 +531,40 @@ static bool server_evict_idle(ControlServer *server) {
         return true;
 }
 
+static int on_accept_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        ControlServer *server = userdata;
+
+        server->accept_retry = sd_event_source_disable_unref(server->accept_retry);
+        (void) sd_event_source_set_enabled(server->accept_source, SD_EVENT_ON);
+        return 0;
+}
+
+/*
+ * accept() found no descriptor (or memory) for the connection. It stays
+ * queued and the listener stays readable, so stop listening for a moment
+ * instead of failing in a loop; the clients already connected are served
+ * meanwhile and may free descriptors.
+ */
+static void server_pause_accepting(ControlServer *server, int error) {
+        usec_t now = now_monotonic();
+        int r;
+
+        if (server->accept_logged == 0 || now >= server->accept_logged + USEC_PER_MINUTE) {
+                server->accept_logged = now;
+                log_warning_errno(error, "Control: cannot accept a connection: %m; pausing "
+                                  "accepting for %u ms, ignoring",
+                                  (unsigned) (ACCEPT_PAUSE / USEC_PER_MSEC));
+        }
+        if (server->accept_retry)
+                return;
+        r = sd_event_add_time_relative(server->event, &server->accept_retry, CLOCK_MONOTONIC,
+                                       ACCEPT_PAUSE, 10 * USEC_PER_MSEC, on_accept_retry, server);
+        if (r < 0)
+                return; /* cannot pause: keep trying rather than stop accepting for good */
+        (void) sd_event_source_set_description(server->accept_retry, "control-accept-retry");
+        (void) sd_event_source_set_enabled(server->accept_source, SD_EVENT_OFF);
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ControlServer *server = userdata;
         _cleanup_close_ int cfd = -EBADF;
@@ -535,7 +575,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR)
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        server_pause_accepting(server, -errno);
+                else if (errno != EAGAIN && errno != EINTR)
                         log_warning_errno(-errno, "Control: accept() failed: %m, ignoring");
                 return 0;
         }
@@ -646,6 +688,7 @@ ControlServer *control_server_free(ControlServer *s) {
                 return NULL;
         while (s->connections)
                 connection_free(s->connections);
+        sd_event_source_disable_unref(s->accept_retry);
         sd_event_source_disable_unref(s->accept_source);
         safe_close(s->fd);
         sd_event_unref(s->event);
@@ -666,6 +709,7 @@ uint64_t control_server_n_served(const ControlServer *s) {
 }
 
 void control_server_stop_accepting(ControlServer *s) {
+        s->accept_retry = sd_event_source_disable_unref(s->accept_retry);
         (void) sd_event_source_set_enabled(s->accept_source, SD_EVENT_OFF);
 }
 

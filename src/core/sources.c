@@ -278,6 +278,14 @@ static int setup_watches(Sources *s, sd_event *event, const Config *c) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot watch [Watch.%s] Path=%s: %m", w->name,
                                                w->path);
+                /* Its files are read on behalf of the directory's owner and of
+                 * the app's user, never beyond what one of them could read. */
+                const ConfigApp *app = w->app ? config_find_app(c, w->app) : NULL;
+                if (app && app->user) {
+                        r = tailer_set_watch_user(s->tailer, w->name, app->user);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot watch [Watch.%s]: %m", w->name);
+                }
                 if (!known) {
                         char **l = realloc(s->new_watches, sizeof(char *) * (s->n_new + 2));
                         if (!l)
@@ -377,7 +385,8 @@ json_t *sources_status_json(Sources *s) {
                 journal_source_get_stats(s->journal, &js);
         if (s->tailer)
                 tailer_get_stats(s->tailer, &ts);
-        return json_pack("{s:{s:b, s:I, s:I, s:I}, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+        return json_pack("{s:{s:b, s:I, s:I, s:I}, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                         "s:I, s:I, s:I, s:I}}",
                          "journal_reader",
                            "active", s->journal != NULL,
                            "entries", (json_int_t) js.entries,
@@ -390,5 +399,10 @@ json_t *sources_status_json(Sources *s) {
                            "truncated_lines", (json_int_t) ts.truncated_lines,
                            "rotations", (json_int_t) ts.rotations,
                            "truncations", (json_int_t) ts.truncations,
-                           "overflows", (json_int_t) ts.overflows);
+                           "overflows", (json_int_t) ts.overflows,
+                           "dormant", (json_int_t) ts.dormant,
+                           "waiting", (json_int_t) ts.waiting,
+                           "open_errors", (json_int_t) ts.open_errors,
+                           "evictions", (json_int_t) ts.evictions,
+                           "unreadable", (json_int_t) ts.unreadable);
 }

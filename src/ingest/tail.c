@@ -12,6 +12,15 @@
  * inode is a new file. Startup and IN_Q_OVERFLOW rescans are the same
  * reconcile, so there is one code path for "what is in the directory".
  *
+ * Directories are opened without following symlinks (open_nofollow()),
+ * watched through their fd, listed and their files opened from a fresh fd
+ * whose dev and inode are checked against the watched one at every
+ * reconcile; a file is opened only if the directory's owner or the app's
+ * user could read it (TailReader). Open files are capped at max_files: an
+ * idle, drained file can be closed to make room ("dormant": fd < 0, its
+ * position and marker kept) and is reopened by name from the directory fd
+ * when IN_MODIFY names it, after checking it is still the same inode.
+ *
  * Reading happens only in a defer source, at most read_budget bytes and
  * time_budget of delivering lines (the callback can be slow on some lines: a
  * rule that backtracks) per loop iteration: retired files first (so an old
@@ -29,12 +38,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <linux/openat2.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ingest/tail.h"
@@ -49,6 +63,10 @@
 /* A line buffer bigger than this is given back once its line is consumed. */
 #define TAIL_KEEP_BUF (16U * 1024U)
 #define TAIL_WARN_INTERVAL USEC_PER_MINUTE
+/* Descriptors left to the rest of the daemon below RLIMIT_NOFILE. */
+#define TAIL_DEFAULT_FD_RESERVE 256U
+/* Files that could not be opened for the descriptor limit are tried again after this. */
+#define TAIL_RETRY_INTERVAL USEC_PER_SEC
 
 /* A watched directory reports appends and every change of its names. */
 #define MASK_ACTIVE                                                                  \
@@ -66,17 +84,34 @@ typedef enum WatchState {
         WATCH_ACTIVE,   /* wd is on the directory */
 } WatchState;
 
+/* Someone on whose behalf a watch reads: may they read a file? */
+typedef struct TailReader {
+        bool valid;
+        uid_t uid;
+        gid_t *gids;            /* primary and supplementary groups */
+        int n_gids;
+} TailReader;
+
 typedef struct TailWatch {
         char *name, *app;
+        char *user;             /* the app's User=, NULL if none */
         char *dir;              /* the directory holding the files */
         char *pattern;          /* fnmatch() pattern of their names; NULL = every name */
         bool literal;           /* pattern is one exact name */
         bool from_head;
         bool initial_done;      /* files found from now on appeared later: read from 0 */
         bool skipped;           /* the last reconcile left files out (max_files) */
+        size_t n_skipped;       /* files left out by the last reconcile */
+        size_t n_unreadable;    /* files it did not open: none of our readers may read them */
         WatchState state;
         int wd;
+        int dir_fd;             /* the directory watched (ACTIVE), opened without symlinks */
+        uint64_t dir_dev, dir_ino;
+        TailReader owner;       /* the directory's owner */
+        TailReader app_user;    /* the app's user */
+        usec_t last_link_warning;
         bool need_setup, need_reset, need_reconcile;
+        bool retry_setup;       /* setup failed for want of a descriptor */
 } TailWatch;
 
 typedef struct TailFile {
@@ -94,6 +129,11 @@ typedef struct TailFile {
         bool pending;           /* may have unread data */
         bool retired;           /* left its watch: drain, then close once expired */
         bool expired;           /* rotate_wait is over */
+        bool dormant;           /* closed while idle to make room (fd < 0); reopened by
+                                 * name when it grows */
+        char marker[17];        /* of pos, while dormant */
+        bool want_open;         /* dormant, grew, and found no descriptor: retried */
+        uint64_t last_used;     /* tailer->use_clock when last opened or read */
         unsigned scan_gen;
         sd_event_source *timer;
 } TailFile;
@@ -117,14 +157,19 @@ struct Tailer {
         size_t n_watches;
         TailFile **files;
         size_t n_files;
+        size_t n_open;          /* files with an fd (not dormant) */
+        uint64_t use_clock;
+        sd_event_source *retry_timer;
+        bool want_retry;        /* something waits for a descriptor */
         size_t rr;              /* where the next round-robin pass starts */
 
         char *chunk;            /* TAIL_CHUNK bytes */
         bool started, paused, need_rescan;
-        bool closed_some;       /* a file was closed: room for skipped ones */
+        bool closed_some;       /* a file was closed or went idle: room for skipped ones */
         usec_t deadline;        /* CLOCK_MONOTONIC end of this dispatch's time budget */
         unsigned scan_gen;
         usec_t last_files_warning;
+        usec_t last_read_warning;
         TailStats stats;
 };
 
@@ -225,6 +270,143 @@ static char *path_join(const char *dir, const char *name) {
         return p;
 }
 
+/*
+ * Opens the absolute path without following a symlink in any component
+ * (watch_path_validate() has refused "." and ".."), so that whoever owns a
+ * directory on the way cannot point the rest of the path elsewhere. flags
+ * apply to the last component (O_NOFOLLOW and O_CLOEXEC are added); the
+ * others are opened O_PATH|O_DIRECTORY. openat2(RESOLVE_NO_SYMLINKS) does
+ * it in one call where the kernel has it (5.6); the walk with openat() is
+ * the fallback. A symlink gives -ELOOP.
+ */
+static int open_nofollow(const char *path, int flags) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *copy = NULL;
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_NOFOLLOW | O_CLOEXEC),
+                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        char *p, *next;
+
+        if (path[0] != '/')
+                return -EINVAL;
+#ifdef SYS_openat2
+        fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+        if (fd >= 0)
+                return TAKE_FD(fd);
+        /* ENOSYS: an old kernel; EPERM: a seccomp filter that does not know it.
+         * ENOTDIR may be a symlink where a directory should be: the walk says. */
+        if (errno != ENOSYS && errno != EPERM && errno != E2BIG && errno != ENOTDIR)
+                return -errno;
+#else
+        (void) how;
+#endif
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (p = copy; *p == '/'; p++)
+                ;
+        if (*p == '\0')
+                return flags & O_PATH ? TAKE_FD(fd) : open("/", flags | O_CLOEXEC);
+        for (; p; p = next) {
+                struct stat st;
+                int nfd;
+
+                next = strchr(p, '/');
+                if (next) {
+                        *next++ = '\0';
+                        while (*next == '/')
+                                next++;
+                        if (*next == '\0')
+                                next = NULL;
+                }
+                nfd = openat(fd, p, next ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                                         : flags | O_NOFOLLOW | O_CLOEXEC);
+                if (nfd < 0) {
+                        int error = -errno;
+
+                        /* O_PATH|O_DIRECTORY on a symlink says ENOTDIR: say what it is. */
+                        if (fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode))
+                                return -ELOOP;
+                        return error;
+                }
+                safe_close(fd);
+                fd = nfd;
+        }
+        return TAKE_FD(fd);
+}
+
+static void reader_done(TailReader *r) {
+        free(r->gids);
+        *r = (TailReader) {};
+}
+
+/* Fills r for uid (name NULL) or for the user name. An unknown user gives an
+ * invalid reader (it can read nothing), a uid without a passwd entry one
+ * without groups. */
+static int reader_resolve(TailReader *r, const char *name, uid_t uid) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        gid_t *gids;
+        int n = 32, e;
+
+        reader_done(r);
+        if (name)
+                e = getpwnam_r(name, &pw, buf, sizeof buf, &res);
+        else
+                e = getpwuid_r(uid, &pw, buf, sizeof buf, &res);
+        if (!res) {
+                if (name)
+                        return e > 0 ? -e : -ESRCH;
+                *r = (TailReader) { .valid = true, .uid = uid };
+                return 0;
+        }
+        for (;;) {
+                int got = n;
+
+                gids = calloc((size_t) n, sizeof *gids);
+                if (!gids)
+                        return -ENOMEM;
+                if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &got) >= 0) {
+                        n = got;
+                        break;
+                }
+                free(gids);
+                if (got <= n || n > 65536)
+                        return -EINVAL;
+                n = got;
+        }
+        *r = (TailReader) { .valid = true, .uid = pw.pw_uid, .gids = gids, .n_gids = n };
+        return 0;
+}
+
+/* Could r open st for reading, by its mode bits (ACLs are not consulted, so
+ * a file readable only through an ACL counts as unreadable)? */
+static bool reader_can_read(const TailReader *r, const struct stat *st) {
+        if (!r->valid)
+                return false;
+        if (r->uid == 0)
+                return true;
+        if (st->st_uid == r->uid)
+                return st->st_mode & S_IRUSR;
+        for (int i = 0; i < r->n_gids; i++)
+                if (r->gids[i] == st->st_gid)
+                        return st->st_mode & S_IRGRP;
+        return st->st_mode & S_IROTH;
+}
+
+static bool ratelimit(usec_t *last) {
+        usec_t now = now_monotonic();
+
+        if (*last != 0 && now < *last + TAIL_WARN_INTERVAL)
+                return false;
+        *last = now;
+        return true;
+}
+
 static TailFile *find_file(Tailer *t, uint64_t dev, uint64_t inode) {
         for (size_t i = 0; i < t->n_files; i++)
                 if (t->files[i]->dev == dev && t->files[i]->inode == inode)
@@ -274,6 +456,8 @@ static void file_close(Tailer *t, TailFile *f) {
         }
         log_debug("Watch '%s': closed '%s' at offset %" PRIu64 ".", f->watch->name, f->path,
                   f->pos);
+        if (f->fd >= 0)
+                t->n_open--;
         file_free(f);
         t->closed_some = true;
         /* Last, so that the callback sees the tailer without the file. */
@@ -348,11 +532,158 @@ static void file_seek_start(Tailer *t, TailFile *f, uint64_t size, bool initial)
                 file_seek_last_line(f, size);
 }
 
+static void warn_unreadable(Tailer *t, const TailWatch *w, const char *path,
+                            const struct stat *st) {
+        if (!ratelimit(&t->last_read_warning))
+                return;
+        if (w->user)
+                log_warning("Watch '%s': '%s' (owner %u, mode %04o) is readable by neither the "
+                            "directory's owner (uid %u) nor the app's user '%s', not reading it.",
+                            w->name, path, (unsigned) st->st_uid, (unsigned) (st->st_mode & 07777),
+                            (unsigned) w->owner.uid, w->user);
+        else
+                log_warning("Watch '%s': '%s' (owner %u, mode %04o) is not readable by the "
+                            "directory's owner (uid %u), not reading it.",
+                            w->name, path, (unsigned) st->st_uid, (unsigned) (st->st_mode & 07777),
+                            (unsigned) w->owner.uid);
+}
+
+/*
+ * The files of a directory are read on behalf of its owner (who decides
+ * what is in it) and of the app's user: a file neither of them could read
+ * (a root-only file hard-linked or moved in, say) is none of their
+ * business, and reading it as root would leak it into incidents.
+ */
+static bool watch_may_read(const TailWatch *w, const struct stat *st) {
+        return reader_can_read(&w->owner, st) || reader_can_read(&w->app_user, st);
+}
+
+static void tailer_want_retry(Tailer *t);
+
+/* Opens name in dir_fd for f's watch: -EACCES (warned) when its readers may
+ * not read it, -EBADFD when it is not a regular file. */
+static int file_open_fd(Tailer *t, TailWatch *w, int dir_fd, const char *name, const char *path,
+                        struct stat *ret_st) {
+        _cleanup_close_ int fd = -EBADF;
+
+        /* O_NOFOLLOW: a symlink planted in a log directory must not make us
+         * read (and ship off) some other file. O_NONBLOCK: a FIFO swapped in
+         * after the stat cannot block the loop. */
+        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE) {
+                        t->stats.open_errors++;
+                        tailer_want_retry(t);
+                }
+                return log_debug_errno(-errno, "Watch '%s': cannot open '%s', ignoring: %m",
+                                       w->name, path);
+        }
+        if (fstat(fd, ret_st) < 0)
+                return log_debug_errno(-errno, "Watch '%s': cannot stat '%s', ignoring: %m",
+                                       w->name, path);
+        if (!S_ISREG(ret_st->st_mode))
+                return log_debug_errno(-EBADFD, "Watch '%s': '%s' is not a regular file, ignoring.",
+                                       w->name, path);
+        if (!watch_may_read(w, ret_st)) {
+                warn_unreadable(t, w, path, ret_st);
+                return -EACCES;
+        }
+        return TAKE_FD(fd);
+}
+
+/*
+ * Closes the least recently used open file that is drained and idle: it
+ * becomes dormant and is reopened when it grows. Returns 0, or -EMFILE when
+ * every open file is busy.
+ */
+static int tailer_evict_idle(Tailer *t) {
+        TailFile *victim = NULL;
+
+        for (size_t i = 0; i < t->n_files; i++) {
+                TailFile *f = t->files[i];
+
+                if (f->fd < 0 || f->pending || f->retired)
+                        continue;
+                /* Rather not one with a line begun: it is read again on reopen, and
+                 * lost if the file is deleted meanwhile. */
+                if (!victim || (victim->line_len > 0 && f->line_len == 0) ||
+                    ((victim->line_len > 0) == (f->line_len > 0) &&
+                     f->last_used < victim->last_used))
+                        victim = f;
+        }
+        if (!victim)
+                return -EMFILE;
+        /* tailer_position() may still be asked for the current position. */
+        if (fd_marker(victim->fd, victim->pos, victim->marker) < 0)
+                return -EMFILE; /* cannot tell later where it was: keep it */
+        victim->fd = safe_close(victim->fd);
+        victim->dormant = true;
+        victim->line_len = 0;   /* the line is read again from pos */
+        victim->buf_len = 0;
+        victim->buf = mfree(victim->buf);
+        victim->buf_size = 0;
+        t->n_open--;
+        t->stats.evictions++;
+        log_debug("Watch '%s': closed idle '%s' at offset %" PRIu64 " to make room.",
+                  victim->watch->name, victim->path, victim->pos);
+        return 0;
+}
+
+/* Makes room for one more open file under max_files. Returns 0 or -EMFILE. */
+static int tailer_make_room(Tailer *t) {
+        if (t->n_open < t->opts.max_files)
+                return 0;
+        return tailer_evict_idle(t);
+}
+
+/* file_open_fd(), and once more after closing an idle file of ours if the
+ * process is out of descriptors. */
+static int file_open_fd_room(Tailer *t, TailWatch *w, int dir_fd, const char *name,
+                             const char *path, struct stat *ret_st) {
+        int fd = file_open_fd(t, w, dir_fd, name, path, ret_st);
+
+        if ((fd == -EMFILE || fd == -ENFILE) && tailer_evict_idle(t) >= 0)
+                fd = file_open_fd(t, w, dir_fd, name, path, ret_st);
+        return fd;
+}
+
+/* Opens a dormant file again by its name, if that is still the same file.
+ * Returns 0, -EMFILE (no room: retried later) or another -errno (the name
+ * is now another file or none: the watch reconciles). */
+static int file_reopen(Tailer *t, TailFile *f) {
+        TailWatch *w = f->watch;
+        struct stat st;
+        int fd, r;
+
+        if (w->dir_fd < 0)
+                return -ENOENT;
+        r = tailer_make_room(t);
+        if (r < 0)
+                return r;
+        fd = file_open_fd_room(t, w, w->dir_fd, f->name, f->path, &st);
+        if (fd == -EMFILE || fd == -ENFILE)
+                return -EMFILE;
+        if (fd < 0 || (uint64_t) st.st_dev != f->dev || (uint64_t) st.st_ino != f->inode) {
+                if (fd >= 0)
+                        safe_close(fd);
+                w->need_reconcile = true;
+                return -ENOENT;
+        }
+        f->fd = fd;
+        f->dormant = false;
+        f->want_open = false;
+        f->last_used = ++t->use_clock;
+        t->n_open++;
+        log_debug("Watch '%s': reopened '%s' at offset %" PRIu64 ".", w->name, f->path, f->pos);
+        return 0;
+}
+
 /* Opens name (an entry of w's directory, dir_fd) and starts following it. */
 static int file_open(Tailer *t, TailWatch *w, int dir_fd, const char *name, bool initial) {
         _cleanup_(file_freep) TailFile *f = NULL;
         TailFile **files;
         struct stat st;
+        int r;
 
         f = calloc(1, sizeof *f);
         if (!f)
@@ -367,19 +698,12 @@ static int file_open(Tailer *t, TailWatch *w, int dir_fd, const char *name, bool
         if (!f->name || !f->path)
                 return log_oom();
 
-        /* O_NOFOLLOW: a symlink planted in a log directory must not make us
-         * read (and ship off) some other file. O_NONBLOCK: a FIFO swapped in
-         * after the stat cannot block the loop. */
-        f->fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+        r = tailer_make_room(t);
+        if (r < 0)
+                return r;
+        f->fd = file_open_fd_room(t, w, dir_fd, name, f->path, &st);
         if (f->fd < 0)
-                return log_debug_errno(-errno, "Watch '%s': cannot open '%s', ignoring: %m",
-                                       w->name, f->path);
-        if (fstat(f->fd, &st) < 0)
-                return log_debug_errno(-errno, "Watch '%s': cannot stat '%s', ignoring: %m",
-                                       w->name, f->path);
-        if (!S_ISREG(st.st_mode))
-                return log_debug_errno(-EBADFD, "Watch '%s': '%s' is not a regular file, ignoring.",
-                                       w->name, f->path);
+                return f->fd;
         f->dev = (uint64_t) st.st_dev;
         f->inode = (uint64_t) st.st_ino;
         if (find_file(t, f->dev, f->inode))
@@ -391,8 +715,12 @@ static int file_open(Tailer *t, TailWatch *w, int dir_fd, const char *name, bool
         t->files = files;
 
         file_seek_start(t, f, (uint64_t) st.st_size, initial);
-        f->pending = true;
+        /* Started at its end: idle (its appends come with IN_MODIFY), so it can
+         * make room at max_files for the files after it. */
+        f->pending = f->pos < (uint64_t) st.st_size || f->discard;
         f->scan_gen = t->scan_gen;
+        f->last_used = ++t->use_clock;
+        t->n_open++;
         log_debug("Watch '%s': following '%s' (inode %" PRIu64 ") from offset %" PRIu64 ".",
                   w->name, f->path, f->inode, f->pos);
         t->files[t->n_files++] = TAKE_PTR(f);
@@ -459,13 +787,62 @@ static int file_rename(TailFile *f, const char *name) {
 }
 
 static void warn_too_many_files(Tailer *t, const TailWatch *w, size_t skipped) {
-        usec_t now = now_monotonic();
-
-        if (t->last_files_warning != 0 && now < t->last_files_warning + TAIL_WARN_INTERVAL)
+        if (!ratelimit(&t->last_files_warning))
                 return;
-        t->last_files_warning = now;
-        log_warning("Watch '%s': %zu more file(s) in '%s' over the limit of %zu open files, "
-                    "ignoring.", w->name, skipped, w->dir, t->opts.max_files);
+        log_warning("Watch '%s': %zu more file(s) in '%s' cannot be opened now (%zu open, "
+                    "limit %zu, all busy, or out of descriptors); following them as soon as "
+                    "there is room.", w->name, skipped, w->dir, t->n_open, t->opts.max_files);
+}
+
+/*
+ * Opens w's directory again, without symlinks, and checks that it is still
+ * the one watched: if its owner replaced it (or a directory above it) with
+ * a symlink or another directory, the watch starts over on what the path is
+ * now, and nothing is read from the new place before that. Returns the fd,
+ * or -ESTALE (reset requested) or -errno.
+ */
+static int watch_open_dir(Tailer *t, TailWatch *w) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = open_nofollow(w->dir, O_RDONLY | O_DIRECTORY);
+        if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM) {
+                /* Nothing changed: try again, without starting over. */
+                t->stats.open_errors++;
+                w->need_reconcile = true;
+                tailer_want_retry(t);
+                return log_debug_errno(fd, "Watch '%s': cannot open '%s' now, retrying: %m",
+                                       w->name, w->dir);
+        }
+        if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t) st.st_dev != w->dir_dev ||
+            (uint64_t) st.st_ino != w->dir_ino) {
+                log_debug("Watch '%s': '%s' is no longer the directory watched, starting over.",
+                          w->name, w->dir);
+                w->need_reset = true;
+                return -ESTALE;
+        }
+        return TAKE_FD(fd);
+}
+
+/*
+ * A dormant file of w renamed to a name w does not match (app.log to
+ * app.log.1 under a glob of *.log) is about to be retired: reopen it under
+ * that name first, so that what was written to it since it was closed is
+ * still read (an open file is drained from its fd). Returns whether name
+ * was one.
+ */
+static bool watch_find_dormant(Tailer *t, TailWatch *w, int dir_fd, const char *name) {
+        struct stat st;
+        TailFile *f;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                return false;
+        f = find_file(t, (uint64_t) st.st_dev, (uint64_t) st.st_ino);
+        if (!f || f->watch != w || f->fd >= 0 || f->retired)
+                return false;
+        if (file_rename(f, name) >= 0)
+                (void) file_reopen(t, f);
+        return true;
 }
 
 /*
@@ -477,29 +854,36 @@ static void warn_too_many_files(Tailer *t, const TailWatch *w, size_t skipped) {
 static int watch_reconcile(Tailer *t, TailWatch *w) {
         _cleanup_(closedirp) DIR *d = NULL;
         bool initial = !w->initial_done;
-        size_t skipped = 0;
+        size_t skipped = 0, unreadable = 0, n_dormant = 0;
         unsigned gen;
         struct dirent *de;
+        int fd, r;
 
         w->need_reconcile = false;
-        d = opendir(w->dir);
+        fd = watch_open_dir(t, w);
+        if (fd < 0)
+                return 0; /* reset: gone, moved or replaced under us */
+        d = fdopendir(fd);
         if (!d) {
-                if (errno == ENOENT || errno == ENOTDIR) {
-                        /* Gone under us; the IN_DELETE_SELF/IN_MOVE_SELF is on its way. */
-                        w->need_reset = true;
-                        return 0;
-                }
-                return log_warning_errno(-errno, "Watch '%s': cannot list '%s', ignoring: %m",
+                r = -errno;
+                safe_close(fd);
+                return log_warning_errno(r, "Watch '%s': cannot list '%s', ignoring: %m",
                                          w->name, w->dir);
         }
 
+        for (size_t i = 0; i < t->n_files; i++)
+                if (t->files[i]->watch == w && t->files[i]->fd < 0 && !t->files[i]->retired)
+                        n_dormant++;
         gen = ++t->scan_gen;
         while ((errno = 0, de = readdir(d))) {
                 struct stat st;
                 TailFile *f;
 
-                if (!watch_matches(w, de->d_name))
+                if (!watch_matches(w, de->d_name)) {
+                        if (n_dormant > 0 && watch_find_dormant(t, w, dirfd(d), de->d_name))
+                                n_dormant--;
                         continue;
+                }
                 if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -511,27 +895,38 @@ static int watch_reconcile(Tailer *t, TailWatch *w) {
                         if (f->watch != w)
                                 continue; /* another watch follows it */
                         f->scan_gen = gen;
-                        f->pending = true;
-                        if (f->retired)
+                        /* Its appends come with IN_MODIFY; a file renamed, or back
+                         * from retirement, is read now. Not every file: that would
+                         * keep them all busy, and none could make room for a new
+                         * one at max_files. */
+                        if (f->retired) {
                                 file_unretire(f);
-                        if (strcmp(f->name, de->d_name) != 0)
+                                f->pending = true;
+                        }
+                        if (strcmp(f->name, de->d_name) != 0) {
                                 (void) file_rename(f, de->d_name);
+                                f->pending = true;
+                        }
                         continue;
                 }
                 if (!w->pattern && is_rotated_name(de->d_name))
                         continue;
-                if (t->n_files >= t->opts.max_files) {
+                r = file_open(t, w, dirfd(d), de->d_name, initial);
+                if (r == -EMFILE || r == -ENFILE)
                         skipped++;
-                        continue;
-                }
-                (void) file_open(t, w, dirfd(d), de->d_name, initial);
+                else if (r == -EACCES)
+                        unreadable++;
         }
         if (errno != 0)
                 log_warning_errno(-errno, "Watch '%s': reading '%s' failed, ignoring: %m",
                                   w->name, w->dir);
         w->skipped = skipped > 0;
-        if (skipped > 0)
+        w->n_skipped = skipped;
+        w->n_unreadable = unreadable;
+        if (skipped > 0) {
                 warn_too_many_files(t, w, skipped);
+                tailer_want_retry(t);
+        }
 
         /* A file not met under a matching name lost it: rotated away or deleted. */
         for (size_t i = 0; i < t->n_files; i++) {
@@ -572,34 +967,100 @@ static char *path_child_towards(const char *a, const char *dir) {
 static int watch_setup_failed(Tailer *t, TailWatch *w, int error) {
         watch_set_wd(t, w, -1);
         w->state = WATCH_NEW;
+        if (error == -EMFILE || error == -ENFILE) {
+                t->stats.open_errors++;
+                w->retry_setup = true;
+                tailer_want_retry(t);
+        }
         return log_warning_errno(error, "Watch '%s': cannot watch '%s', ignoring until the next "
                                  "rescan: %m", w->name, w->dir);
 }
 
 /*
- * Watches w's directory and reconciles it, or, while it does not exist,
- * waits on its nearest existing ancestor. Goes again when the directory (or
- * a step towards it) appeared before the ancestor was watched.
+ * Adds an inotify watch on the directory open as fd, through /proc/self/fd
+ * so that it is that directory and not whatever the path leads to by now.
+ * Without /proc, the path is used with IN_DONT_FOLLOW, and the caller's
+ * next check of dev and inode (each reconcile) notices a swap.
+ */
+static int inotify_add_watch_fd(int inotify_fd, int fd, const char *path, uint32_t mask) {
+        char p[sizeof "/proc/self/fd/" + 12];
+        int wd;
+
+        (void) snprintf(p, sizeof p, "/proc/self/fd/%i", fd);
+        wd = inotify_add_watch(inotify_fd, p, mask);
+        if (wd >= 0)
+                return wd;
+        if (errno != ENOENT || access("/proc/self/fd", F_OK) >= 0)
+                return -errno;
+        wd = inotify_add_watch(inotify_fd, path, mask | IN_DONT_FOLLOW);
+        return wd >= 0 ? wd : -errno;
+}
+
+static void warn_symlink(TailWatch *w) {
+        if (!ratelimit(&w->last_link_warning))
+                return;
+        log_warning("Watch '%s': '%s' is, or passes through, a symlink; not following it, "
+                    "waiting for a directory there.", w->name, w->dir);
+}
+
+/* Makes w active on its directory, open as fd (taken). */
+static int watch_activate(Tailer *t, TailWatch *w, int fd) {
+        _cleanup_close_ int dfd = fd;
+        struct stat st;
+        int wd, r;
+
+        if (fstat(dfd, &st) < 0)
+                return watch_setup_failed(t, w, -errno);
+        wd = inotify_add_watch_fd(t->inotify_fd, dfd, w->dir, MASK_ACTIVE);
+        if (wd < 0)
+                return watch_setup_failed(t, w, wd);
+        r = reader_resolve(&w->owner, NULL, st.st_uid);
+        if (r < 0)
+                return watch_setup_failed(t, w, r);
+        if (w->user) {
+                r = reader_resolve(&w->app_user, w->user, 0);
+                if (r == -ENOMEM)
+                        return watch_setup_failed(t, w, r);
+                if (r < 0)
+                        log_warning_errno(r, "Watch '%s': the app's user '%s' is unknown, "
+                                          "reading only what the directory's owner can: %m",
+                                          w->name, w->user);
+        }
+        safe_close(w->dir_fd);
+        w->dir_fd = TAKE_FD(dfd);
+        w->dir_dev = (uint64_t) st.st_dev;
+        w->dir_ino = (uint64_t) st.st_ino;
+        watch_set_wd(t, w, wd);
+        w->state = WATCH_ACTIVE;
+        return watch_reconcile(t, w);
+}
+
+/*
+ * Watches w's directory and reconciles it, or, while it does not exist (or
+ * is a symlink), waits on its nearest existing ancestor. Goes again when
+ * the directory (or a step towards it) appeared before the ancestor was
+ * watched. Every step is opened without following symlinks.
  */
 static int watch_setup(Tailer *t, TailWatch *w) {
         w->need_setup = false;
         for (unsigned attempt = 0; attempt < 64; attempt++) {
                 _cleanup_free_ char *a = NULL, *child = NULL;
-                int wd;
+                _cleanup_close_ int cfd = -EBADF;
+                int fd, wd;
 
-                wd = inotify_add_watch(t->inotify_fd, w->dir, MASK_ACTIVE);
-                if (wd >= 0) {
-                        watch_set_wd(t, w, wd);
-                        w->state = WATCH_ACTIVE;
-                        return watch_reconcile(t, w);
-                }
-                if (errno != ENOENT && errno != ENOTDIR)
-                        return watch_setup_failed(t, w, -errno);
+                fd = open_nofollow(w->dir, O_RDONLY | O_DIRECTORY);
+                if (fd >= 0)
+                        return watch_activate(t, w, fd);
+                if (fd == -ELOOP)
+                        warn_symlink(w);
+                else if (fd != -ENOENT && fd != -ENOTDIR)
+                        return watch_setup_failed(t, w, fd);
 
                 a = strdup(w->dir);
                 if (!a)
                         return log_oom();
                 for (;;) {
+                        _cleanup_close_ int afd = -EBADF;
                         char *slash = strrchr(a, '/');
 
                         if (!slash || strcmp(a, "/") == 0)
@@ -608,11 +1069,15 @@ static int watch_setup(Tailer *t, TailWatch *w) {
                                 slash[1] = '\0';
                         else
                                 *slash = '\0';
-                        wd = inotify_add_watch(t->inotify_fd, a, MASK_WAITING);
-                        if (wd >= 0)
+                        afd = open_nofollow(a, O_PATH | O_DIRECTORY);
+                        if (afd >= 0) {
+                                wd = inotify_add_watch_fd(t->inotify_fd, afd, a, MASK_WAITING);
+                                if (wd < 0)
+                                        return watch_setup_failed(t, w, wd);
                                 break;
-                        if (errno != ENOENT && errno != ENOTDIR)
-                                return watch_setup_failed(t, w, -errno);
+                        }
+                        if (afd != -ENOENT && afd != -ENOTDIR && afd != -ELOOP)
+                                return watch_setup_failed(t, w, afd);
                 }
                 if (w->state != WATCH_WAITING || w->wd != wd)
                         log_debug("Watch '%s': waiting for '%s' to appear (watching '%s').",
@@ -623,7 +1088,11 @@ static int watch_setup(Tailer *t, TailWatch *w) {
                 child = path_child_towards(a, w->dir);
                 if (!child)
                         return log_oom();
-                if (access(child, F_OK) < 0)
+                /* Only a real directory there is a step forward. */
+                cfd = open_nofollow(child, O_PATH | O_DIRECTORY);
+                if (cfd == -ELOOP)
+                        warn_symlink(w);
+                if (cfd < 0)
                         return 0;
         }
         return 0;
@@ -636,6 +1105,7 @@ static int watch_reset(Tailer *t, TailWatch *w) {
                 if (t->files[i]->watch == w)
                         file_retire(t, t->files[i]);
         watch_set_wd(t, w, -1);
+        w->dir_fd = safe_close(w->dir_fd);
         w->state = WATCH_NEW;
         return watch_setup(t, w);
 }
@@ -903,6 +1373,7 @@ static int file_at_eof(Tailer *t, TailFile *f, bool *ret_again) {
                 file_retire(t, f); /* deleted, and the event was lost in an overflow */
 
         f->pending = false;
+        t->closed_some = true; /* idle now: it can make room for a file left out */
         /* A deleted file is closed once drained: no writer can open it again,
          * and keeping it for rotate_wait would pin its disk space and an fd
          * (a churn of short-lived files would pile them up to max_files). */
@@ -923,6 +1394,25 @@ static int file_at_eof(Tailer *t, TailFile *f, bool *ret_again) {
 
 /* Reads f until EOF, the budget runs out or delivery stops. */
 static int file_read(Tailer *t, TailFile *f, size_t *budget) {
+        if (f->fd < 0) {
+                int r;
+
+                /* Dormant: open it again. A retired one too, by the name it was
+                 * last seen under, as it may have grown before it left: if that is
+                 * no longer it (deleted, moved out), what it had is lost. */
+                r = file_reopen(t, f);
+                if (r < 0 && f->retired && r != -EMFILE) {
+                        file_close(t, f);
+                        return READ_CLOSED;
+                }
+                if (r < 0) {
+                        f->pending = false;
+                        f->want_open = r == -EMFILE;
+                        if (r == -EMFILE)
+                                tailer_want_retry(t);
+                        return READ_EOF;
+                }
+        }
         for (;;) {
                 uint64_t read_off = f->pos + f->line_len;
                 size_t want = MIN((size_t) TAIL_CHUNK, *budget);
@@ -952,6 +1442,7 @@ static int file_read(Tailer *t, TailFile *f, size_t *budget) {
                 }
                 *budget -= (size_t) n;
                 t->stats.bytes += (uint64_t) n;
+                f->last_used = ++t->use_clock;
                 r = file_consume(t, f, t->chunk, (size_t) n);
                 if (r == READ_BUDGET) {
                         /* Out of time within the chunk: its rest is read again. */
@@ -1022,12 +1513,72 @@ static void tailer_retry_skipped(Tailer *t) {
         if (!t->closed_some)
                 return;
         t->closed_some = false;
-        for (size_t i = 0; i < t->n_watches && t->n_files < t->opts.max_files; i++) {
+        for (size_t i = 0; i < t->n_files; i++)
+                if (t->files[i]->fd < 0 && t->files[i]->want_open)
+                        t->files[i]->pending = true;
+        /* At the cap too: the reconcile closes idle files to make room. */
+        for (size_t i = 0; i < t->n_watches; i++) {
                 TailWatch *w = t->watches[i];
 
                 if (w->skipped && w->state == WATCH_ACTIVE)
                         (void) watch_reconcile(t, w);
         }
+}
+
+/* Reconciles watches that asked for it outside of inotify handling (a
+ * dormant file whose name is now another file). */
+static void tailer_reconcile_pending(Tailer *t) {
+        for (size_t i = 0; i < t->n_watches; i++) {
+                TailWatch *w = t->watches[i];
+
+                if (w->need_reconcile && w->state == WATCH_ACTIVE)
+                        (void) watch_reconcile(t, w);
+                if (w->need_reset)
+                        (void) watch_reset(t, w);
+        }
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Tailer *t = userdata;
+
+        t->retry_timer = sd_event_source_disable_unref(t->retry_timer);
+        t->want_retry = false;
+        /* Every file waiting for a descriptor tries again: the skipped new ones
+         * through a reconcile of their watch, the dormant ones that grew by
+         * reading. */
+        t->closed_some = true;
+        for (size_t i = 0; i < t->n_files; i++)
+                if (t->files[i]->fd < 0 && t->files[i]->want_open)
+                        t->files[i]->pending = true;
+        for (size_t i = 0; i < t->n_watches; i++) {
+                TailWatch *w = t->watches[i];
+
+                if (w->retry_setup && w->state == WATCH_NEW) {
+                        w->retry_setup = false;
+                        (void) watch_setup(t, w);
+                }
+        }
+        tailer_retry_skipped(t);
+        tailer_reconcile_pending(t);
+        tailer_schedule(t);
+        return 0;
+}
+
+/* Something could not get a descriptor: try again in a while (not at once,
+ * which would spin while the limit lasts). */
+static void tailer_want_retry(Tailer *t) {
+        int r;
+
+        t->want_retry = true;
+        if (t->retry_timer || !t->started)
+                return;
+        r = sd_event_add_time_relative(t->event, &t->retry_timer, CLOCK_MONOTONIC,
+                                       TAIL_RETRY_INTERVAL, 100 * USEC_PER_MSEC, on_retry, t);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot add the retry timer, retrying at the next change: %m");
+                return;
+        }
+        (void) sd_event_source_set_description(t->retry_timer, "tail-retry");
 }
 
 static int on_defer(sd_event_source *s, void *userdata) {
@@ -1039,8 +1590,30 @@ static int on_defer(sd_event_source *s, void *userdata) {
         t->deadline = now_monotonic() + t->opts.time_budget;
         (void) tailer_read_pass(t, t->opts.read_budget);
         tailer_retry_skipped(t);
+        tailer_reconcile_pending(t);
         tailer_schedule(t);
         return 0;
+}
+
+/*
+ * Keeps max_files open files below RLIMIT_NOFILE with fd_reserve to spare,
+ * so that the database, the spool, the control socket and the journal still
+ * find descriptors however many files the watches match (16 at least).
+ */
+static void tailer_cap_files(Tailer *t) {
+        struct rlimit rl;
+        size_t cap;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return;
+        cap = rl.rlim_cur > t->opts.fd_reserve + 16 ? (size_t) rl.rlim_cur - t->opts.fd_reserve
+                                                     : 16;
+        if (cap < t->opts.max_files) {
+                log_debug("Following at most %zu files at once (RLIMIT_NOFILE %llu, %zu kept "
+                          "for the rest).", cap, (unsigned long long) rl.rlim_cur,
+                          t->opts.fd_reserve);
+                t->opts.max_files = cap;
+        }
 }
 
 int tailer_new(sd_event *e, const TailOptions *o, TailLineFunc on_line, TailLookupFunc lookup,
@@ -1071,6 +1644,9 @@ int tailer_new(sd_event *e, const TailOptions *o, TailLineFunc on_line, TailLook
                 t->opts.rotate_wait = TAIL_DEFAULT_ROTATE_WAIT;
         if (t->opts.time_budget == 0)
                 t->opts.time_budget = TAIL_DEFAULT_TIME_BUDGET;
+        if (t->opts.fd_reserve == 0)
+                t->opts.fd_reserve = TAIL_DEFAULT_FD_RESERVE;
+        tailer_cap_files(t);
 
         t->chunk = malloc(TAIL_CHUNK);
         if (!t->chunk)
@@ -1107,8 +1683,12 @@ int tailer_new(sd_event *e, const TailOptions *o, TailLineFunc on_line, TailLook
 static TailWatch *watch_free(TailWatch *w) {
         if (!w)
                 return NULL;
+        safe_close(w->dir_fd);
+        reader_done(&w->owner);
+        reader_done(&w->app_user);
         free(w->name);
         free(w->app);
+        free(w->user);
         free(w->dir);
         free(w->pattern);
         return mfree(w);
@@ -1124,6 +1704,7 @@ Tailer *tailer_free(Tailer *t) {
         for (size_t i = t->n_watches; i > 0; i--)
                 watch_free(t->watches[i - 1]);
         free(t->watches);
+        sd_event_source_disable_unref(t->retry_timer);
         sd_event_source_disable_unref(t->defer_source);
         sd_event_source_disable_unref(t->inotify_source);
         safe_close(t->inotify_fd);
@@ -1153,6 +1734,7 @@ static int watch_parse_path(TailWatch *w, const char *path) {
         _cleanup_free_ char *p = NULL;
         const char *base;
         char *slash;
+        _cleanup_close_ int fd = -EBADF;
         size_t len;
         struct stat st;
 
@@ -1172,7 +1754,8 @@ static int watch_parse_path(TailWatch *w, const char *path) {
                 *slash = '\0';
                 w->pattern = strdup(base);
                 w->dir = strdup(slash == p ? "/" : p);
-        } else if (stat(p, &st) >= 0 && S_ISREG(st.st_mode)) {
+        } else if ((fd = open_nofollow(p, O_PATH)) >= 0 && fstat(fd, &st) >= 0 &&
+                   S_ISREG(st.st_mode)) {
                 /* One file: follow its name, so its rotations are followed too. */
                 *slash = '\0';
                 w->pattern = strdup(base);
@@ -1206,6 +1789,7 @@ int tailer_add_watch(Tailer *t, const char *name, const char *path, const char *
                 .from_head = from_head,
                 .state = WATCH_NEW,
                 .wd = -1,
+                .dir_fd = -EBADF,
         };
         w->name = strdup(name);
         if (!w->name)
@@ -1281,6 +1865,32 @@ int tailer_position(Tailer *t, uint64_t dev, uint64_t inode, uint64_t offset,
                 return -ENOENT;
         if (offset > f->pos)
                 return -ESTALE;
+        if (f->fd < 0) {
+                _cleanup_close_ int fd = -EBADF;
+                struct stat st;
+
+                if (offset == f->pos) {
+                        memcpy(p.marker, f->marker, sizeof p.marker);
+                        *ret = p;
+                        return 0;
+                }
+                /* Dormant: look at it again by name, if that is still the file. */
+                if (f->watch->dir_fd < 0)
+                        return -ENOENT;
+                fd = openat(f->watch->dir_fd, f->name,
+                            O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+                if (fd < 0)
+                        return -errno;
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if ((uint64_t) st.st_dev != dev || (uint64_t) st.st_ino != inode)
+                        return -ENOENT;
+                r = fd_marker(fd, offset, p.marker);
+                if (r < 0)
+                        return r;
+                *ret = p;
+                return 0;
+        }
         r = fd_marker(f->fd, offset, p.marker);
         if (r < 0)
                 return r;
@@ -1313,5 +1923,47 @@ int tailer_poll(Tailer *t) {
 
 void tailer_get_stats(Tailer *t, TailStats *ret) {
         *ret = t->stats;
-        ret->files = t->n_files;
+        ret->files = t->n_open;
+        ret->dormant = 0;
+        ret->waiting = 0;
+        for (size_t i = 0; i < t->n_files; i++) {
+                if (t->files[i]->fd >= 0)
+                        continue;
+                ret->dormant++;
+                if (t->files[i]->want_open)
+                        ret->waiting++;
+        }
+        ret->unreadable = 0;
+        for (size_t i = 0; i < t->n_watches; i++) {
+                ret->waiting += t->watches[i]->n_skipped;
+                ret->unreadable += t->watches[i]->n_unreadable;
+        }
+}
+
+int tailer_set_watch_user(Tailer *t, const char *name, const char *user) {
+        char *u = NULL;
+
+        if (!t || !name)
+                return -EINVAL;
+        for (size_t i = 0; i < t->n_watches; i++) {
+                TailWatch *w = t->watches[i];
+
+                if (strcmp(w->name, name) != 0)
+                        continue;
+                if (user) {
+                        u = strdup(user);
+                        if (!u)
+                                return -ENOMEM;
+                }
+                free(w->user);
+                w->user = u;
+                reader_done(&w->app_user);
+                if (user && w->state == WATCH_ACTIVE) {
+                        int r = reader_resolve(&w->app_user, user, 0);
+                        if (r == -ENOMEM)
+                                return r;
+                }
+                return 0;
+        }
+        return -ENOENT;
 }

@@ -179,6 +179,19 @@ int watch_path_validate(const char *path, const char **reterr_reason) {
                         if (strchr("*?[", path[i]))
                                 reason = "a wildcard ('*', '?' or '[') may only be in the last "
                                          "component";
+                /* Components are opened one by one from their parent's fd, and
+                 * ".." would climb out of a directory its owner controls. */
+                for (size_t i = 0; i < len && !reason; i++) {
+                        size_t n = 0;
+
+                        if (path[i] != '/')
+                                continue;
+                        while (i + 1 + n < len && path[i + 1 + n] != '/')
+                                n++;
+                        if ((n == 1 && path[i + 1] == '.') ||
+                            (n == 2 && path[i + 1] == '.' && path[i + 2] == '.'))
+                                reason = "'.' and '..' are not allowed as path components";
+                }
         }
         if (!reason)
                 return 0;

@@ -642,5 +642,233 @@ class Protocol(HardeningBase):
             self.assert_alive()
 
 
+def root_only(path):
+    """A new file only root can read, from its creation on."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w")
+
+
+class WatchedDirSwap(HardeningBase):
+    """Item 3: the owner of a watched directory swaps it for a symlink to a
+    root-only directory, or puts a root-only file in it. appwatchd (root)
+    reads neither, now or for lines appended later."""
+
+    config = "[Journal]\nEnabled=no\n[Service]\nWorkers=1\n"
+
+    def as_member(self, *argv):
+        subprocess.run(list(argv), check=True, user=MEMBER_UID, group=MEMBER_UID,
+                       extra_groups=[], cwd="/")
+
+    def member_append(self, path, text):
+        self.as_member("sh", "-c", 'printf "%s" "$2" >> "$1"', "sh", path, text)
+
+    def test_symlink_swap_and_root_only_files(self):
+        home = os.path.join(self.tmp, "home")
+        os.makedirs(home)
+        os.chown(home, MEMBER_UID, MEMBER_UID)
+        logs, glogs = os.path.join(home, "logs"), os.path.join(home, "glogs")
+        self.as_member("mkdir", "-m", "0755", logs, glogs)
+        self.member_append(os.path.join(logs, "app.log"), "starting\n")
+        self.member_append(os.path.join(glogs, "app.log"), "starting\n")
+        # Root's own files, in a directory the member cannot enter.
+        rootdir = os.path.join(self.tmp, "rootlogs")
+        os.makedirs(rootdir, mode=0o700)
+        root_log = os.path.join(rootdir, "app.log")
+        with root_only(root_log) as f:
+            f.write("ERROR: ROOTONLY-7f3a9 before the swap\n")
+        self.d.write_config(self.config + "[Watch.shop]\nPath=%s\nApp=shop\n"
+                            "[Watch.globbed]\nPath=%s/*.log\nApp=globbed\n" % (logs, glogs))
+        self.d.start()
+        self.member_append(os.path.join(logs, "app.log"), "ERROR: member before\n")
+        self.d.wait_incidents(lambda l: [i for i in l if i["title"] == "ERROR: member before"],
+                              what="the member's own failure")
+
+        # The swap, by the directory's owner, for both watches.
+        self.as_member("mv", logs, logs + ".real")
+        self.as_member("ln", "-s", rootdir, logs)
+        self.as_member("mv", glogs, glogs + ".real")
+        self.as_member("ln", "-s", rootdir, glogs)
+        time.sleep(0.3)
+        # Root keeps writing its files: appended lines and a new file.
+        with open(root_log, "a") as f:
+            f.write("ERROR: ROOTONLY-7f3a9 appended\n")
+        with root_only(os.path.join(rootdir, "new.log")) as f:
+            f.write("ERROR: ROOTONLY-7f3a9 new file\n")
+
+        # A real directory back in place of the glob's symlink, with a
+        # root-only file in it (root wrote it there, or the owner made a
+        # hard link): skipped, named in a warning; the member's file is read.
+        self.as_member("rm", glogs)
+        self.as_member("mkdir", "-m", "0755", glogs)
+        planted = os.path.join(glogs, "planted.log")
+        with root_only(planted) as f:
+            f.write("ERROR: ROOTONLY-7f3a9 planted\n")
+        self.member_append(os.path.join(glogs, "member.log"), "ERROR: member after\n")
+        self.d.wait_incidents(lambda l: [i for i in l if i["title"] == "ERROR: member after"],
+                              what="the member's failure after the swap")
+        with open(planted, "a") as f:
+            f.write("ERROR: ROOTONLY-7f3a9 planted later\n")
+        with open(root_log, "a") as f:
+            f.write("ERROR: ROOTONLY-7f3a9 later still\n")
+        self.member_append(os.path.join(glogs, "member.log"), "ERROR: member last\n")
+        self.d.wait_incidents(lambda l: [i for i in l if i["title"] == "ERROR: member last"],
+                              what="the member's last failure")
+
+        log = self.d.logtext()
+        self.assertIn("symlink; not following it", log)
+        self.assertRegex(log, r"'%s' \(owner 0, mode 0600\) is not readable by the "
+                              r"directory's owner \(uid %d\)" % (planted, MEMBER_UID))
+        self.assert_nothing_leaked()
+        for title in ("ERROR: member before", "ERROR: member after", "ERROR: member last"):
+            self.assertEqual([i["count"] for i in self.d.incidents() if i["title"] == title],
+                             [1], title)
+        st = self.assert_alive()
+        self.assertGreaterEqual(st["ingest"]["files"]["unreadable"], 1)
+
+    def test_app_user_reads_its_files_in_anothers_directory(self):
+        # A directory owned by one user (the stranger), with files of the
+        # app's user (the member) in it, and a root-only one.
+        logs = os.path.join(self.tmp, "shared")
+        os.makedirs(logs)
+        os.chmod(logs, 0o755)
+        os.chown(logs, STRANGER_UID, STRANGER_UID)
+        self.d.write_config(self.config + "[Watch.shop]\nPath=%s\nApp=shop\n"
+                            "[App.shop]\nUser=awmember\n" % logs)
+        self.d.start()
+        with root_only(os.path.join(logs, "root.log")) as f:
+            f.write("ERROR: ROOTONLY-7f3a9 in a shared directory\n")
+        mine = os.path.join(logs, "member.log")
+        with root_only(mine) as f:
+            os.fchown(f.fileno(), MEMBER_UID, MEMBER_UID)
+            f.write("ERROR: the app user's own\n")
+        self.d.wait_incidents(lambda l: [i for i in l
+                                         if i["title"] == "ERROR: the app user's own"],
+                              what="the failure in the app user's file")
+        with open(mine, "a") as f:
+            f.write("ERROR: the app user's second\n")
+        self.d.wait_incidents(lambda l: [i for i in l
+                                         if i["title"] == "ERROR: the app user's second"],
+                              what="the second failure in the app user's file")
+        self.assertIn("nor the app's user 'awmember', not reading it", self.d.logtext())
+        self.assert_nothing_leaked()
+        self.assertEqual(sorted(i["count"] for i in self.d.incidents()), [1, 1])
+        st = self.assert_alive()
+        self.assertEqual(st["ingest"]["files"]["unreadable"], 1)
+
+    def test_dot_dot_in_path_is_refused(self):
+        self.d.write_config(self.config + "[Watch.shop]\nPath=%s/../etc\n" % self.tmp)
+        p = subprocess.run(self.d.argv() + ["--check-config"], capture_output=True, text=True,
+                           env=self.d.env)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("'.' and '..' are not allowed", p.stdout + p.stderr)
+
+
+class LimitedDaemon(Daemon):
+    """appwatchd under RLIMIT_NOFILE soft:hard, like systemd's 1024 soft."""
+
+    def __init__(self, testcase, config_text="", nofile=(1024, 1024), **kw):
+        super().__init__(testcase, config_text, **kw)
+        self.nofile = nofile
+
+    def argv(self):
+        return ["prlimit", "--nofile=%d:%d" % self.nofile, "--"] + super().argv()
+
+    def fds(self):
+        """Descriptors appwatchd has open (prlimit and systemd-socket-activate
+        exec it, so it has their pid)."""
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+
+class FileDescriptors(unittest.TestCase):
+    """Item 7: the daemon lives within its descriptor limit, and a failure in
+    any watch is recorded, however many files a glob matches."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="appwatch-fd.")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.many = os.path.join(self.tmp, "many")
+        self.other = os.path.join(self.tmp, "other")
+        os.makedirs(self.many)
+        os.makedirs(self.other)
+        for i in range(2000):
+            with open(os.path.join(self.many, "f%04d.log" % i), "w") as f:
+                f.write("ok %d\n" % i)
+        self.config = ("[Journal]\nEnabled=no\n[Service]\nWorkers=1\n"
+                       "[Watch.many]\nPath=%s/*.log\nApp=many\n"
+                       "[Watch.other]\nPath=%s\nApp=other\n" % (self.many, self.other))
+
+    def assert_alive(self, d):
+        t0 = time.monotonic()
+        st = json.loads(d.ctl("status", "--json", timeout=5).stdout)
+        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertIsNone(d.proc.poll())
+        return st
+
+    def failures_recorded(self, d, limit):
+        with open(os.path.join(self.other, "new.log"), "w") as f:
+            f.write("ERROR: in the other watch\n")
+        d.wait_incidents(lambda l: [i for i in l if i["title"] == "ERROR: in the other watch"],
+                         what="the failure in the other watch's new file")
+        with open(os.path.join(self.many, "f1500.log"), "a") as f:
+            f.write("ERROR: in the big glob\n")
+        d.wait_incidents(lambda l: [i for i in l if i["title"] == "ERROR: in the big glob"],
+                         what="the failure in one of the glob's files")
+        counts = {i["title"]: i["count"] for i in d.incidents()}
+        self.assertEqual(counts, {"ERROR: in the other watch": 1, "ERROR: in the big glob": 1})
+        st = self.assert_alive(d)
+        files = st["ingest"]["files"]
+        self.assertLessEqual(files["open"], limit)
+        self.assertEqual(files["open"] + files["dormant"], 2001)
+        self.assertEqual(files["waiting"], 0)
+        self.assertLess(d.fds(), limit)
+        return st
+
+    def test_big_glob_with_the_systemd_soft_limit(self):
+        # Soft 1024 as systemd gives it; the daemon raises it to the hard limit.
+        d = LimitedDaemon(self, self.config, nofile=(1024, 4096))
+        d.start()
+        st = self.failures_recorded(d, 4096)
+        # Still the tailer's own cap of 1024 open files.
+        self.assertLessEqual(st["ingest"]["files"]["open"], 1024)
+
+    def test_big_glob_at_a_hard_limit_of_1024(self):
+        # The limit cannot be raised: the tailer keeps a reserve below it and
+        # closes idle files, so nothing starves.
+        d = LimitedDaemon(self, self.config, nofile=(1024, 1024), activate=True)
+        d.start()
+        st = self.failures_recorded(d, 1024)
+        self.assertGreater(st["ingest"]["files"]["evictions"], 0)
+
+    def test_out_of_descriptors(self):
+        """Every descriptor taken by idle clients: accept() pauses instead of
+        spinning and logs once; a new file is retried, counted, and read once
+        descriptors are free again."""
+        config = ("[Journal]\nEnabled=no\n[Service]\nWorkers=1\nMaxClients=200\n"
+                  "[Watch.other]\nPath=%s\nApp=other\n" % self.other)
+        d = LimitedDaemon(self, config, nofile=(64, 64))
+        d.start()
+        self.assert_alive(d)
+        clients = []
+        self.addCleanup(lambda: [c.close() for c in clients])
+        for _ in range(100):
+            clients.append(connect(d.socket_path))
+        wait_until(lambda: d.fds() >= 63, what="the daemon out of descriptors")
+        with open(os.path.join(self.other, "new.log"), "w") as f:
+            f.write("ERROR: while out of descriptors\n")
+        time.sleep(2.5)
+        log = d.logtext()
+        self.assertEqual(log.count("cannot accept a connection"), 1, log[-3000:])
+        self.assertLess(len(log.splitlines()), 100)
+        for c in clients:
+            c.close()
+        clients.clear()
+        d.wait_incidents(lambda l: [i for i in l
+                                    if i["title"] == "ERROR: while out of descriptors"],
+                         what="the failure written while out of descriptors")
+        self.assertEqual([i["count"] for i in d.incidents()], [1])
+        st = self.assert_alive(d)
+        self.assertGreaterEqual(st["ingest"]["files"]["open_errors"], 1)
+        self.assertEqual(st["ingest"]["files"]["waiting"], 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
