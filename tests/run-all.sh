@@ -4,7 +4,7 @@
 #   1. a gcc build with -Dwerror=true, every suite (unit, integration,
 #      fuzz-regress, e2e under real systemd in systemd-nspawn);
 #   2. a clang build with -Dwerror=true and ASan+UBSan, the unit and
-#      fuzz-regress suites again;
+#      fuzz-regress suites again, and the hardening integration tests;
 #   3. the C unit tests of the gcc build once more under valgrind.
 # Ends with one line "N passed, N failed, N skipped" and exits non-zero when
 # anything failed. Build directories: build-test/ and build-asan/ (kept, so a
@@ -41,6 +41,14 @@ run_build() {
 build_failures=0
 run_build build-test gcc "unit integration fuzz-regress e2e"
 run_build build-asan clang -Db_sanitize=address,undefined -Db_lundef=false "unit fuzz-regress"
+# The hardening tests feed the daemon what others control: run them on the
+# sanitized daemon too.
+rm -f build-asan/meson-logs/testlog-hardening.json
+if [ -x build-asan/appwatchd ]; then
+        echo "=== build-asan: integration-hardening under ASan+UBSan"
+        meson test -C build-asan --print-errorlogs --num-processes 2 --logbase testlog-hardening \
+                integration-hardening || status=1
+fi
 rm -f build-test/meson-logs/testlog-valgrind.json
 if command -v valgrind >/dev/null; then
         echo "=== build-test: unit tests under valgrind"
@@ -54,7 +62,7 @@ import json, os, sys
 passed = failed = skipped = 0
 failed += int(sys.argv[1])
 logs = [os.path.join(d, "meson-logs", n) for d in sys.argv[2:]
-        for n in ("testlog.json", "testlog-valgrind.json")]
+        for n in ("testlog.json", "testlog-valgrind.json", "testlog-hardening.json")]
 for path in logs:
     if not os.path.exists(path):
         continue
