@@ -65,6 +65,7 @@ typedef struct Sink {
         char *data_source_id;
         uint64_t sent, retried, dead;
         int64_t last_success;
+        int64_t last_failure;        /* last answer that is retried, 0: none */
         char *last_error;
 } Sink;
 
@@ -834,6 +835,7 @@ static void job_done(void *data, int result) {
                 }
                 /* Down: try again with the backoff of a first failure. */
                 k->retried++;
+                k->last_failure = now;
                 arm_timer(k, now_realtime() + delivery_backoff(1 + k->retried % 12,
                                                                c ? c->retry_after : 0, &s->rng));
                 return;
@@ -885,6 +887,7 @@ static void job_done(void *data, int result) {
                                                                        &s->rng),
                                       error);
                 k->retried++;
+                k->last_failure = now;
                 (void) set_copy(&k->last_error, error);
                 break;
         }
@@ -1129,7 +1132,8 @@ static const char *sink_state(const Sink *k) {
                 return "off";
         if (k->held)
                 return "held";
-        if (k->last_error && k->retried > 0 && k->last_success == 0)
+        /* Down since its last success, not only before the first one. */
+        if (k->retried > 0 && k->last_failure > k->last_success)
                 return "retrying";
         return "ok";
 }
