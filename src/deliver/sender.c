@@ -91,6 +91,7 @@ typedef struct Job {
         char **headers;              /* NULL-terminated, owned */
         usec_t timeout;
         usec_t interval;             /* between requests of one job */
+        usec_t last_request;         /* when the last one was sent (CLOCK_REALTIME) */
         HttpCall calls[NOTION_MAX_REQUESTS];
         size_t n_calls;              /* made */
         /* Notion */
@@ -220,6 +221,7 @@ static int job_http(Job *j, PoolJob *pj, HttpMethod method, char *url, const cha
                 }
         }
         c = &j->calls[j->n_calls++];
+        j->last_request = now_realtime();
         c->method = method;
         c->url = url;
         c->body = body ? strdup(body) : NULL;
@@ -806,6 +808,11 @@ static void job_done(void *data, int result) {
 
         k->in_flight = false;
         k->job = NULL;
+        /* submit_job() counted the job's first request; the next job waits
+         * an interval after its last one, or a job of several requests (a
+         * query and a create) would double the sink's rate. */
+        if (j->n_calls > 1)
+                rate_limit_take(&k->rate, j->last_request);
         if (result == -ECANCELED)
                 return;      /* stopping: the rows stay pending */
 
