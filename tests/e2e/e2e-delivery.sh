@@ -60,7 +60,7 @@ stop_fakes() {
         for pid in $SLACK_PID $NOTION_PID; do
                 kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
         done
-        SLACK_PID= NOTION_PID=
+        SLACK_PID='' NOTION_PID=''
 }
 
 fake_ctl() { # KIND METHOD PATH [BODY]
@@ -155,6 +155,7 @@ report_unit() {
 fail_unit() {
         local unit=$1 report stamp
         report=$(report_unit "$unit")
+        # shellcheck disable=SC2034 # read by wait_for's eval
         stamp=$(in_ct systemctl show -P ExecMainExitTimestampMonotonic "$report")
         if in_ct systemctl start "$unit" 2>/dev/null; then
                 fail "$unit did not fail"
@@ -171,20 +172,14 @@ diagnostics_extra() {
         awctl outbox 2>&1 || :
         log "---- appwatchctl incidents --json"
         awctl incidents --json 2>&1 | cut -c1-300 || :
-        log "---- fake Slack: requests (status, error, path)"
-        python3 -c '
+        local kind
+        for kind in slack notion; do
+                log "---- fake $kind: requests (method, path, status, error, fault)"
+                fake_ctl "$kind" GET /_fake/requests 2>&1 | python3 -c '
 import json, sys
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    print(r.get("method"), r.get("path", "")[:20], r.get("status"), r.get("error"), r.get("fault"))' \
-                "$TMP/slack.requests" 2>&1 | tail -n 20 || :
-        log "---- fake Notion: requests"
-        python3 -c '
-import json, sys
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    print(r.get("method"), r.get("path"), r.get("status"), r.get("error"))' \
-                "$TMP/notion.requests" 2>&1 | tail -n 20 || :
+for r in json.load(sys.stdin)[-20:]:
+    print(r["method"], r["path"][:30], r["status"], r["error"], r["fault"])' 2>&1 || :
+        done
         log "---- journalctl -u aw-e2e-* -u appwatch-failure@*"
         in_ct journalctl --no-pager --full -o short-monotonic -u 'aw-e2e-*' -u 'appwatch-failure@*' \
                 2>&1 | tail -n 30 || :
@@ -321,6 +316,7 @@ CART=$(inc_field id cart)
 # Notion is up: its page is made; the Slack row waits and is retried.
 wait_for 300 '[[ $(fakes_eval "sorted(props(p)[\"앱\"] for p in pages)") == "[\"Test\", \"cart\", \"shop\"]" ]]' ||
         fail "the cart incident's Notion page was not made while Slack was down"
+# shellcheck disable=SC2034 # read by wait_for's eval
 SLACK_ROW_RETRIED="[[\"slack\", \"pending\", \"$CART\", true]]"
 wait_for 300 '[[ $(outbox_eval "[(r[\"sink\"], r[\"state\"], r[\"incident\"], r[\"attempts\"] >= 2) for r in rows]") == "$SLACK_ROW_RETRIED" ]]' ||
         fail "appwatchctl outbox does not show the Slack row pending and retried: $(outbox_eval rows)"
