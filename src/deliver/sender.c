@@ -1214,12 +1214,7 @@ int sender_new(sd_event *event, Txn *txn, Store *store, Pool *pool, IncidentBus 
                 Sink *k = &s->sinks[i];
 
                 *k = (Sink) { .sender = s, .id = i };
-                /* Accurate to 1 ms, not sd-event's default 250 ms: the timer
-                 * paces the rate limit, and a late wake-up is lost throughput
-                 * (Slack's 1 a second became 0.8). It fires a few times a
-                 * second at most. */
-                r = sd_event_add_time(event, &k->timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_MSEC,
-                                      on_timer, k);
+                r = sd_event_add_time(event, &k->timer, CLOCK_REALTIME, UINT64_MAX, 0, on_timer, k);
                 if (r < 0)
                         return r;
                 (void) sd_event_source_set_description(k->timer, i == OUTBOX_SLACK
