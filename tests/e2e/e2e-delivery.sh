@@ -186,7 +186,9 @@ for r in json.load(sys.stdin)[-20:]:
 }
 
 e2e_init
-trap 'rc=$?; stop_fakes; (exit $rc); e2e_cleanup' EXIT
+# set +e: under set -e, (exit $rc) with rc != 0 would end the trap before the
+# container is powered off.
+trap 'rc=$?; set +e; stop_fakes; (exit $rc); e2e_cleanup' EXIT
 e2e_build_install
 start_fake slack
 start_fake notion
