@@ -65,6 +65,7 @@ typedef struct Sink {
         char *data_source_id;
         uint64_t sent, retried, dead;
         int64_t last_success;
+        int64_t last_failure;        /* last answer that is retried, 0: none */
         char *last_error;
 } Sink;
 
@@ -90,6 +91,7 @@ typedef struct Job {
         char **headers;              /* NULL-terminated, owned */
         usec_t timeout;
         usec_t interval;             /* between requests of one job */
+        usec_t last_request;         /* when the last one was sent (CLOCK_REALTIME) */
         HttpCall calls[NOTION_MAX_REQUESTS];
         size_t n_calls;              /* made */
         /* Notion */
@@ -219,6 +221,7 @@ static int job_http(Job *j, PoolJob *pj, HttpMethod method, char *url, const cha
                 }
         }
         c = &j->calls[j->n_calls++];
+        j->last_request = now_realtime();
         c->method = method;
         c->url = url;
         c->body = body ? strdup(body) : NULL;
@@ -805,6 +808,11 @@ static void job_done(void *data, int result) {
 
         k->in_flight = false;
         k->job = NULL;
+        /* submit_job() counted the job's first request; the next job waits
+         * an interval after its last one, or a job of several requests (a
+         * query and a create) would double the sink's rate. */
+        if (j->n_calls > 1)
+                rate_limit_take(&k->rate, j->last_request);
         if (result == -ECANCELED)
                 return;      /* stopping: the rows stay pending */
 
@@ -834,6 +842,7 @@ static void job_done(void *data, int result) {
                 }
                 /* Down: try again with the backoff of a first failure. */
                 k->retried++;
+                k->last_failure = now;
                 arm_timer(k, now_realtime() + delivery_backoff(1 + k->retried % 12,
                                                                c ? c->retry_after : 0, &s->rng));
                 return;
@@ -885,6 +894,7 @@ static void job_done(void *data, int result) {
                                                                        &s->rng),
                                       error);
                 k->retried++;
+                k->last_failure = now;
                 (void) set_copy(&k->last_error, error);
                 break;
         }
@@ -1129,7 +1139,8 @@ static const char *sink_state(const Sink *k) {
                 return "off";
         if (k->held)
                 return "held";
-        if (k->last_error && k->retried > 0 && k->last_success == 0)
+        /* Down since its last success, not only before the first one. */
+        if (k->retried > 0 && k->last_failure > k->last_success)
                 return "retrying";
         return "ok";
 }

@@ -170,6 +170,32 @@ class Delivery(unittest.TestCase):
         reqs = self.slack.requests_to("POST")
         self.assertLessEqual(FakeSlack.max_in_window(reqs, 1.0), 1)    # 1 message a second
 
+    def test_state_is_retrying_during_an_outage_after_a_success(self):
+        d = self.daemon(notion=False)
+        state = lambda: json.loads(d.ctl("status", "--json").stdout)["delivery"]["slack"]["state"]
+        self.submit(d, "shop", "ERROR: before the outage\n")
+        wait_until(lambda: self.slack.messages, timeout=20, what="the first message")
+        self.assertEqual(state(), "ok")
+        self.slack.outage("refuse")
+        self.submit(d, "shop", "ERROR: during the outage\n")
+        wait_until(lambda: state() == "retrying", timeout=20, what="Slack retrying")
+        self.slack.end_outage()
+        d.ctl("outbox", "retry", "--all")
+        wait_until(lambda: len(self.slack.messages) == 2, timeout=30, what="the second message")
+        wait_until(lambda: state() == "ok", what="Slack ok again")
+
+    def test_notion_keeps_its_rate_across_jobs(self):
+        # With a fingerprint property each page is a query and a create: two
+        # requests in one job, and the next job must still wait its turn.
+        d = self.daemon(slack=False)
+        for i in range(4):
+            self.submit(d, "app%d" % i, "ERROR: paced %d\n" % i)
+        wait_until(lambda: len(self.notion.pages_in()) == 4, timeout=30, what="four pages")
+        stamps = sorted(r.monotonic for r in self.notion.requests)
+        self.assertGreaterEqual(len(stamps), 10)        # prepare (2) + 4 x (query, create)
+        gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+        self.assertGreaterEqual(min(gaps), 0.3, gaps)   # one request every 1/3 s
+
     def test_retry_after_is_honoured(self):
         self.slack.fail("rate_limit", retry_after=3)
         d = self.daemon(notion=False)
