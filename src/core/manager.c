@@ -158,10 +158,11 @@ static ControlLimits limits_from_config(const Config *c) {
 
 static int load_rules(const char *config_path, DetectRules **ret, size_t *ret_count);
 
-/* Seconds between two Slack messages and between two Notion requests: the
- * services' documented rate limits (about 1/s per webhook; 3/s on average). */
-#define SLACK_INTERVAL USEC_PER_SEC
-#define NOTION_INTERVAL (USEC_PER_SEC / 3)
+/* Time between two Slack messages and between two Notion requests: the
+ * services' documented rate limits (about 1/s per webhook; 3/s on average),
+ * with a margin, since arrival times vary by a few milliseconds. */
+#define SLACK_INTERVAL (USEC_PER_SEC + 25 * USEC_PER_MSEC)
+#define NOTION_INTERVAL (USEC_PER_SEC / 3 + 10 * USEC_PER_MSEC)
 #define DELIVERY_TIMEOUT (30 * USEC_PER_SEC)
 
 static OutboxWriterOptions outbox_options(const Config *c) {

@@ -1214,7 +1214,11 @@ int sender_new(sd_event *event, Txn *txn, Store *store, Pool *pool, IncidentBus 
                 Sink *k = &s->sinks[i];
 
                 *k = (Sink) { .sender = s, .id = i };
-                r = sd_event_add_time(event, &k->timer, CLOCK_REALTIME, UINT64_MAX, 0, on_timer, k);
+                /* Accurate to a millisecond: sd-event's default 250 ms would
+                 * make every paced request late and the drain slower than the
+                 * rate limit allows. */
+                r = sd_event_add_time(event, &k->timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_MSEC,
+                                      on_timer, k);
                 if (r < 0)
                         return r;
                 (void) sd_event_source_set_description(k->timer, i == OUTBOX_SLACK
