@@ -70,8 +70,8 @@
 
 /* A watched directory reports appends and every change of its names. */
 #define MASK_ACTIVE                                                                  \
-        (IN_MODIFY | IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF | \
-         IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK | IN_MASK_ADD)
+        (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE |      \
+         IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK | IN_MASK_ADD)
 /* An ancestor waited on only needs to say that something appeared in it. */
 #define MASK_WAITING \
         (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_MASK_ADD)
@@ -1156,10 +1156,16 @@ static void tailer_handle_event(Tailer *t, const struct inotify_event *ev) {
                 }
                 if (ev->len == 0 || (ev->mask & IN_ISDIR))
                         continue;
-                if (ev->mask & IN_MODIFY) {
+                if (ev->mask & (IN_MODIFY | IN_ATTRIB)) {
                         f = find_file_by_name(t, w, ev->name);
-                        if (f)
-                                f->pending = true;
+                        if (f) {
+                                if (ev->mask & IN_MODIFY)
+                                        f->pending = true;
+                        } else if (w->n_unreadable > 0 && watch_matches(w, ev->name))
+                                /* Skipped as unreadable, it may be readable now: a
+                                 * file created, then given to its user (logrotate's
+                                 * "create" does that) or written to. */
+                                w->need_reconcile = true;
                 } else if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
                         if (watch_matches(w, ev->name))
                                 w->need_reconcile = true;

@@ -295,7 +295,7 @@ class NsDaemon(Daemon):
 
     def ctl_as(self, uid, *args, groups=(), input=None, timeout=60, check=True):
         """appwatchctl run with uid and these supplementary groups only."""
-        p = subprocess.run([APPWATCHCTL, "--socket=" + self.socket_path] + list(args),
+        p = subprocess.run([self.reachable_ctl(), "--socket=" + self.socket_path] + list(args),
                            capture_output=True, text=True, timeout=timeout, input=input,
                            user=uid, group=uid, extra_groups=list(groups), cwd="/",
                            env=dict(os.environ, APPWATCH_SPOOL_DIR=self.spool_dir))
@@ -738,6 +738,9 @@ class WatchedDirSwap(HardeningBase):
             f.write("ERROR: ROOTONLY-7f3a9 in a shared directory\n")
         mine = os.path.join(logs, "member.log")
         with root_only(mine) as f:
+            # Seen while still root's, as logrotate's "create" makes a file
+            # and then gives it to its user: read once it is the user's.
+            time.sleep(0.5)
             os.fchown(f.fileno(), MEMBER_UID, MEMBER_UID)
             f.write("ERROR: the app user's own\n")
         self.d.wait_incidents(lambda l: [i for i in l
