@@ -88,6 +88,7 @@ typedef struct Job {
         int64_t *rows;               /* outbox row ids */
         size_t n_rows;
         int64_t incident;
+        int64_t attempts;            /* the first row's failed attempts so far */
         char **headers;              /* NULL-terminated, owned */
         usec_t timeout;
         usec_t interval;             /* between requests of one job */
@@ -560,6 +561,7 @@ static int slack_job(Sink *k, OutboxRow *rows, size_t n, Job **ret) {
         }
         for (size_t i = 0; i < used; i++)
                 j->rows[i] = rows[i].id;
+        j->attempts = rows[0].attempts;
         j->n_rows = used;
         j->incident = msgs[0].id;
         r = used > 1 ? slack_render_group(ptrs, used, s->language, &j->slack_body)
@@ -620,6 +622,7 @@ static int notion_job(Sink *k, OutboxRow *row, Job **ret) {
                 r = -ENOMEM;
         else {
                 j->rows[0] = row->id;
+                j->attempts = row->attempts;
                 j->n_rows = 1;
                 j->incident = inc->id;
         }
@@ -879,17 +882,11 @@ static void job_done(void *data, int result) {
                 k->last_success = now;
                 k->ungroup = false;
                 break;
-        case DELIVERY_RETRY: {
-                OutboxRow *rows = NULL;
-                size_t n = 0;
-                uint64_t attempts = 1;
-
-                if (outbox_head(s->store, j->sink, 1, &rows, &n) >= 0 && n > 0)
-                        attempts = (uint64_t) rows[0].attempts + 1;
-                outbox_rows_free(rows, n);
+        case DELIVERY_RETRY:
+                /* The job knows its row's attempts: no need to read it again. */
                 error = describe(c, reason);
                 r = outbox_mark_retry(s->store, j->rows[0],
-                                      now + (int64_t) delivery_backoff(attempts,
+                                      now + (int64_t) delivery_backoff((uint64_t) j->attempts + 1,
                                                                        c ? c->retry_after : 0,
                                                                        &s->rng),
                                       error);
@@ -897,7 +894,6 @@ static void job_done(void *data, int result) {
                 k->last_failure = now;
                 (void) set_copy(&k->last_error, error);
                 break;
-        }
         case DELIVERY_DEAD:
                 error = describe(c, reason);
                 if (j->n_rows > 1) {
