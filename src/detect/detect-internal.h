@@ -87,8 +87,6 @@ const char *detect_memmem_str(const char *s, size_t n, const char *needle);
  * pip cannot or should not provide it (stdlib/OS modules, private modules,
  * ambiguous namespaces such as "google", likely local modules). */
 const char *detect_python_distribution(const char *module, char *buf, size_t bufsz);
-/* PEP 508 distribution name check. */
-bool detect_pep508_name_valid(const char *s);
 
 /* ---- rules ---- */
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "detect-internal.h"
+#include "shared/parse.h"
 #include "detect/engine.h"
 #include "detect/fingerprint.h"
 #include "shared/cleanup.h"
@@ -709,7 +710,7 @@ static int expand_fix(const Finding *f, const char *tmpl, char **ret) {
         *ret = detect_buf_steal(&b);
         if (!*ret)
                 return -ENOMEM;
-        if (strncmp(*ret, "pip_install:", 12) == 0 && !detect_pep508_name_valid(*ret + 12)) {
+        if (strncmp(*ret, "pip_install:", 12) == 0 && !python_dist_name_valid(*ret + 12)) {
                 free(*ret);
                 *ret = NULL;
                 return 0;

@@ -795,15 +795,3 @@ const char *detect_python_distribution(const char *module, char *buf, size_t buf
         return buf;
 }
 
-bool detect_pep508_name_valid(const char *s) {
-        size_t n = s ? strlen(s) : 0;
-
-        if (n == 0 || n > 100)
-                return false;
-        if (!isalnum((unsigned char) s[0]) || !isalnum((unsigned char) s[n - 1]))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char) s[i]) && !strchr("._-", s[i]))
-                        return false;
-        return true;
-}

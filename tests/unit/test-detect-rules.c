@@ -7,6 +7,7 @@
 #include "test-detect-util.h"
 #include "detect/category.h"
 #include "detect/rules.h"
+#include "shared/parse.h"
 #include "tests.h"
 
 TEST(builtin_defaults_from_the_users_guide) {
@@ -310,10 +311,10 @@ TEST(python_distributions) {
                 if (!t[i].dist ? d != NULL : !d || strcmp(d, t[i].dist) != 0)
                         TEST_FAIL("%s -> %s", t[i].module, d ?: "(null)");
         }
-        ASSERT_TRUE(detect_pep508_name_valid("scikit-learn"));
-        ASSERT_TRUE(detect_pep508_name_valid("ruamel.yaml"));
-        ASSERT_TRUE(!detect_pep508_name_valid("foo; rm -rf /"));
-        ASSERT_TRUE(!detect_pep508_name_valid("-e"));
-        ASSERT_TRUE(!detect_pep508_name_valid(""));
+        ASSERT_TRUE(python_dist_name_valid("scikit-learn"));
+        ASSERT_TRUE(python_dist_name_valid("ruamel.yaml"));
+        ASSERT_TRUE(!python_dist_name_valid("foo; rm -rf /"));
+        ASSERT_TRUE(!python_dist_name_valid("-e"));
+        ASSERT_TRUE(!python_dist_name_valid(""));
         return 0;
 }
