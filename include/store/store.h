@@ -16,7 +16,7 @@
 
 #include "shared/cleanup.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 5
 #define STORE_FILENAME "appwatch.db"
 /* How long a statement waits for a lock held by another connection. */
 #define STORE_BUSY_TIMEOUT_MSEC 5000

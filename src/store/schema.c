@@ -125,6 +125,114 @@ static const char *const migrations[STORE_SCHEMA_VERSION + 1] = {
         "        taken INTEGER NOT NULL\n"
         ") STRICT;\n"
         "CREATE INDEX submissions_taken ON submissions (taken);\n",
+
+        [3] =
+        /* AI analysis (issue 10). One cached answer per distinct failure and
+         * everything its meaning depends on: a restart, a repeat or a second
+         * host with the same failure makes no second call. answer is the
+         * parsed, validated answer as JSON. */
+        "CREATE TABLE ai_answers (\n"
+        "        fingerprint       TEXT    NOT NULL,\n"
+        "        model             TEXT    NOT NULL,\n"
+        "        prompt_version    INTEGER NOT NULL,\n"
+        "        redaction_version INTEGER NOT NULL,\n"
+        "        answer            TEXT    NOT NULL,\n"
+        "        created           INTEGER NOT NULL,\n"
+        "        PRIMARY KEY (fingerprint, model, prompt_version, redaction_version)\n"
+        ") STRICT;\n"
+        /* Every call made, with its outcome ("ok" or why not) and its token
+         * usage, for the budget ([Gemini] MaxCallsPerHour=) and the daily
+         * report. */
+        "CREATE TABLE ai_calls (\n"
+        "        id              INTEGER PRIMARY KEY,\n"
+        "        time            INTEGER NOT NULL,\n"
+        "        incident_id     INTEGER,\n"
+        "        model           TEXT    NOT NULL,\n"
+        "        outcome         TEXT    NOT NULL,\n"
+        "        http_status     INTEGER,\n"
+        "        prompt_tokens   INTEGER NOT NULL DEFAULT 0 CHECK (prompt_tokens >= 0),\n"
+        "        output_tokens   INTEGER NOT NULL DEFAULT 0 CHECK (output_tokens >= 0),\n"
+        "        thoughts_tokens INTEGER NOT NULL DEFAULT 0 CHECK (thoughts_tokens >= 0),\n"
+        "        latency_usec    INTEGER\n"
+        ") STRICT;\n"
+        "CREATE INDEX ai_calls_time ON ai_calls (time);\n"
+        /* Where an incident's analysis came from ("gemini", "offline") and,
+         * for an offline one with a key set, why; the AI's own category next
+         * to the rules' (never instead of it). */
+        "ALTER TABLE incidents ADD COLUMN analysis_source TEXT;\n"
+        "ALTER TABLE incidents ADD COLUMN analysis_note TEXT;\n"
+        "ALTER TABLE incidents ADD COLUMN ai_category TEXT;\n",
+
+        [4] =
+        /* Fixes (issue 10). One row per attempt at a fix of an incident,
+         * with the transient units that ran it and its verification, their
+         * results and (redacted) output tails. */
+        "CREATE TABLE fix_attempts (\n"
+        "        id            INTEGER PRIMARY KEY,\n"
+        "        incident_id   INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,\n"
+        "        attempt       INTEGER NOT NULL CHECK (attempt >= 1),\n"
+        "        fix_id        TEXT    NOT NULL,\n"
+        "        command_line  TEXT    NOT NULL DEFAULT '',\n"
+        "        state         TEXT    NOT NULL\n"
+        "                CHECK (state IN ('running', 'verifying', 'resolved', 'failed',\n"
+        "                                 'refused', 'dry_run', 'lost')),\n"
+        "        reason        TEXT,\n"
+        "        unit          TEXT,\n"
+        "        verify_unit   TEXT,\n"
+        "        fix_result    TEXT,\n"
+        "        verify_result TEXT,\n"
+        "        fix_output    TEXT,\n"
+        "        verify_output TEXT,\n"
+        "        started       INTEGER NOT NULL,\n"
+        "        finished      INTEGER\n"
+        ") STRICT;\n"
+        "CREATE INDEX fix_attempts_incident ON fix_attempts (incident_id, attempt);\n"
+        "CREATE INDEX fix_attempts_state ON fix_attempts (state);\n"
+        /* The backoff between automatic attempts, per (app, fingerprint), so
+         * a restart does not retry at once. */
+        "CREATE TABLE fix_backoff (\n"
+        "        app          TEXT    NOT NULL,\n"
+        "        fingerprint  TEXT    NOT NULL,\n"
+        "        attempts     INTEGER NOT NULL CHECK (attempts >= 0),\n"
+        "        next_attempt INTEGER NOT NULL,\n"
+        "        PRIMARY KEY (app, fingerprint)\n"
+        ") STRICT;\n"
+        /* What `appwatchctl run` ran, and where: the verification runs it
+         * again. command is shell-quoted as appwatchctl joined it. */
+        "ALTER TABLE incidents ADD COLUMN run_command TEXT;\n"
+        "ALTER TABLE incidents ADD COLUMN run_cwd TEXT;\n",
+
+        [5] =
+        /* Schedules (issue 11). When appwatchd ran: the daily report names
+         * the gaps of its window. heartbeat moves with each status check. */
+        "CREATE TABLE daemon_runs (\n"
+        "        id        INTEGER PRIMARY KEY,\n"
+        "        started   INTEGER NOT NULL,\n"
+        "        heartbeat INTEGER NOT NULL,\n"
+        "        stopped   INTEGER\n"
+        ") STRICT;\n"
+        /* Reports sent, with their window: the next one starts where the last
+         * ended. */
+        "CREATE TABLE reports (\n"
+        "        id           INTEGER PRIMARY KEY,\n"
+        "        kind         TEXT    NOT NULL,\n"
+        "        window_start INTEGER NOT NULL,\n"
+        "        window_end   INTEGER NOT NULL,\n"
+        "        created      INTEGER NOT NULL,\n"
+        "        body         TEXT    NOT NULL\n"
+        ") STRICT;\n"
+        "CREATE INDEX reports_kind_end ON reports (kind, window_end);\n"
+        /* Results of the health check's probes (a key, a model, a tool's
+         * version, an app's dependency check). */
+        "CREATE TABLE health_results (\n"
+        "        id     INTEGER PRIMARY KEY,\n"
+        "        time   INTEGER NOT NULL,\n"
+        "        app    TEXT    NOT NULL DEFAULT '',\n"
+        "        probe  TEXT    NOT NULL,\n"
+        "        ok     INTEGER NOT NULL CHECK (ok IN (0, 1)),\n"
+        "        detail TEXT    NOT NULL DEFAULT ''\n"
+        ") STRICT;\n"
+        "CREATE INDEX health_results_time ON health_results (time);\n",
 };
 
 const char *store_migration_sql(int version) {

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runs a FixPlan (a fix, or its verification) and reports how it ended,
+ * without blocking the loop and without a worker thread waiting on it.
+ *
+ * Two ways, chosen once per runner:
+ *   - FIX_RUNNER_UNIT: as a transient service of systemd, asked for over the
+ *     system bus (StartTransientUnit, as systemd-run does) in
+ *     appwatch-fix.slice, with the plan's FixUnit as its properties. The
+ *     loop follows the job and the unit through sd-bus signals; the output
+ *     tail is read back from the journal (_SYSTEMD_UNIT=the unit). Nothing
+ *     in appwatchd changes uid: systemd does.
+ *   - FIX_RUNNER_CHILD: without a system bus (a foreground run, tests
+ *     without systemd), as a direct child (posix_spawn, no shell), only when
+ *     appwatchd's own user is the plan's User=; otherwise refused. Output is
+ *     read from a pipe; RuntimeMaxSec= is enforced with a timer (SIGTERM,
+ *     then SIGKILL); MemoryMax= and CPUQuota= need systemd and are not
+ *     applied (the result says so in its note).
+ *
+ * Loop thread only.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "fix/catalog.h"
+#include "shared/cleanup.h"
+
+/* The bytes of output kept from the end of a run (before redaction). */
+#define FIX_OUTPUT_TAIL_MAX (16 * 1024)
+
+typedef enum FixRunnerKind {
+        FIX_RUNNER_UNIT,
+        FIX_RUNNER_CHILD,
+        _FIX_RUNNER_KIND_MAX,
+        _FIX_RUNNER_KIND_INVALID = -EINVAL,
+} FixRunnerKind;
+
+typedef struct FixRunner FixRunner;
+typedef struct FixRun FixRun;
+
+typedef struct FixRunResult {
+        bool success;              /* every step exited 0 */
+        const char *result;        /* systemd's Result= of the unit: "success", "exit-code",
+                                    * "timeout", "oom-kill", "signal", "core-dump",
+                                    * "resources", ...; the child runner uses the same words;
+                                    * "refused" when it never started, "lost" when the unit
+                                    * vanished without a result */
+        int exit_status;           /* the failing step's exit status (ExecMainStatus), -1 if none */
+        const char *unit;          /* the unit's name (the child runner: the plan's too) */
+        const char *output;        /* the last FIX_OUTPUT_TAIL_MAX bytes of stdout+stderr,
+                                    * NOT redacted, may be "" */
+        const char *note;          /* why it was refused, or what was not applied; or NULL */
+} FixRunResult;
+
+/* Called once per run, from the loop, unless the run was cancelled first. The
+ * run is freed after the callback returns. */
+typedef void (*FixRunDoneFunc)(FixRun *run, const FixRunResult *result, void *userdata);
+
+/*
+ * kind _FIX_RUNNER_KIND_INVALID picks: FIX_RUNNER_UNIT when the system bus
+ * answers, else FIX_RUNNER_CHILD. Returns 0, or -errno (the bus was asked
+ * for and is not there).
+ */
+int fix_runner_new(sd_event *event, FixRunnerKind kind, FixRunner **ret);
+/* Cancels every run still going (its units keep running: systemd owns them,
+ * and fix_runner_adopt() finds them again). */
+FixRunner *fix_runner_free(FixRunner *r);
+DEFINE_CLEANUP(FixRunner, fix_runner_free)
+
+FixRunnerKind fix_runner_kind(const FixRunner *r);
+
+/*
+ * Starts plan (copied: the caller may free it at once). Returns 0 with
+ * *ret_run (may be NULL) owned by the runner until done is called; -EPERM
+ * when the child runner may not run it (another user), -EEXIST when a unit
+ * of that name is already known, or -errno; done is not called then.
+ */
+int fix_runner_start(FixRunner *r, const FixPlan *plan, FixRunDoneFunc done, void *userdata,
+                     FixRun **ret_run);
+
+/*
+ * Follows a unit started before appwatchd restarted (recorded as running
+ * in fix_attempts). done is called when it ends, or at once with result
+ * "lost" (or its Result= when systemd still has it) when it has already
+ * ended. The child runner cannot adopt: -EOPNOTSUPP.
+ */
+int fix_runner_adopt(FixRunner *r, const char *unit, FixRunDoneFunc done, void *userdata,
+                     FixRun **ret_run);
+
+/* done will not be called; the unit (or child) is stopped. */
+void fix_run_cancel(FixRun *run);
+
+/* How many runs are going. */
+unsigned fix_runner_active(const FixRunner *r);
