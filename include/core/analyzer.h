@@ -41,6 +41,25 @@ DEFINE_CLEANUP(Analyzer, analyzer_free)
 
 void analyzer_set_throttle(Analyzer *a, AnalyzerThrottleFunc f, void *userdata);
 
+/*
+ * What an analysis concluded about acting on an incident: the fixer's input.
+ * fix is the rules' fix id (the AI never adds one, see analyze/gemini.h);
+ * auto_fix says whether it may run without being asked.
+ */
+typedef struct AnalyzerVerdict {
+        int64_t incident_id;
+        const char *app;
+        const char *fingerprint;
+        const char *fix;            /* "flutter_clean", "pip_install:PyYAML", or "none" */
+        bool auto_fix;
+        const char *source;         /* "offline" or "gemini" */
+} AnalyzerVerdict;
+
+/* Called on the loop once an analysis is stored, inside the open
+ * transaction (work started from it belongs in a post-commit hook). */
+typedef void (*AnalyzerVerdictFunc)(Analyzer *a, const AnalyzerVerdict *v, void *userdata);
+void analyzer_set_verdict_callback(Analyzer *a, AnalyzerVerdictFunc f, void *userdata);
+
 /* The pool was freed (stopping): queue nothing more. */
 void analyzer_detach(Analyzer *a);
 

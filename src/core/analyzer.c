@@ -38,6 +38,8 @@ struct Analyzer {
         JobList incoming, waiting;
         AnalyzerThrottleFunc throttle;
         void *throttle_userdata;
+        AnalyzerVerdictFunc verdict;
+        void *verdict_userdata;
         AnalyzerStats stats;
 };
 
@@ -120,6 +122,18 @@ static void job_done(void *data, int result) {
                 return;
         }
         a->stats.analyses++;
+        if (a->verdict) {
+                const char *fix = j->finding->fix && *j->finding->fix ? j->finding->fix : "none";
+                AnalyzerVerdict v = {
+                        .incident_id = j->incident_id,
+                        .app = j->app,
+                        .fingerprint = j->finding->fingerprint,
+                        .fix = fix,
+                        .auto_fix = j->finding->auto_fixable && strcmp(fix, "none") != 0,
+                        .source = "offline",
+                };
+                a->verdict(a, &v, a->verdict_userdata);
+        }
 }
 
 static void set_throttled(Analyzer *a, bool pause) {
@@ -228,6 +242,10 @@ int analyzer_restore(Analyzer *a) {
                 f.category = inc->category;
                 f.severity = inc->severity;
                 f.fix = inc->fix_id ?: (char *) "none";
+                /* The store keeps the rules' fix, not whether it was allowed
+                 * to run by itself: an analysis a crash interrupted proposes
+                 * its fix to people (appwatchctl fix), it does not run it. */
+                f.auto_fixable = false;
                 f.title = inc->title;
                 f.excerpt = inc->excerpt;
                 f.stream = (char *) "";
@@ -281,6 +299,11 @@ Analyzer *analyzer_free(Analyzer *a) {
 void analyzer_set_throttle(Analyzer *a, AnalyzerThrottleFunc f, void *userdata) {
         a->throttle = f;
         a->throttle_userdata = userdata;
+}
+
+void analyzer_set_verdict_callback(Analyzer *a, AnalyzerVerdictFunc f, void *userdata) {
+        a->verdict = f;
+        a->verdict_userdata = userdata;
 }
 
 void analyzer_get_stats(const Analyzer *a, AnalyzerStats *ret) {
