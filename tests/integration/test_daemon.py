@@ -27,7 +27,7 @@ class SocketActivation(unittest.TestCase):
         st = d.call("status")
         self.assertTrue(st["ok"], st)
         self.assertTrue(st["data"]["socket_activated"])
-        self.assertEqual(st["data"]["schema_version"], 2)
+        self.assertEqual(st["data"]["schema_version"], 5)
 
         # Good reload: RELOADING=1 with MONOTONIC_USEC, then READY=1 again.
         d.write_config("[Service]\nWorkers=3\n[Watch.app1]\nPath=/tmp/none\n")
@@ -82,7 +82,7 @@ class ControlSocket(unittest.TestCase):
         out = self.d.ctl("status").stdout
         self.assertIn("Version: ", out)
         self.assertIn("State: running", out)
-        self.assertIn("Database: %s/appwatch.db (schema 2)" % self.d.state_dir, out)
+        self.assertIn("Database: %s/appwatch.db (schema 5)" % self.d.state_dir, out)
         j = json.loads(self.d.ctl("status", "--json").stdout)
         for key in ("version", "uptime_usec", "config", "sources", "queues", "counts"):
             self.assertIn(key, j)
