@@ -52,6 +52,7 @@ struct Manager {
         char *last_status;
         uint64_t status_commits;  /* commits when STATUS= was last computed */
         size_t status_jobs;       /* ... and the analysis lane's length then */
+        char *check_summary;      /* the last status check's result, for STATUS= */
 };
 
 /* The status object of `appwatchctl status` (manager.c). */
@@ -62,6 +63,8 @@ void manager_refresh_status(Manager *m);
 int manager_verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 int manager_verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 int manager_verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+/* The status check (verbs-check.c). */
+int manager_verb_check(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);

@@ -101,6 +101,7 @@ Manager *manager_free(Manager *m) {
         free(m->socket_path);
         free(m->host);
         free(m->last_status);
+        free(m->check_summary);
         free(m);
         return NULL;
 }
@@ -129,12 +130,13 @@ static void manager_notify_status(Manager *m, const char *prefix, const char *ex
                      format_timespan(age, sizeof age,
                                      (usec_t) now_realtime() - (usec_t) os.oldest_pending)) < 0)
                 return;
-        if (asprintf(&s, "%s%zu source%s, %llu incident%s today, %llu open, queue %zu/%u%s%s%s",
+        if (asprintf(&s, "%s%zu source%s, %llu incident%s today, %llu open, queue %zu/%u%s%s%s%s%s",
                      prefix ?: "", n, n == 1 ? "" : "s",
                      (unsigned long long) st.incidents_today, st.incidents_today == 1 ? "" : "s",
                      (unsigned long long) st.incidents_open,
                      m->pool ? pool_pending(m->pool, POOL_LANE_ANALYZE) : 0,
-                     m->config->queue_size, outbox ?: "", held ? ", " : "", held ?: "") < 0)
+                     m->config->queue_size, outbox ?: "", held ? ", " : "", held ?: "",
+                     m->check_summary ? ", " : "", m->check_summary ?: "") < 0)
                 return;
         if (!extra && m->last_status && strcmp(m->last_status, s) == 0)
                 return;
