@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,15 +41,20 @@ static char *watch_dir(const char *path) {
 static int sample_fs(CheckReport *r, const CheckThresholds *t, const char *role,
                      const char *role_key, const char *path, char ***seen) {
         struct statvfs sv;
+        struct stat st;
+        char dev[32];
         int error = 0;
 
-        /* Each filesystem path once, whoever names it. */
-        if (strv_contains(*seen, path))
-                return 0;
-        if (statvfs(path, &sv) < 0)
+        if (stat(path, &st) < 0 || statvfs(path, &sv) < 0)
                 error = -errno;
-        if (error == 0 && strv_extend(seen, path) < 0)
-                return -ENOMEM;
+        if (error == 0) {
+                /* Each filesystem once, under the first directory that names it. */
+                (void) snprintf(dev, sizeof dev, "%llu", (unsigned long long) st.st_dev);
+                if (strv_contains(*seen, dev))
+                        return 0;
+                if (strv_extend(seen, dev) < 0)
+                        return -ENOMEM;
+        }
         return check_eval_fs(r, t, role, role_key, path, error, &sv);
 }
 
