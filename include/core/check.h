@@ -50,6 +50,13 @@ typedef struct CheckReport {
 
 void check_report_done(CheckReport *r);
 size_t check_report_breaches(const CheckReport *r);
+/*
+ * Adds an item under key (any prefix: the health check's are "gemini:...",
+ * "notion:...", "slack:..."); steals data, which must be an object (NULL:
+ * -ENOMEM). Returns 0 or -ENOMEM.
+ */
+int check_report_add(CheckReport *r, const char *key, const char *kind, bool breach, Category c,
+                     Severity sev, json_t *data, const char *format, ...) _printf_(8, 9);
 /* The item with key, or NULL. */
 const CheckItem *check_report_find(const CheckReport *r, const char *key);
 

@@ -46,25 +46,18 @@ const CheckItem *check_report_find(const CheckReport *r, const char *key) {
         return NULL;
 }
 
-/* Adds an item; steals data (even on failure). */
-static int add(CheckReport *r, const char *kind, const char *what, bool breach, Category c,
-               Severity sev, json_t *data, const char *format, ...) _printf_(8, 9);
-static int add(CheckReport *r, const char *kind, const char *what, bool breach, Category c,
-               Severity sev, json_t *data, const char *format, ...) {
-        CheckItem it = { .breach = breach, .category = c, .severity = sev, .data = data };
+static int vadd(CheckReport *r, char *key, const char *kind, bool breach, Category c,
+                Severity sev, json_t *data, const char *format, va_list ap) {
+        CheckItem it = { .key = key, .breach = breach, .category = c, .severity = sev,
+                         .data = data };
         CheckItem *n;
-        va_list ap;
-        int k;
 
-        if (!data)
+        if (!data) {
+                free(key);
                 return -ENOMEM;
-        va_start(ap, format);
-        k = vasprintf(&it.title, format, ap);
-        va_end(ap);
-        if (k < 0)
+        }
+        if (vasprintf(&it.title, format, ap) < 0)
                 it.title = NULL;
-        if (asprintf(&it.key, CHECK_KEY_PREFIX "%s:%s", kind, what) < 0)
-                it.key = NULL;
         it.kind = strdup(kind);
         n = realloc(r->items, (r->n + 1) * sizeof *n);
         if (!n || !it.title || !it.key || !it.kind) {
@@ -79,6 +72,41 @@ static int add(CheckReport *r, const char *kind, const char *what, bool breach, 
         r->items = n;
         r->items[r->n++] = it;
         return 0;
+}
+
+int check_report_add(CheckReport *r, const char *key, const char *kind, bool breach, Category c,
+                     Severity sev, json_t *data, const char *format, ...) {
+        char *k = strdup(key);
+        va_list ap;
+        int ret;
+
+        if (!k) {
+                json_decref(data);
+                return -ENOMEM;
+        }
+        va_start(ap, format);
+        ret = vadd(r, k, kind, breach, c, sev, data, format, ap);
+        va_end(ap);
+        return ret;
+}
+
+/* Adds an item keyed CHECK_KEY_PREFIX "kind:what"; steals data (even on failure). */
+static int add(CheckReport *r, const char *kind, const char *what, bool breach, Category c,
+               Severity sev, json_t *data, const char *format, ...) _printf_(8, 9);
+static int add(CheckReport *r, const char *kind, const char *what, bool breach, Category c,
+               Severity sev, json_t *data, const char *format, ...) {
+        char *key;
+        va_list ap;
+        int ret;
+
+        if (asprintf(&key, CHECK_KEY_PREFIX "%s:%s", kind, what) < 0) {
+                json_decref(data);
+                return -ENOMEM;
+        }
+        va_start(ap, format);
+        ret = vadd(r, key, kind, breach, c, sev, data, format, ap);
+        va_end(ap);
+        return ret;
 }
 
 /* Percent of total that free is, rounded down; 100 for an empty total. */

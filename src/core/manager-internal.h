@@ -65,6 +65,8 @@ int manager_verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret,
 int manager_verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 /* The status check (verbs-check.c). */
 int manager_verb_check(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+/* The health check (verbs-health.c). */
+int manager_verb_health(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);
