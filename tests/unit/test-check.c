@@ -5,6 +5,7 @@
  * fixes, appwatch's open incidents by key, health results, meta).
  */
 #include "core/check.h"
+#include "core/health.h"
 #include "store/checks.h"
 #include "store/incidents.h"
 #include "tests.h"
@@ -199,5 +200,81 @@ TEST(store_queries) {
         ASSERT_OK(store_meta_set(s, "notion_sync", "2025-09-21T00:00:00.000Z"));
         ASSERT_EQ(store_meta_get(s, "notion_sync", &v), 1);
         ASSERT_STREQ(v, "2025-09-21T00:00:00.000Z");
+        return 0;
+}
+
+TEST(health_gemini) {
+        _cleanup_(check_report_done) CheckReport r = {};
+        static const char invalid[] =
+                "{\"error\": {\"code\": 400, \"message\": \"API key not valid.\", \"status\": "
+                "\"INVALID_ARGUMENT\", \"details\": [{\"@type\": "
+                "\"type.googleapis.com/google.rpc.ErrorInfo\", \"reason\": \"API_KEY_INVALID\"}]}}";
+        const CheckItem *it;
+
+        ASSERT_OK(health_eval_gemini(&r, "m", 0, NULL, 400, invalid));
+        it = check_report_find(&r, "gemini:key_invalid");
+        ASSERT_TRUE(it && it->breach);
+        ASSERT_EQ(it->severity, SEVERITY_HIGH);
+        ASSERT_EQ(it->category, CATEGORY_API_KEY_INVALID);
+        ASSERT_STRSTR(it->title, "API 키 확인 필요");
+        ASSERT_STRSTR(it->title, "API_KEY_INVALID");
+        /* Nothing said about the model while the key is refused. */
+        ASSERT_TRUE(!check_report_find(&r, "gemini:model_not_found"));
+        check_report_done(&r);
+
+        /* Another 400 is not a key problem. */
+        ASSERT_OK(health_eval_gemini(&r, "m", 0, NULL, 400,
+                                     "{\"error\": {\"status\": \"INVALID_ARGUMENT\"}}"));
+        ASSERT_TRUE(!check_report_find(&r, "gemini:key_invalid")->breach);
+        ASSERT_TRUE(check_report_find(&r, "gemini:unavailable")->breach);
+        check_report_done(&r);
+
+        ASSERT_OK(health_eval_gemini(&r, "gemini-1.0-pro", 0, NULL, 404, "{}"));
+        it = check_report_find(&r, "gemini:model_not_found");
+        ASSERT_TRUE(it && it->breach);
+        ASSERT_STRSTR(it->title, "'gemini-1.0-pro' is not served");
+        check_report_done(&r);
+
+        ASSERT_OK(health_eval_gemini(&r, "m", 0, NULL, 200, "{}"));
+        ASSERT_EQ(check_report_breaches(&r), 0);
+        ASSERT_EQ(r.n, 2);
+        check_report_done(&r);
+
+        ASSERT_OK(health_eval_gemini(&r, "m", -ECONNREFUSED, "Connection refused", 0, NULL));
+        ASSERT_EQ(r.n, 1);
+        ASSERT_STREQ(r.items[0].key, "gemini:unavailable");
+        ASSERT_STRSTR(r.items[0].title, "Connection refused");
+        return 0;
+}
+
+TEST(health_slack_url) {
+        ASSERT_TRUE(health_slack_url_valid("https://hooks.slack.com/services/T0AAA/B0BBB/xyz123", false));
+        ASSERT_TRUE(!health_slack_url_valid("https://hooks.slack.com/services/T0AAA", false));
+        ASSERT_TRUE(!health_slack_url_valid("https://hooks.slack.com/services/T0/B0/x/", false));
+        ASSERT_TRUE(!health_slack_url_valid("https://hooks.slack.com/services/T0/B0/x y", false));
+        ASSERT_TRUE(!health_slack_url_valid("http://hooks.slack.com/services/T0/B0/x", false));
+        ASSERT_TRUE(!health_slack_url_valid("https://example.com/services/T0/B0/x", false));
+        ASSERT_TRUE(health_slack_url_valid("http://127.0.0.1:8080/services/T0/B0/x", true));
+        ASSERT_TRUE(!health_slack_url_valid("http://127.0.0.1:8080/hooks/T0/B0/x", true));
+        ASSERT_TRUE(!health_slack_url_valid(NULL, true));
+        return 0;
+}
+
+TEST(health_notion) {
+        _cleanup_(check_report_done) CheckReport r = {};
+
+        ASSERT_OK(health_eval_notion(&r, "database", 0, NULL, 401,
+                                     "{\"object\": \"error\", \"status\": 401, \"code\": "
+                                     "\"unauthorized\", \"message\": \"API token is invalid.\"}",
+                                     NULL));
+        ASSERT_TRUE(check_report_find(&r, "notion:invalid_token")->breach);
+        ASSERT_STRSTR(check_report_find(&r, "notion:invalid_token")->title,
+                      "HTTP 401, unauthorized: API token is invalid.");
+        ASSERT_TRUE(!check_report_find(&r, "notion:schema"));
+        check_report_done(&r);
+        ASSERT_OK(health_eval_notion(&r, NULL, 0, NULL, 200, NULL, "심각도: missing"));
+        ASSERT_TRUE(check_report_find(&r, "notion:schema")->breach);
+        ASSERT_TRUE(!check_report_find(&r, "notion:invalid_token")->breach);
+        ASSERT_EQ(check_report_breaches(&r), 1);
         return 0;
 }
