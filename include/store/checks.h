@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "shared/taxonomy.h"
 #include "store/store.h"
 
 /*
@@ -40,3 +41,12 @@ int health_result_add(Store *s, int64_t time, const char *app, const char *probe
 int store_meta_get(Store *s, const char *key, char **ret);
 /* Sets (or with value NULL, clears) a meta key. Returns 0 or -errno. */
 int store_meta_set(Store *s, const char *key, const char *value);
+
+/*
+ * The incident whose Notion page is page_id (compared without dashes,
+ * ignoring case): 1 with *ret_id and *ret_status, 0 when none, or -errno.
+ */
+int checks_incident_by_notion_page(Store *s, const char *page_id, int64_t *ret_id,
+                                   IncidentStatus *ret_status);
+/* Whether incident id has a Notion outbox row not yet delivered: 1, 0, or -errno. */
+int checks_notion_pending(Store *s, int64_t id);

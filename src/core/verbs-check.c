@@ -160,9 +160,41 @@ static int check_apply(Manager *m, const CheckReport *r) {
         return resolved;
 }
 
+typedef struct CheckReply {
+        ControlRequest *req;
+        json_t *result;
+        NotionSync *sync;
+} CheckReply;
+
+static void check_reply_cancel(ControlRequest *req, void *userdata) {
+        CheckReply *c = userdata;
+
+        notion_sync_cancel(c->sync);
+}
+
+static void check_sync_done(json_t *notion, void *userdata) {
+        CheckReply *c = userdata;
+        ControlRequest *req = c->req;
+        json_t *o = c->result;
+
+        free(c);
+        if (!notion) {
+                json_decref(o);
+                (void) control_request_reply_error(req, -ESHUTDOWN, "stopping");
+                return;
+        }
+        if (json_object_set_new(o, "notion", notion) < 0) {
+                json_decref(o);
+                (void) control_request_reply_error(req, -ENOMEM, NULL);
+                return;
+        }
+        (void) control_request_reply(req, o);
+}
+
 int manager_verb_check(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
         Manager *m = userdata;
         _cleanup_(check_report_done) CheckReport r = {};
+        CheckReply *c;
         json_t *o;
         int k, resolved;
 
@@ -187,6 +219,24 @@ int manager_verb_check(ControlRequest *req, void *userdata, json_t **ret, char *
                 json_decref(o);
                 return -ENOMEM;
         }
-        *ret = o;
-        return 0;
+
+        /* Then the statuses people set in Notion, answered when Notion has answered. */
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                json_decref(o);
+                return -ENOMEM;
+        }
+        *c = (CheckReply) { .req = req, .result = o };
+        k = notion_sync_start(m, check_sync_done, c, &c->sync);
+        if (k < 0) {
+                free(c);
+                if (k != -ENOMEDIUM)
+                        (void) json_object_set_new(o, "notion", json_pack("{s:s}", "error",
+                                                   k == -EAGAIN ? "the delivery lane is full"
+                                                                : strerror(-k)));
+                *ret = o;
+                return 0;
+        }
+        control_request_set_cancel(req, check_reply_cancel, c, NULL);
+        return CONTROL_REPLY_LATER;
 }

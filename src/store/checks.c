@@ -152,3 +152,50 @@ int store_meta_set(Store *s, const char *key, const char *value) {
                 sqlite3_bind_null(st, 2);
         return store_step_done(s, st);
 }
+
+int checks_incident_by_notion_page(Store *s, const char *page_id, int64_t *ret_id,
+                                   IncidentStatus *ret_status) {
+        static const char *const sql =
+                "SELECT id, status FROM incidents "
+                "WHERE replace(lower(notion_page_id), '-', '') = replace(lower(?), '-', '') "
+                "ORDER BY id LIMIT 1";
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, page_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                IncidentStatus status = incident_status_from_string(
+                        (const char *) sqlite3_column_text(st, 1));
+
+                *ret_id = sqlite3_column_int64(st, 0);
+                (void) sqlite3_reset(st);
+                if (status < 0)
+                        return -EBADMSG;
+                *ret_status = status;
+                return 1;
+        }
+        (void) sqlite3_reset(st);
+        return rc == SQLITE_DONE ? 0 : store_step_errno(s, rc);
+}
+
+int checks_notion_pending(Store *s, int64_t id) {
+        static const char *const sql =
+                "SELECT 1 FROM outbox WHERE kind = 'notion' AND target = CAST(? AS TEXT) "
+                "AND state = 'pending' LIMIT 1";
+        sqlite3_stmt *st;
+        int rc, r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        (void) sqlite3_reset(st);
+        if (rc == SQLITE_ROW)
+                return 1;
+        return rc == SQLITE_DONE ? 0 : store_step_errno(s, rc);
+}

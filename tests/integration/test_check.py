@@ -15,7 +15,13 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", os.path.dirname(__file__) + "/.."), "lib"))
-from awtest import Daemon  # noqa: E402
+from awtest import Daemon, wait_until  # noqa: E402
+from fakes import FakeNotion, FakeSlack  # noqa: E402
+
+TRACEBACK = ("Traceback (most recent call last):\n"
+             "  File \"/srv/tool/main.py\", line 3, in <module>\n"
+             "    import {mod}\n"
+             "ModuleNotFoundError: No module named '{mod}'\n")
 
 BASE = "[Journal]\nEnabled=no\n"
 
@@ -138,6 +144,98 @@ class StatusCheck(unittest.TestCase):
         rc, data = self.check(d)
         self.assertEqual(rc, 0, data)
         self.assertEqual(own(d.incidents(), "Fix attempt")[0]["status"], "Resolved")
+
+
+
+class NotionStatusSync(unittest.TestCase):
+    """The status check reads back the 상태 people set in Notion."""
+
+    def setUp(self):
+        self.slack = FakeSlack().start()
+        self.addCleanup(self.slack.stop)
+        self.notion = FakeNotion().start()
+        self.addCleanup(self.notion.stop)
+        env = {"SLACK_WEBHOOK_URL": self.slack.webhook_url, "NOTION_API_TOKEN": self.notion.token,
+               "NOTION_DATABASE_ID": self.notion.database_id}
+        self.d = Daemon(self, BASE + "[Notion]\nEndpoint=%s\nFingerprintProperty=Fingerprint\n"
+                        % self.notion.url, env=env)
+        self.d.start()
+
+    def submit(self, mod):
+        self.d.ctl("submit", "--app", "tool", input=TRACEBACK.format(mod=mod))
+
+    def page_of(self, inc_id):
+        def get():
+            i = [x for x in self.d.incidents() if x["id"] == inc_id][0]
+            return i["notion_page_id"]
+        return wait_until(get, timeout=20, what="a Notion page")
+
+    def status_patches(self, page):
+        return [r for r in self.notion.requests_to("PATCH", "/v1/pages/")
+                if page.replace("-", "") in r.path.replace("-", "")]
+
+    def check(self):
+        p = self.d.ctl("check", "--json", check=False)
+        self.assertIn(p.returncode, (0, 3), p.stderr)
+        return json.loads(p.stdout)
+
+    def test_resolved_in_notion_then_regression(self):
+        self.submit("yaml")
+        inc = self.d.wait_incidents(lambda l: l, what="an incident")[0]
+        page = self.page_of(inc["id"])
+        self.assertEqual(self.check()["notion"]["changed"], 0)
+        q = self.notion.requests_to("POST", "/v1/data_sources/")[-1]
+        self.assertEqual(q.json["filter"]["timestamp"], "last_edited_time")
+        self.assertIn("on_or_after", q.json["filter"]["last_edited_time"])
+
+        # A person resolves it in Notion.
+        self.notion.edit_page(page, {"상태": "Resolved"})
+        patches = len(self.status_patches(page))
+        data = self.check()
+        self.assertEqual(data["notion"]["changed"], 1, data["notion"])
+        self.assertIsNone(data["notion"].get("error"))
+        got = [x for x in self.d.incidents() if x["id"] == inc["id"]][0]
+        self.assertEqual(got["status"], "Resolved")
+        self.assertIn("Incident #%d set to Resolved in Notion" % inc["id"], self.d.logtext())
+        # Announced on Slack, but not written back to Notion: no echo.
+        wait_until(lambda: any("Resolved" in json.dumps(m, ensure_ascii=False) or
+                               "해결" in json.dumps(m, ensure_ascii=False)
+                               for m in self.slack.messages[1:]), timeout=20,
+                   what="the resolution on Slack")
+        wait_until(lambda: not self.d.call("outbox")["data"]["rows"], timeout=20,
+                   what="an empty outbox")
+        self.assertEqual(len(self.status_patches(page)), patches)
+        # Seen again by the next check: nothing more to do.
+        self.assertEqual(self.check()["notion"]["changed"], 0)
+
+        # The failure comes back: a regression, and the page says New again.
+        self.submit("yaml")
+        got = self.d.wait_incidents(
+            lambda l: [x for x in l if x["id"] == inc["id"] and x["status"] == "New"],
+            what="the regression")
+        got = [x for x in got if x["id"] == inc["id"]][0]
+        self.assertEqual(got["regressions"], 1)
+        self.assertTrue(got["regression"])
+        wait_until(lambda: self.notion.simple_properties(page)["상태"] == "New", timeout=20,
+                   what="the page back to New")
+        # appwatch's own edit read back changes nothing.
+        self.assertEqual(self.check()["notion"]["changed"], 0)
+        got = [x for x in self.d.incidents() if x["id"] == inc["id"]][0]
+        self.assertEqual(got["status"], "New")
+
+    def test_manual_required_in_notion(self):
+        self.submit("cv2")
+        inc = self.d.wait_incidents(lambda l: l, what="an incident")[0]
+        page = self.page_of(inc["id"])
+        self.notion.edit_page(page, {"상태": "Manual Required"})
+        self.assertEqual(self.check()["notion"]["changed"], 1)
+        got = [x for x in self.d.incidents() if x["id"] == inc["id"]][0]
+        self.assertEqual(got["status"], "Manual Required")
+
+    def test_notion_failure_is_reported_not_fatal(self):
+        self.notion.token_state = "invalid"
+        data = self.check()
+        self.assertIn("database: HTTP 401", data["notion"]["error"])
 
 
 if __name__ == "__main__":
