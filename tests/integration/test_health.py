@@ -135,5 +135,114 @@ class Health(unittest.TestCase):
         self.assertIn("FAIL Slack webhook URL is malformed", p.stdout)
 
 
+FLUTTER = """#!/bin/sh
+case "$*" in
+--version) echo "Flutter 3.24.0 • channel stable • https://github.com/flutter/flutter.git"; exit 0 ;;
+"pub get --dry-run")
+    echo "Resolving dependencies..."
+    echo "Because shop depends on foo ^9.0.0 which doesn't match any versions, version solving failed."
+    exit 1 ;;
+esac
+exit 64
+"""
+DART = """#!/bin/sh
+echo "Dart SDK version: 3.5.0 (stable) on \"linux_x64\""
+"""
+PYTHON = """#!/bin/sh
+case "$*" in
+--version) echo "Python 3.11.2" ;;
+"-m pip --version") echo "pip 23.0.1 from /usr/lib/python3/dist-packages/pip (python 3.11)" ;;
+"-m pip check") echo "No broken requirements found." ;;
+*) exit 64 ;;
+esac
+"""
+
+
+class ToolProbes(unittest.TestCase):
+    """The tools of each app, run as FixPlans with the app's PATH (here: fakes)."""
+
+    def write(self, d, name, text):
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o755)
+
+    def test_versions_and_dependencies(self):
+        d = Daemon(self, "")
+        bindir = os.path.join(d.dir, "bin")
+        shop = os.path.join(d.dir, "shop")
+        tool = os.path.join(d.dir, "tool")
+        for p in (bindir, shop, tool):
+            os.makedirs(p)
+        self.write(bindir, "flutter", FLUTTER)
+        self.write(bindir, "dart", DART)
+        self.write(bindir, "python3", PYTHON)
+        d.write_config("[Journal]\nEnabled=no\n"
+                       "[App.shop]\nKind=flutter\nDirectory=%s\nEnvironment=PATH=%s\nAllowRoot=yes\n"
+                       "[App.tool]\nKind=python\nDirectory=%s\nEnvironment=PATH=%s\nAllowRoot=yes\n"
+                       % (shop, bindir, tool, bindir))
+        d.start()
+        p = d.ctl("health", "--json", check=False)
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        items = {i["key"]: i for i in json.loads(p.stdout)["items"]}
+        self.assertTrue(items["health:shop:flutter_version"]["ok"])
+        self.assertIn("Flutter 3.24.0", items["health:shop:flutter_version"]["title"])
+        self.assertIn("Dart SDK version: 3.5.0", items["health:shop:dart_version"]["title"])
+        dep = items["health:shop:dependencies"]
+        self.assertFalse(dep["ok"])
+        self.assertEqual(dep["severity"], "Medium")
+        self.assertEqual(dep["category"], "flutter_dependency")
+        self.assertIn("version solving failed", dep["title"])
+        self.assertTrue(items["health:tool:python_version"]["ok"])
+        self.assertIn("pip 23.0.1", items["health:tool:pip_version"]["title"])
+        self.assertTrue(items["health:tool:dependencies"]["ok"])
+        # Recorded per app.
+        db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"))
+        rows = db.execute("SELECT app, probe, ok, detail FROM health_results "
+                          "WHERE probe LIKE 'health:%' ORDER BY id").fetchall()
+        db.close()
+        self.assertIn(("shop", "health:shop:flutter_version", 1,
+                       items["health:shop:flutter_version"]["title"]), rows)
+        self.assertEqual(len(rows), 6, rows)
+        incs = [i for i in d.incidents() if i["app"] == "appwatch"]
+        self.assertEqual(len(incs), 1, incs)
+        self.assertIn("shop: flutter pub get --dry-run failed", incs[0]["title"])
+        # The dependencies resolve again: resolved.
+        self.write(bindir, "flutter", FLUTTER.replace("exit 1 ;;", "exit 0 ;;"))
+        p = d.ctl("health", "--json", check=False)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertEqual(json.loads(p.stdout)["resolved"], 1)
+
+    def test_missing_tool(self):
+        d = Daemon(self, "")
+        shop = os.path.join(d.dir, "shop")
+        empty = os.path.join(d.dir, "empty")
+        os.makedirs(shop)
+        os.makedirs(empty)
+        d.write_config("[Journal]\nEnabled=no\n[App.shop]\nKind=flutter\nDirectory=%s\n"
+                       "Environment=PATH=%s\nAllowRoot=yes\n" % (shop, empty))
+        d.start()
+        p = d.ctl("health", "--json", check=False)
+        self.assertEqual(p.returncode, 3)
+        it = {i["key"]: i for i in json.loads(p.stdout)["items"]}["health:shop:flutter_version"]
+        self.assertFalse(it["ok"])
+        self.assertEqual(it["severity"], "High")
+        self.assertIn("flutter", it["title"])
+
+    def test_app_user_refused_without_systemd(self):
+        d = Daemon(self, "")
+        shop = os.path.join(d.dir, "shop")
+        os.makedirs(shop)
+        d.write_config("[Journal]\nEnabled=no\n[App.shop]\nKind=python\nDirectory=%s\n"
+                       "User=nobody\n" % shop)
+        d.start()
+        if os.getuid() != 0:
+            self.skipTest("needs root to be another user than nobody's")
+        p = d.ctl("health", "--json", check=False)
+        it = {i["key"]: i for i in json.loads(p.stdout)["items"]}["health:shop:python_version"]
+        self.assertFalse(it["ok"])
+        self.assertIn("nobody", it["title"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
