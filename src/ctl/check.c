@@ -42,6 +42,26 @@ static int print_result(const CtlGlobals *g, const char *verb, json_t *data) {
                                        str(it, "key") ?: "?");
                         putchar('\n');
                 }
+                json_t *notion = json_object_get(data, "notion");
+                if (str(notion, "error"))
+                        printf("FAIL Notion status sync: %s\n", str(notion, "error"));
+                else if (notion)
+                        printf("ok   Notion status sync: %lld page%s edited since %s, %lld status%s "
+                               "taken from Notion\n",
+                               (long long) json_integer_value(json_object_get(notion, "pages_edited")),
+                               json_integer_value(json_object_get(notion, "pages_edited")) == 1 ? "" : "s",
+                               str(notion, "since") ?: "?",
+                               (long long) json_integer_value(json_object_get(notion, "changed")),
+                               json_integer_value(json_object_get(notion, "changed")) == 1 ? "" : "es");
+                /* The last delivery errors, which the outbox age judges. */
+                const char *sinks[] = { "slack", "notion" };
+                for (size_t k = 0; k < 2; k++) {
+                        json_t *d = json_object_get(json_object_get(data, "delivery"), sinks[k]);
+                        if (str(d, "last_error"))
+                                printf("     %s: %s, last error: %s\n",
+                                       k == 0 ? "Slack" : "Notion", str(d, "state") ?: "?",
+                                       str(d, "last_error"));
+                }
                 if (json_integer_value(json_object_get(data, "resolved")) > 0)
                         printf("%lld incident%s resolved: passing again.\n",
                                (long long) json_integer_value(json_object_get(data, "resolved")),

@@ -207,6 +207,9 @@ class NotionStatusSync(unittest.TestCase):
         self.assertEqual(len(self.status_patches(page)), patches)
         # Seen again by the next check: nothing more to do.
         self.assertEqual(self.check()["notion"]["changed"], 0)
+        p = self.d.ctl("check", check=False)
+        self.assertIn("ok   Notion status sync: ", p.stdout)
+        self.assertIn("0 statuses taken from Notion", p.stdout)
 
         # The failure comes back: a regression, and the page says New again.
         self.submit("yaml")
