@@ -47,6 +47,8 @@ const CheckItem *check_report_find(const CheckReport *r, const char *key) {
 }
 
 static int vadd(CheckReport *r, char *key, const char *kind, bool breach, Category c,
+                Severity sev, json_t *data, const char *format, va_list ap) _printf_(8, 0);
+static int vadd(CheckReport *r, char *key, const char *kind, bool breach, Category c,
                 Severity sev, json_t *data, const char *format, va_list ap) {
         CheckItem it = { .key = key, .breach = breach, .category = c, .severity = sev,
                          .data = data };
