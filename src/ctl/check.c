@@ -66,9 +66,11 @@ static int print_result(const CtlGlobals *g, const char *verb, json_t *data) {
                         printf("%lld incident%s resolved: passing again.\n",
                                (long long) json_integer_value(json_object_get(data, "resolved")),
                                json_integer_value(json_object_get(data, "resolved")) == 1 ? "" : "s");
+                bool health = strcmp(verb, "health") == 0;
                 if (breaches > 0)
-                        printf("%s: %lld breach%s%s.\n", verb, (long long) breaches,
-                               breaches == 1 ? "" : "es",
+                        printf("%s: %lld %s%s%s.\n", verb, (long long) breaches,
+                               health ? "failure" : "breach",
+                               breaches == 1 ? "" : health ? "s" : "es",
                                json_is_true(json_object_get(data, "recorded"))
                                        ? ", each recorded as an incident of app appwatch" : "");
                 else
