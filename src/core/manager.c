@@ -624,8 +624,10 @@ static int detect_host(Manager *m) {
 }
 
 /* Threads per lane besides analysis, which has [Service] Workers=. Delivery
- * waits on the network; a fix is mostly waiting for systemd. */
-#define DELIVER_WORKERS 2
+ * waits on the network: one thread per sink (each has one request in flight)
+ * and one for the checks' probes (health, the Notion status sync), so a slow
+ * API probe never holds up a message. A fix is mostly waiting for systemd. */
+#define DELIVER_WORKERS 3
 #define DELIVER_QUEUE 256
 #define FIX_WORKERS 1
 #define FIX_QUEUE 64
