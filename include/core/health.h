@@ -3,10 +3,15 @@
  * The health check's judgement (appwatchctl health, hourly): what the probes
  * of the APIs answered, turned into CheckItems keyed by the incident each
  * failure is ("gemini:key_invalid", "gemini:model_not_found",
- * "gemini:unavailable", "notion:unreachable", "notion:schema",
- * "slack:webhook_malformed"). A probe that could not tell (the model, while
+ * "gemini:unavailable", "health:notion:unreachable", "health:notion:schema",
+ * "health:slack:webhook_malformed"). A probe that could not tell (the model, while
  * the key is refused) adds no item, so it neither raises nor resolves
- * anything. Pure, any thread.
+ * anything. The Gemini keys are the ones the analysis path records too (one
+ * incident for one problem, whoever saw it); the Notion and Slack ones are
+ * the health check's own ("health:..."), apart from the sender's holds
+ * ("notion:unauthorized", ...), which only a reload or outbox retry lifts:
+ * a passing probe must not resolve those while messages are still held.
+ * Pure, any thread.
  */
 #pragma once
 

@@ -93,7 +93,7 @@ bool health_slack_url_valid(const char *url, bool any_host) {
 int health_eval_slack(CheckReport *r, const char *url, bool any_host) {
         bool ok = health_slack_url_valid(url, any_host);
 
-        return check_report_add(r, "slack:webhook_malformed", "slack", !ok,
+        return check_report_add(r, "health:slack:webhook_malformed", "slack", !ok,
                                 CATEGORY_API_KEY_INVALID, SEVERITY_HIGH, json_object(),
                                 ok ? "Slack webhook URL is well formed"
                                    : "Slack webhook URL is malformed: expected "
@@ -107,13 +107,13 @@ int health_eval_notion(CheckReport *r, const char *stage, int error, const char 
         int k;
 
         if (stage && error < 0)
-                return check_report_add(r, "notion:unreachable", "notion", true,
+                return check_report_add(r, "health:notion:unreachable", "notion", true,
                                         CATEGORY_API_UNAVAILABLE, SEVERITY_HIGH,
                                         json_pack("{s:s, s:s}", "stage", stage, "error",
                                                   error_message ?: strerror(-error)),
                                         "Notion API cannot be reached (%s): %s", stage,
                                         error_message ?: strerror(-error));
-        k = check_report_add(r, "notion:unreachable", "notion", false, CATEGORY_API_UNAVAILABLE,
+        k = check_report_add(r, "health:notion:unreachable", "notion", false, CATEGORY_API_UNAVAILABLE,
                              SEVERITY_HIGH, json_object(), "Notion API reachable");
         if (k < 0)
                 return k;
@@ -121,7 +121,7 @@ int health_eval_notion(CheckReport *r, const char *stage, int error, const char 
                 bool token = status == 401;
 
                 (void) notion_parse_error(body ?: "", body ? strlen(body) : 0, NULL, &code, &message);
-                return check_report_add(r, token ? "notion:invalid_token" : "notion:access", "notion",
+                return check_report_add(r, token ? "health:notion:invalid_token" : "health:notion:access", "notion",
                                         true, token ? CATEGORY_API_KEY_INVALID : CATEGORY_PERMISSION,
                                         SEVERITY_HIGH,
                                         json_pack("{s:s, s:i, s:s?}", "stage", stage, "http_status",
@@ -131,15 +131,15 @@ int health_eval_notion(CheckReport *r, const char *stage, int error, const char 
                                         code ? ", " : "", code ?: "", message ? ": " : "",
                                         message ?: "");
         }
-        k = check_report_add(r, "notion:invalid_token", "notion", false, CATEGORY_API_KEY_INVALID,
+        k = check_report_add(r, "health:notion:invalid_token", "notion", false, CATEGORY_API_KEY_INVALID,
                              SEVERITY_HIGH, json_object(), "Notion accepts the token");
         if (k >= 0)
-                k = check_report_add(r, "notion:access", "notion", false, CATEGORY_PERMISSION,
+                k = check_report_add(r, "health:notion:access", "notion", false, CATEGORY_PERMISSION,
                                      SEVERITY_HIGH, json_object(),
                                      "Notion database and data source readable");
         if (k < 0)
                 return k;
-        return check_report_add(r, "notion:schema", "notion", schema_error != NULL, CATEGORY_OTHER,
+        return check_report_add(r, "health:notion:schema", "notion", schema_error != NULL, CATEGORY_OTHER,
                                 SEVERITY_HIGH, json_pack("{s:s?}", "problems", schema_error),
                                 schema_error ? "Notion database schema does not fit: %s"
                                              : "Notion database schema fits%s",

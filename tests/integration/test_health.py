@@ -61,8 +61,8 @@ class Health(unittest.TestCase):
         d = self.daemon(notion=True)
         rc, items, _ = self.health(d)
         self.assertEqual(rc, 0, items)
-        for k in ("gemini:key_invalid", "gemini:model_not_found", "notion:schema",
-                  "notion:invalid_token"):
+        for k in ("gemini:key_invalid", "gemini:model_not_found", "health:notion:schema",
+                  "health:notion:invalid_token"):
             self.assertTrue(items[k]["ok"], items[k])
         self.assertEqual([i for i in d.incidents() if i["app"] == "appwatch"], [])
         self.assertIn(("gemini:model_not_found", 1, "Gemini model 'gemini-3.8-flash' is served"),
@@ -107,22 +107,22 @@ class Health(unittest.TestCase):
         d = self.daemon(notion=True)
         rc, items, _ = self.health(d)
         self.assertEqual(rc, 3)
-        self.assertFalse(items["notion:schema"]["ok"])
-        self.assertIn("심각도", items["notion:schema"]["title"])
+        self.assertFalse(items["health:notion:schema"]["ok"])
+        self.assertIn("심각도", items["health:notion:schema"]["title"])
         self.assertEqual(len(own(d.incidents(), "Notion database schema does not fit")), 1)
 
     def test_notion_invalid_token(self):
         d = self.daemon(notion=True, env={"NOTION_API_TOKEN": "ntn_wrong"})
         rc, items, _ = self.health(d)
         self.assertEqual(rc, 3)
-        self.assertFalse(items["notion:invalid_token"]["ok"])
-        self.assertIn("HTTP 401", items["notion:invalid_token"]["title"])
+        self.assertFalse(items["health:notion:invalid_token"]["ok"])
+        self.assertIn("HTTP 401", items["health:notion:invalid_token"]["title"])
 
     def test_slack_url_malformed_and_print_records_nothing(self):
         d = self.daemon(env={"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0AAA"})
         rc, items, data = self.health(d, "--print")
         self.assertEqual(rc, 3)
-        self.assertFalse(items["slack:webhook_malformed"]["ok"])
+        self.assertFalse(items["health:slack:webhook_malformed"]["ok"])
         self.assertFalse(data["recorded"])
         self.assertEqual(own(d.incidents(), "Slack webhook URL"), [])
         self.assertEqual(self.results(d), [])

@@ -267,14 +267,14 @@ TEST(health_notion) {
                                      "{\"object\": \"error\", \"status\": 401, \"code\": "
                                      "\"unauthorized\", \"message\": \"API token is invalid.\"}",
                                      NULL));
-        ASSERT_TRUE(check_report_find(&r, "notion:invalid_token")->breach);
-        ASSERT_STRSTR(check_report_find(&r, "notion:invalid_token")->title,
+        ASSERT_TRUE(check_report_find(&r, "health:notion:invalid_token")->breach);
+        ASSERT_STRSTR(check_report_find(&r, "health:notion:invalid_token")->title,
                       "HTTP 401, unauthorized: API token is invalid.");
-        ASSERT_TRUE(!check_report_find(&r, "notion:schema"));
+        ASSERT_TRUE(!check_report_find(&r, "health:notion:schema"));
         check_report_done(&r);
         ASSERT_OK(health_eval_notion(&r, NULL, 0, NULL, 200, NULL, "심각도: missing"));
-        ASSERT_TRUE(check_report_find(&r, "notion:schema")->breach);
-        ASSERT_TRUE(!check_report_find(&r, "notion:invalid_token")->breach);
+        ASSERT_TRUE(check_report_find(&r, "health:notion:schema")->breach);
+        ASSERT_TRUE(!check_report_find(&r, "health:notion:invalid_token")->breach);
         ASSERT_EQ(check_report_breaches(&r), 1);
         return 0;
 }
