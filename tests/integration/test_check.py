@@ -112,6 +112,35 @@ class StatusCheck(unittest.TestCase):
         # On the same filesystem as the state directory: looked at once, under that name.
         self.assertNotIn("check:disk:" + gone, [i["key"] for i in data["items"]])
 
+    def test_old_and_dead_outbox_rows(self):
+        d = Daemon(self, BASE)
+        d.start()
+        self.assertEqual(d.stop(), 0)
+        now = int(time.time() * 1e6)
+        db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"))
+        with db:
+            # Slack is not configured: nothing will send these.
+            db.execute("INSERT INTO outbox (kind, target, idempotency_key, payload, state, created) "
+                       "VALUES ('slack', '1', 'k1', '{}', 'pending', ?)", (now - 2 * 3600 * 10**6,))
+            db.execute("INSERT INTO outbox (kind, target, idempotency_key, payload, state, created) "
+                       "VALUES ('slack', '1', 'k2', '{}', 'dead', ?)", (now,))
+        db.close()
+        d.start()
+        rc, data = self.check(d)
+        self.assertEqual(rc, 3)
+        age = self.item(data, "check:outbox:age")
+        self.assertFalse(age["ok"])
+        self.assertIn("1 message pending, the oldest for 2h", age["title"])
+        self.assertFalse(self.item(data, "check:outbox:dead")["ok"])
+        self.assertEqual(data["breaches"], 2)
+        db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"))
+        with db:
+            db.execute("UPDATE outbox SET state = 'done'")
+        db.close()
+        rc, data = self.check(d)
+        self.assertEqual(rc, 0, data)
+        self.assertEqual(data["resolved"], 2)
+
     def test_stuck_fix_in_a_real_database(self):
         d = Daemon(self, BASE + "[Fix]\nTimeoutSec=1min\n[Check]\nStuckFixMarginSec=1min\n")
         d.start()
