@@ -69,3 +69,5 @@ int verb_submit(const CtlGlobals *g, int argc, char **argv);
 int verb_submit_unit(const CtlGlobals *g, int argc, char **argv);
 int verb_outbox(const CtlGlobals *g, int argc, char **argv);
 int verb_test_notify(const CtlGlobals *g, int argc, char **argv);
+int verb_check(const CtlGlobals *g, int argc, char **argv);
+int verb_health(const CtlGlobals *g, int argc, char **argv);

@@ -193,3 +193,16 @@ int fix_split_command(const char *s, char ***ret, char **reterr);
 
 /* A dotted Python identifier (ASCII): "yaml", "google.protobuf". */
 bool fix_python_module_valid(const char *s);
+
+/*
+ * A plan that runs one probe of the health check, argv (copied; argv[0] a
+ * bare name or an absolute path), for app: in its Directory=, as its User=,
+ * with its Environment= and ExecSearchPath= and the [Fix] limits, as unit
+ * appwatch-fix-<app>-0-<n>-probe.service. Not a fix: no switch but the
+ * user's applies (root only with AllowRoot=yes). Returns 0 with *ret
+ * filled, or -ENOENT (no [App.x] section, or no Directory=), -EPERM (root),
+ * -EINVAL, -ENAMETOOLONG or -ENOMEM, with *reterr (when not NULL) a
+ * malloc'ed message for every failure but -ENOMEM.
+ */
+int fix_probe_plan(const Config *c, const char *app, char *const *argv, unsigned n, FixPlan *ret,
+                   char **reterr);

@@ -54,6 +54,9 @@ typedef struct FixRunResult {
         const char *output;        /* the last FIX_OUTPUT_TAIL_MAX bytes of stdout+stderr,
                                     * NOT redacted, may be "" */
         const char *note;          /* why it was refused, or what was not applied; or NULL */
+        int error;                 /* "refused" and "lost": why, as -errno (-EEXIST: systemd
+                                    * has a unit of that name; -EACCES: systemd said no;
+                                    * -ENOENT: the unit is gone, ...); else 0 */
 } FixRunResult;
 
 /* Called once per run, from the loop, unless the run was cancelled first. The
@@ -76,11 +79,25 @@ FixRunnerKind fix_runner_kind(const FixRunner *r);
 /*
  * Starts plan (copied: the caller may free it at once). Returns 0 with
  * *ret_run (may be NULL) owned by the runner until done is called; -EPERM
- * when the child runner may not run it (another user), -EEXIST when a unit
- * of that name is already known, or -errno; done is not called then.
+ * when the child runner may not run it (another user: fix_runner_check()
+ * says why), -EEXIST when a run of that unit name is going in this runner,
+ * or -errno; done is not called then. The unit runner asks systemd
+ * asynchronously: when systemd refuses (a unit of that name exists, access
+ * denied, a bad property), done is called later with result "refused",
+ * error -EEXIST, -EACCES, -EINVAL, ... and a note naming the unit and
+ * systemd's error. done is never called from inside fix_runner_start().
  */
 int fix_runner_start(FixRunner *r, const FixPlan *plan, FixRunDoneFunc done, void *userdata,
                      FixRun **ret_run);
+
+/*
+ * Whether r may run plan, as fix_runner_start() would decide before it
+ * starts anything: 0, or -EPERM (the child runner and another user) with
+ * *reterr (when not NULL) a malloc'ed message naming both users, or -errno.
+ * A refusal that comes from systemd (the unit runner) arrives later, as a
+ * result "refused" with its error and note.
+ */
+int fix_runner_check(const FixRunner *r, const FixPlan *plan, char **reterr);
 
 /*
  * Follows a unit started before appwatchd restarted (recorded as running

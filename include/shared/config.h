@@ -113,6 +113,13 @@ typedef struct Config {
         unsigned fix_cpu_quota;    /* CPUQuota= of a fix unit, percent of one CPU */
         char **fix_pip_allowlist;  /* NULL: any valid distribution name */
 
+        /* [Check] (the status check, appwatchctl check) */
+        unsigned check_min_free_disk;    /* percent of a filesystem's blocks free, at least */
+        unsigned check_min_free_inodes;  /* percent of its inodes free, at least */
+        usec_t check_max_outbox_age;     /* oldest undelivered outbox row, at most */
+        unsigned check_max_queue_depth;  /* jobs waiting in a pool lane or the analyzer, at most */
+        usec_t check_fix_margin;         /* a fix running past [Fix] TimeoutSec= plus this is stuck */
+
         ConfigWatch *watches;
         size_t n_watches;
         ConfigApp *apps;

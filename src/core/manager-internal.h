@@ -52,6 +52,7 @@ struct Manager {
         char *last_status;
         uint64_t status_commits;  /* commits when STATUS= was last computed */
         size_t status_jobs;       /* ... and the analysis lane's length then */
+        char *check_summary;      /* the last status check's result, for STATUS= */
 };
 
 /* The status object of `appwatchctl status` (manager.c). */
@@ -62,6 +63,21 @@ void manager_refresh_status(Manager *m);
 int manager_verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 int manager_verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 int manager_verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+/* The status check (verbs-check.c). */
+int manager_verb_check(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+/*
+ * Notion's statuses back to the incidents (notion-sync.c): queues one sync
+ * on the deliver lane; done gets {"since", "pages_edited", "changed",
+ * "error"?} (owned by done; NULL on OOM, or when a stopping pool dropped
+ * the job) on the loop, exactly once. Returns 0 and *ret (valid until done runs),
+ * -ENOMEDIUM when Notion is not configured, -EAGAIN, or -errno.
+ */
+typedef struct NotionSync NotionSync;
+typedef void (*NotionSyncDone)(json_t *result, void *userdata);
+int notion_sync_start(Manager *m, NotionSyncDone done, void *userdata, NotionSync **ret);
+void notion_sync_cancel(NotionSync *s);
+/* The health check (verbs-health.c). */
+int manager_verb_health(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);

@@ -101,6 +101,7 @@ Manager *manager_free(Manager *m) {
         free(m->socket_path);
         free(m->host);
         free(m->last_status);
+        free(m->check_summary);
         free(m);
         return NULL;
 }
@@ -129,12 +130,13 @@ static void manager_notify_status(Manager *m, const char *prefix, const char *ex
                      format_timespan(age, sizeof age,
                                      (usec_t) now_realtime() - (usec_t) os.oldest_pending)) < 0)
                 return;
-        if (asprintf(&s, "%s%zu source%s, %llu incident%s today, %llu open, queue %zu/%u%s%s%s",
+        if (asprintf(&s, "%s%zu source%s, %llu incident%s today, %llu open, queue %zu/%u%s%s%s%s%s",
                      prefix ?: "", n, n == 1 ? "" : "s",
                      (unsigned long long) st.incidents_today, st.incidents_today == 1 ? "" : "s",
                      (unsigned long long) st.incidents_open,
                      m->pool ? pool_pending(m->pool, POOL_LANE_ANALYZE) : 0,
-                     m->config->queue_size, outbox ?: "", held ? ", " : "", held ?: "") < 0)
+                     m->config->queue_size, outbox ?: "", held ? ", " : "", held ?: "",
+                     m->check_summary ? ", " : "", m->check_summary ?: "") < 0)
                 return;
         if (!extra && m->last_status && strcmp(m->last_status, s) == 0)
                 return;
@@ -622,8 +624,10 @@ static int detect_host(Manager *m) {
 }
 
 /* Threads per lane besides analysis, which has [Service] Workers=. Delivery
- * waits on the network; a fix is mostly waiting for systemd. */
-#define DELIVER_WORKERS 2
+ * waits on the network: one thread per sink (each has one request in flight)
+ * and one for the checks' probes (health, the Notion status sync), so a slow
+ * API probe never holds up a message. A fix is mostly waiting for systemd. */
+#define DELIVER_WORKERS 3
 #define DELIVER_QUEUE 256
 #define FIX_WORKERS 1
 #define FIX_QUEUE 64

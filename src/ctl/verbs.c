@@ -125,6 +125,24 @@ const CtlVerb ctl_verbs[] = {
                         JSON_OPTION,
         },
         {
+                .name = "check",
+                .run = verb_check,
+                .synopsis = "[--json]",
+                .summary = "Run the status check: disk, sources, queues, outbox, stuck fixes; "
+                           "exit 3 on a breach",
+                .options = JSON_OPTION,
+        },
+        {
+                .name = "health",
+                .run = verb_health,
+                .synopsis = "[--print] [--json]",
+                .summary = "Run the health check: API keys, model, Notion schema, Slack URL, "
+                           "tools; exit 3 on a failure",
+                .options =
+                        "  -p --print            Show the results without recording them\n"
+                        JSON_OPTION,
+        },
+        {
                 .name = "ping",
                 .run = verb_ping,
                 .synopsis = "[--json]",

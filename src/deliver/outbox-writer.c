@@ -139,8 +139,13 @@ static int notion_event(OutboxWriter *w, const IncidentNotice *n) {
         case INCIDENT_EVENT_NEW:
                 return add_row(w, OUTBOX_NOTION, n->id, MESSAGE_NEW, n->count, 0, INCIDENT_NEW,
                                "create");
-        case INCIDENT_EVENT_REGRESSION:
         case INCIDENT_EVENT_STATUS:
+                /* Notion said so: the page has it already, and an update
+                 * would be an edit that the next sync reads again. */
+                if (n->reason == INCIDENT_REASON_NOTION)
+                        return 0;
+                __attribute__((fallthrough));
+        case INCIDENT_EVENT_REGRESSION:
                 snprintf(tail, sizeof tail, "status:%s:%" PRIu64,
                          incident_status_to_string(n->event == INCIDENT_EVENT_REGRESSION
                                                            ? INCIDENT_NEW : n->status),

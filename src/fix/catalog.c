@@ -846,3 +846,33 @@ int fix_verify_plan(const FixVerifyRequest *req, FixPlan *ret, char **reterr) {
         p = (FixPlan) { .kind = _FIX_KIND_INVALID };
         return 0;
 }
+
+int fix_probe_plan(const Config *c, const char *app, char *const *argv, unsigned n, FixPlan *ret,
+                   char **reterr) {
+        _cleanup_(fix_plan_done) FixPlan p = { .kind = _FIX_KIND_INVALID };
+        const ConfigApp *a = config_find_app(c, app);
+        char **copy = NULL;
+        int r;
+
+        if (!a)
+                return seterr(reterr, -ENOENT, "no [App.%s] section", app);
+        if (!argv || !argv[0])
+                return seterr(reterr, -EINVAL, "a probe needs a command");
+        r = plan_unit(a, c, 0, n, "-probe", &p.unit, reterr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; argv[i]; i++)
+                if (strv_extend(&copy, argv[i]) < 0) {
+                        strv_free(copy);
+                        return -ENOMEM;
+                }
+        r = plan_add_step(&p, copy);
+        if (r < 0)
+                return r;
+        r = plan_command_line(&p);
+        if (r < 0)
+                return r;
+        *ret = p;
+        p = (FixPlan) {};
+        return 0;
+}

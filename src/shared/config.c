@@ -130,6 +130,13 @@ static const ConfigItem config_items[] = {
         RANGE("Fix", "MemoryMax", VALUE_SIZE, fix_memory_max, 16 << 20, UINT64_C(1) << 40),
         RANGE("Fix", "CPUQuota", VALUE_PERCENT, fix_cpu_quota, 1, 10000),
         ITEM("Fix", "PipAllowlist", VALUE_PIP_NAMES, fix_pip_allowlist),
+
+        RANGE("Check", "MinFreeDiskPercent", VALUE_UINT, check_min_free_disk, 0, 100),
+        RANGE("Check", "MinFreeInodesPercent", VALUE_UINT, check_min_free_inodes, 0, 100),
+        RANGE("Check", "MaxOutboxAgeSec", VALUE_TIMESPAN, check_max_outbox_age, USEC_PER_MINUTE,
+              30 * USEC_PER_DAY),
+        RANGE("Check", "MaxQueueDepth", VALUE_UINT, check_max_queue_depth, 1, 1000000),
+        RANGE("Check", "StuckFixMarginSec", VALUE_TIMESPAN, check_fix_margin, 0, USEC_PER_DAY),
 };
 
 static const ConfigItem watch_items[] = {
@@ -413,6 +420,11 @@ static int set_defaults(Config *c) {
         c->fix_max_attempts = 3;
         c->fix_memory_max = UINT64_C(2) << 30;
         c->fix_cpu_quota = 200;
+        c->check_min_free_disk = 5;
+        c->check_min_free_inodes = 5;
+        c->check_max_outbox_age = USEC_PER_HOUR;
+        c->check_max_queue_depth = 768;
+        c->check_fix_margin = 5 * USEC_PER_MINUTE;
         return fill_string_defaults(c);
 }
 

@@ -650,6 +650,13 @@ TEST(shipped_config_documents_defaults) {
         ASSERT_EQ(c->fix_cpu_quota, def->fix_cpu_quota);
         ASSERT_EQ(c->fix_cpu_quota, 200);
         ASSERT_TRUE(!c->fix_pip_allowlist && !def->fix_pip_allowlist);
+        ASSERT_EQ(c->check_min_free_disk, def->check_min_free_disk);
+        ASSERT_EQ(c->check_min_free_disk, 5);
+        ASSERT_EQ(c->check_min_free_inodes, def->check_min_free_inodes);
+        ASSERT_EQ(c->check_max_outbox_age, def->check_max_outbox_age);
+        ASSERT_EQ(c->check_max_outbox_age, USEC_PER_HOUR);
+        ASSERT_EQ(c->check_max_queue_depth, def->check_max_queue_depth);
+        ASSERT_EQ(c->check_fix_margin, def->check_fix_margin);
         return 0;
 }
 
@@ -760,5 +767,60 @@ TEST(enum_strings) {
         ASSERT_STREQ(app_kind_to_string(APP_KIND_PYTHON), "python");
         ASSERT_EQ(app_kind_from_string("flutter"), APP_KIND_FLUTTER);
         ASSERT_ERROR(app_kind_from_string("cobol"), EINVAL);
+        return 0;
+}
+
+/* The status check's thresholds: [Check]. */
+TEST(check_keys) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = NULL;
+
+        clear_env();
+        p = test_write_file(test_tmpdir(), "check.conf",
+                            "[Check]\n"
+                            "MinFreeDiskPercent=100\n"
+                            "MinFreeInodesPercent=0\n"
+                            "MaxOutboxAgeSec=90min\n"
+                            "MaxQueueDepth=10\n"
+                            "StuckFixMarginSec=0\n");
+        ASSERT_OK(config_load(p, true, &c, &d));
+        ASSERT_EQ(d.n, 0);
+        ASSERT_EQ(c->check_min_free_disk, 100);
+        ASSERT_EQ(c->check_min_free_inodes, 0);
+        ASSERT_EQ(c->check_max_outbox_age, 90 * USEC_PER_MINUTE);
+        ASSERT_EQ(c->check_max_queue_depth, 10);
+        ASSERT_EQ(c->check_fix_margin, 0);
+        return 0;
+}
+
+TEST(check_keys_refused) {
+        static const struct {
+                const char *line, *message;
+        } cases[] = {
+                { "[Check]\nMinFreeDiskPercent=101\n",
+                  "[Check] MinFreeDiskPercent='101' is invalid (out of range)" },
+                { "[Check]\nMinFreeInodesPercent=five\n",
+                  "[Check] MinFreeInodesPercent='five' is invalid" },
+                { "[Check]\nMaxOutboxAgeSec=10s\n",
+                  "[Check] MaxOutboxAgeSec='10s' is invalid (out of range)" },
+                { "[Check]\nMaxQueueDepth=0\n", "[Check] MaxQueueDepth='0' is invalid (out of range)" },
+                { "[Check]\nStuckFixMarginSec=2d\n",
+                  "[Check] StuckFixMarginSec='2d' is invalid (out of range)" },
+        };
+
+        clear_env();
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                _cleanup_(config_diags_done) ConfigDiags d = {};
+                _cleanup_free_ char *p = NULL;
+
+                fprintf(stderr, "case %zu\n", i);
+                p = test_write_file(test_tmpdir(), "a.conf", cases[i].line);
+                ASSERT_ERROR(config_load(p, true, &c, &d), EINVAL);
+                ASSERT_EQ(d.n_errors, 1);
+                ASSERT_STRSTR(d.items[0].message, cases[i].message);
+                ASSERT_EQ(d.items[0].line, 2);
+        }
         return 0;
 }
