@@ -52,6 +52,7 @@ struct Manager {
         char *last_status;
         uint64_t status_commits;  /* commits when STATUS= was last computed */
         size_t status_jobs;       /* ... and the analysis lane's length then */
+        int64_t run_id;           /* this run's row in daemon_runs, 0: none yet */
 };
 
 /* The status object of `appwatchctl status` (manager.c). */
@@ -67,3 +68,12 @@ int manager_verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, 
 int manager_process_spool(Manager *m);
 /* Forgets the ids of submissions taken more than a week ago (verbs.c). */
 int manager_prune_submissions(Manager *m);
+
+/* The daily report (verbs-report.c). */
+int manager_verb_report(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int manager_verb_report_print(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+/* Records this run in daemon_runs (at start), and that it still runs or
+ * stopped (each scheduled verb: report, the status check; and at stop), in
+ * the open transaction (verbs-report.c). */
+int manager_run_started(Manager *m);
+int manager_heartbeat(Manager *m, bool stopped);

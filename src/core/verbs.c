@@ -672,5 +672,7 @@ const ControlVerb manager_verbs[] = {
         { .name = "outbox", .handler = manager_verb_outbox },
         { .name = "outbox-retry", .mutating = true, .handler = manager_verb_outbox_retry },
         { .name = "test-notify", .mutating = true, .async = true, .handler = manager_verb_test_notify },
+        { .name = "report", .mutating = true, .handler = manager_verb_report },
+        { .name = "report-print", .handler = manager_verb_report_print },
 };
 const size_t manager_n_verbs = ELEMENTSOF(manager_verbs);
