@@ -26,7 +26,7 @@ int verb_report(const CtlGlobals *g, int argc, char **argv) {
         if (!args)
                 return CTL_EXIT_FAILURE;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+hpS:j", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hpS:j", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         ctl_verb_help("report");
