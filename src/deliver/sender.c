@@ -569,6 +569,9 @@ static int notion_report_job(Sink *k, const OutboxRow *row, json_t *p, Job **ret
                 .first_seen = now,
                 .last_seen = now,
                 .title = title,
+                .summary = s->language == LANGUAGE_KO
+                                   ? "appwatch 일일 리포트입니다. 숫자는 아래 본문에 있습니다."
+                                   : "appwatch's daily report; the numbers are below.",
                 .excerpt = text,
                 .fingerprint = key,
         };
