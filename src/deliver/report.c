@@ -226,15 +226,30 @@ static void print_count_line(FILE *f, const char *mark, const char *label, uint6
         fputc('\n', f);
 }
 
+/* A list's title: its first line, at most TITLE_MAX characters (never cut
+ * inside one), "…" when cut. */
+#define TITLE_MAX 100
+static void print_title(FILE *f, const char *t) {
+        size_t chars = 0, i = 0;
+
+        for (; t[i] && t[i] != '\n' && chars <= TITLE_MAX; i++)
+                if (((unsigned char) t[i] & 0xC0) != 0x80 && ++chars > TITLE_MAX)
+                        break;
+        fwrite(t, 1, i, f);
+        if (t[i])
+                fputs("…", f);
+}
+
 static void print_items(FILE *f, const ReportItem *items, size_t n, uint64_t total,
                         bool ages, int64_t now, Language lang) {
         char c[32], d[48];
 
         for (size_t i = 0; i < n; i++) {
                 const ReportItem *it = &items[i];
-                fprintf(f, "• %s #%lld %s — %s (%s%s", severity_marks[it->severity],
-                        (long long) it->id, it->app, it->title, format_count((uint64_t) it->count, c),
-                        strings[R_TIMES][lang]);
+                fprintf(f, "• %s #%lld %s — ", severity_marks[it->severity], (long long) it->id,
+                        it->app);
+                print_title(f, it->title);
+                fprintf(f, " (%s%s", format_count((uint64_t) it->count, c), strings[R_TIMES][lang]);
                 if (ages)
                         fprintf(f, lang == LANGUAGE_KO ? ", %s째" : ", open %s",
                                 format_duration(now - it->first_seen, lang, d));

@@ -201,6 +201,14 @@ TEST(slack_body_within_limits) {
         ASSERT_STRSTR(j, "앱&amp;co");
         ASSERT_STRSTR(j, "2일 2시간째");
         ASSERT_STRSTR(j, "… 외 7건");
+        /* A long title is cut after 100 characters. */
+        ASSERT_STRSTR(j, "&lt;&lt;&lt;… (3회)");
+        ASSERT_TRUE(strstr(j, "&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;"
+                              "&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;"
+                              "&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;"
+                              "&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;"
+                              "&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;")
+                    == NULL);
         report_done(&r);
         return 0;
 }
