@@ -140,13 +140,15 @@ const CtlVerb ctl_verbs[] = {
         {
                 .name = "notify-down",
                 .run = verb_notify_down,
-                .synopsis = "[--journal-file=FILE] [--dry-run] UNIT",
+                .synopsis = "[--journal-file=FILE] [--lines=N] [--config=PATH] [--dry-run] UNIT",
                 .summary = "Tell Slack that appwatch is down, with UNIT's last journal lines, "
                            "without the daemon (appwatch-down.service runs this)",
                 .options =
                         "  -f --journal-file=FILE Read the lines from this journal file instead\n"
                         "                        of the system journal\n"
                         "  -n --lines=N          How many of its last lines (default: 20)\n"
+                        "  -c --config=PATH      The configuration appwatchd reads (default:\n"
+                        "                        /etc/appwatch/appwatch.conf and its drop-ins)\n"
                         "     --dry-run          Print the message instead of sending it\n",
         },
         {
