@@ -53,6 +53,7 @@ struct Manager {
         uint64_t status_commits;  /* commits when STATUS= was last computed */
         size_t status_jobs;       /* ... and the analysis lane's length then */
         int64_t run_id;           /* this run's row in daemon_runs, 0: none yet */
+        int64_t run_heartbeat;    /* when its heartbeat was last written */
 };
 
 /* The status object of `appwatchctl status` (manager.c). */

@@ -12,9 +12,10 @@
  *   same without recording or sending anything, optionally from "since".
  *
  * daemon_runs: a row at start, its heartbeat moved by each scheduled verb
- * (report here; the status check calls manager_heartbeat() too) and at
- * stop. appwatchd keeps no clock of its own for it: the timers' verb
- * calls are its periodic moments. Loop thread only.
+ * (report here; the status check calls manager_heartbeat() too), with a
+ * commit of other work at most once a minute, and at stop. appwatchd keeps
+ * no clock of its own for it: the timers' verb calls and the work it does
+ * are its moments. Loop thread only.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,27 +30,49 @@
 
 #define REPORT_FIRST_WINDOW (24 * 3600 * (int64_t) USEC_PER_SEC)
 
+/* Commits of work that is being done anyway carry the heartbeat at most
+ * this often: a busy daemon's gaps are exact to about this, and an idle one
+ * writes nothing (its scheduled verbs move the heartbeat). */
+#define HEARTBEAT_WITH_COMMITS_USEC (60 * (int64_t) USEC_PER_SEC)
+
+static int heartbeat_with_commit(Txn *t, void *userdata) {
+        Manager *m = userdata;
+        int64_t now = (int64_t) now_realtime();
+
+        if (!txn_in_progress(t) || now - m->run_heartbeat < HEARTBEAT_WITH_COMMITS_USEC)
+                return 0;
+        m->run_heartbeat = now;
+        return daemon_run_heartbeat(m->store, m->run_id, now, false);
+}
+
 int manager_run_started(Manager *m) {
+        int64_t now = (int64_t) now_realtime();
         int r;
 
         r = txn_begin(m->txn);
         if (r >= 0)
-                r = daemon_run_start(m->store, (int64_t) now_realtime(), &m->run_id);
+                r = daemon_run_start(m->store, now, &m->run_id);
+        if (r >= 0)
+                r = txn_add_hook(m->txn, TXN_HOOK_PRECOMMIT, TXN_PRIORITY_DEFAULT,
+                                 heartbeat_with_commit, m, NULL, NULL);
         if (r < 0)
                 return log_error_errno(r, "Cannot record the start of this run: %m");
+        m->run_heartbeat = now;
         return 0;
 }
 
 int manager_heartbeat(Manager *m, bool stopped) {
+        int64_t now = (int64_t) now_realtime();
         int r;
 
         if (m->run_id <= 0 || txn_failed(m->txn))
                 return 0;
         r = txn_begin(m->txn);
         if (r >= 0)
-                r = daemon_run_heartbeat(m->store, m->run_id, (int64_t) now_realtime(), stopped);
+                r = daemon_run_heartbeat(m->store, m->run_id, now, stopped);
         if (r < 0)
                 return log_warning_errno(r, "Cannot record that appwatchd runs: %m");
+        m->run_heartbeat = now;
         return 0;
 }
 
