@@ -71,3 +71,9 @@ int verb_outbox(const CtlGlobals *g, int argc, char **argv);
 int verb_test_notify(const CtlGlobals *g, int argc, char **argv);
 int verb_check(const CtlGlobals *g, int argc, char **argv);
 int verb_health(const CtlGlobals *g, int argc, char **argv);
+
+/* --since WHEN (incidents, report): a span ago, today, yesterday or a local
+ * YYYY-MM-DD[ HH:MM]; CLOCK_REALTIME usec, or -EINVAL (src/ctl/incidents.c). */
+long long ctl_parse_since(const char *s);
+int verb_report(const CtlGlobals *g, int argc, char **argv);
+int verb_notify_down(const CtlGlobals *g, int argc, char **argv);

@@ -43,3 +43,13 @@ DEFINE_CLEANUP(OutboxWriter, outbox_writer_free)
 
 void outbox_writer_set_options(OutboxWriter *w, const OutboxWriterOptions *o);
 void outbox_writer_set_written_callback(OutboxWriter *w, OutboxWrittenFunc f, void *userdata);
+
+/*
+ * Queues daily report report_id in the open transaction (begun if none), the
+ * one that records it, so it goes out exactly once: to Slack as a Low
+ * message (only when MinSeverity=Low, the guide's tier for it) with the
+ * Block Kit body slack_body, and to Notion (when configured) as a page
+ * titled title with text as its body. Returns how many rows were written.
+ */
+int outbox_writer_add_report(OutboxWriter *w, int64_t report_id, const char *slack_body,
+                             const char *title, const char *text);

@@ -53,6 +53,8 @@ struct Manager {
         uint64_t status_commits;  /* commits when STATUS= was last computed */
         size_t status_jobs;       /* ... and the analysis lane's length then */
         char *check_summary;      /* the last status check's result, for STATUS= */
+        int64_t run_id;           /* this run's row in daemon_runs, 0: none yet */
+        int64_t run_heartbeat;    /* when its heartbeat was last written */
 };
 
 /* The status object of `appwatchctl status` (manager.c). */
@@ -83,3 +85,12 @@ int manager_verb_health(ControlRequest *req, void *userdata, json_t **ret, char 
 int manager_process_spool(Manager *m);
 /* Forgets the ids of submissions taken more than a week ago (verbs.c). */
 int manager_prune_submissions(Manager *m);
+
+/* The daily report (verbs-report.c). */
+int manager_verb_report(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int manager_verb_report_print(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+/* Records this run in daemon_runs (at start), and that it still runs or
+ * stopped (each scheduled verb: report, the status check; and at stop), in
+ * the open transaction (verbs-report.c). */
+int manager_run_started(Manager *m);
+int manager_heartbeat(Manager *m, bool stopped);

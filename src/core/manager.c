@@ -721,6 +721,9 @@ int manager_start(Manager *m) {
         r = start_pipeline(m);
         if (r < 0)
                 return r;
+        r = manager_run_started(m);
+        if (r < 0)
+                return r;
         r = start_sources(m);
         if (r < 0)
                 return r;
@@ -774,6 +777,8 @@ int manager_run(Manager *m) {
                 analyzer_detach(m->analyzer);
         if (m->sender)
                 sender_detach(m->sender);
+        if (m->txn && r == 0)
+                (void) manager_heartbeat(m, true);
         if (m->txn && r == 0 && txn_commit(m->txn) < 0)
                 r = -EIO;
         if (m->socket_path)

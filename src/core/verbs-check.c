@@ -204,6 +204,9 @@ int manager_verb_check(ControlRequest *req, void *userdata, json_t **ret, char *
         resolved = check_apply(m, &r);
         if (resolved < 0)
                 return resolved;
+        /* The check runs every 10 minutes: its heartbeat tells the daily
+         * report when appwatchd was running, even on a quiet day. */
+        (void) manager_heartbeat(m, false);
         k = txn_commit(m->txn);
         if (k < 0)
                 return k;

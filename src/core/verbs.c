@@ -674,5 +674,7 @@ const ControlVerb manager_verbs[] = {
         { .name = "test-notify", .mutating = true, .async = true, .handler = manager_verb_test_notify },
         { .name = "check", .mutating = true, .async = true, .handler = manager_verb_check },
         { .name = "health", .mutating = true, .async = true, .handler = manager_verb_health },
+        { .name = "report", .mutating = true, .handler = manager_verb_report },
+        { .name = "report-print", .handler = manager_verb_report_print },
 };
 const size_t manager_n_verbs = ELEMENTSOF(manager_verbs);

@@ -289,3 +289,7 @@ int verb_resolve(const CtlGlobals *g, int argc, char **argv) {
                 printf("Incident #%lld was already resolved.\n", id);
         return CTL_EXIT_OK;
 }
+
+long long ctl_parse_since(const char *s) {
+        return parse_since(s);
+}

@@ -143,6 +143,33 @@ const CtlVerb ctl_verbs[] = {
                         JSON_OPTION,
         },
         {
+                .name = "report",
+                .run = verb_report,
+                .synopsis = "daily [--print [--since=WHEN]] [--json]",
+                .summary = "Make the daily report of everything since the last one and send it "
+                           "to Slack and Notion (appwatch-report.timer runs this)",
+                .options =
+                        "  -p --print            Only show it: nothing is recorded or sent\n"
+                        "  -S --since=WHEN       With --print: from WHEN (a span ago such as\n"
+                        "                        24h, today, yesterday, YYYY-MM-DD[ HH:MM])\n"
+                        "                        instead of the end of the last report\n"
+                        JSON_OPTION,
+        },
+        {
+                .name = "notify-down",
+                .run = verb_notify_down,
+                .synopsis = "[--journal-file=FILE] [--lines=N] [--config=PATH] [--dry-run] UNIT",
+                .summary = "Tell Slack that appwatch is down, with UNIT's last journal lines, "
+                           "without the daemon (appwatch-down.service runs this)",
+                .options =
+                        "  -f --journal-file=FILE Read the lines from this journal file instead\n"
+                        "                        of the system journal\n"
+                        "  -n --lines=N          How many of its last lines (default: 20)\n"
+                        "  -c --config=PATH      The configuration appwatchd reads (default:\n"
+                        "                        /etc/appwatch/appwatch.conf and its drop-ins)\n"
+                        "     --dry-run          Print the message instead of sending it\n",
+        },
+        {
                 .name = "ping",
                 .run = verb_ping,
                 .synopsis = "[--json]",

@@ -238,3 +238,45 @@ void outbox_writer_set_written_callback(OutboxWriter *w, OutboxWrittenFunc f, vo
         w->on_written = f;
         w->written_userdata = userdata;
 }
+
+int outbox_writer_add_report(OutboxWriter *w, int64_t report_id, const char *slack_body,
+                             const char *title, const char *text) {
+        int64_t now = (int64_t) now_realtime();
+        int n = 0, r;
+
+        r = txn_begin(w->txn);
+        if (r < 0)
+                return r;
+        for (OutboxSink sink = 0; sink < _OUTBOX_SINK_MAX; sink++) {
+                _cleanup_free_ char *key = NULL, *payload = NULL;
+                json_t *p;
+
+                if (sink == OUTBOX_SLACK &&
+                    (!w->options.slack || w->options.slack_min_severity > SEVERITY_LOW))
+                        continue;
+                if (sink == OUTBOX_NOTION && !w->options.notion)
+                        continue;
+                if (asprintf(&key, "%s:report:%" PRIi64, outbox_sink_to_string(sink), report_id) < 0)
+                        return -ENOMEM;
+                /* Slack's body is rendered now; Notion's page needs the data
+                 * source, known when it is sent. */
+                p = sink == OUTBOX_SLACK
+                            ? json_pack("{s:s, s:I, s:s}", "kind", "report", "report",
+                                        (json_int_t) report_id, "slack", slack_body)
+                            : json_pack("{s:s, s:I, s:s, s:s}", "kind", "report", "report",
+                                        (json_int_t) report_id, "title", title, "text", text);
+                if (!p)
+                        return -ENOMEM;
+                payload = json_dumps(p, JSON_COMPACT);
+                json_decref(p);
+                if (!payload)
+                        return -ENOMEM;
+                r = outbox_add(w->store, sink, "", key, payload, now);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        if (n > 0)
+                w->written = true;
+        return n;
+}

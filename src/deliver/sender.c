@@ -509,6 +509,98 @@ static int submit_job(Sink *k, Job *j) {
         return 0;
 }
 
+/* The row's payload if it is a daily report's ({"kind": "report", ...}), else NULL. */
+static json_t *report_payload(const OutboxRow *row) {
+        json_t *p = json_loads(row->payload, 0, NULL);
+
+        if (p && json_is_string(json_object_get(p, "kind")) &&
+            strcmp(json_string_value(json_object_get(p, "kind")), "report") == 0)
+                return p;
+        json_decref(p);
+        return NULL;
+}
+
+/* A daily report: its Block Kit body was rendered when it was recorded. */
+static int slack_report_job(Sink *k, const OutboxRow *row, json_t *p, Job **ret) {
+        Sender *s = sink_sender(k);
+        const char *body = json_string_value(json_object_get(p, "slack"));
+        Job *j;
+
+        if (!body)
+                return -EINVAL;
+        j = job_new(s, JOB_SLACK_POST, OUTBOX_SLACK);
+        if (!j)
+                return -ENOMEM;
+        j->rows = calloc(1, sizeof(int64_t));
+        j->slack_url = strdup(s->slack_url);
+        j->slack_body = strdup(body);
+        if (!j->rows || !j->slack_url || !j->slack_body) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        j->rows[0] = row->id;
+        j->n_rows = 1;
+        j->attempts = row->attempts;
+        *ret = j;
+        return 0;
+}
+
+/* A daily report's page: the report as a code block (its bars line up). */
+static int notion_report_job(Sink *k, const OutboxRow *row, json_t *p, Job **ret) {
+        Sender *s = sink_sender(k);
+        const char *title = json_string_value(json_object_get(p, "title"));
+        const char *text = json_string_value(json_object_get(p, "text"));
+        _cleanup_free_ char *key = NULL;
+        int64_t now = (int64_t) now_realtime();
+        Job *j;
+        int r = 0;
+
+        if (!title || !text)
+                return -EINVAL;
+        if (asprintf(&key, "report:%lld", (long long) json_integer_value(json_object_get(p, "report"))) < 0)
+                return -ENOMEM;
+        IncidentMessage m = {
+                .kind = MESSAGE_STATUS,
+                .app = "appwatch",
+                .host = s->host,
+                .type_label = s->language == LANGUAGE_KO ? "일일 리포트" : "Daily report",
+                .severity = SEVERITY_LOW,
+                .status = INCIDENT_RESOLVED,
+                .first_seen = now,
+                .last_seen = now,
+                .title = title,
+                .summary = s->language == LANGUAGE_KO
+                                   ? "appwatch 일일 리포트입니다. 숫자는 아래 본문에 있습니다."
+                                   : "appwatch's daily report; the numbers are below.",
+                .excerpt = text,
+                .fingerprint = key,
+        };
+        j = job_new(s, JOB_NOTION_CREATE, OUTBOX_NOTION);
+        if (!j)
+                return -ENOMEM;
+        j->rows = calloc(1, sizeof(int64_t));
+        if (!j->rows)
+                r = -ENOMEM;
+        else {
+                j->rows[0] = row->id;
+                j->n_rows = 1;
+                j->attempts = row->attempts;
+        }
+        if (r >= 0 && s->props.fingerprint)
+                r = notion_query_fingerprint_body(&s->props, key, &j->query_body);
+        if (r >= 0)
+                r = notion_page_create_body(&s->props, k->data_source_id, &m, s->language,
+                                            &j->create_body);
+        if (r >= 0)
+                r = notion_blocks_append_bodies(&m, s->language, &j->append_bodies);
+        if (r < 0) {
+                job_free(j);
+                return r;
+        }
+        *ret = j;
+        return 0;
+}
+
 /* Builds the Slack message for rows (a group of new incidents, or one row). */
 static int slack_job(Sink *k, OutboxRow *rows, size_t n, Job **ret) {
         Sender *s = sink_sender(k);
@@ -520,11 +612,23 @@ static int slack_job(Sink *k, OutboxRow *rows, size_t n, Job **ret) {
         Job *j = NULL;
         int r = 0;
 
-        /* Consecutive new incidents written within the window go together. */
+        json_t *report = report_payload(&rows[0]);
+        if (report) {
+                r = slack_report_job(k, &rows[0], report, ret);
+                json_decref(report);
+                return r;
+        }
+        /* Consecutive new incidents written within the window go together;
+         * a report is sent alone. */
         for (size_t i = 0; i < n && used < GROUP_MAX; i++) {
                 json_t *p = json_loads(rows[i].payload, 0, NULL);
                 const char *kind = json_string_value(json_object_get(p, "kind"));
                 bool is_new = kind && strcmp(kind, "new") == 0;
+
+                if (kind && strcmp(kind, "report") == 0) {
+                        json_decref(p);
+                        break;
+                }
 
                 if (i > 0 && (!is_new || k->ungroup ||
                               rows[i].created - rows[0].created > (int64_t) s->group_window)) {
@@ -591,6 +695,12 @@ static int notion_job(Sink *k, OutboxRow *row, Job **ret) {
 
         _cleanup_free_ char *key = NULL;
 
+        p = report_payload(row);
+        if (p) {
+                r = notion_report_job(k, row, p, ret);
+                json_decref(p);
+                return r;
+        }
         r = incident_get(s->store, row_incident(row), &inc);
         if (r < 0)
                 return r;

@@ -292,8 +292,9 @@ e2e_boot() {
 e2e_install() {
         in_ct_sh "set -e
                 mkdir -p /etc/systemd/system
-                cp $PREFIX/lib/systemd/system/appwatch.service $PREFIX/lib/systemd/system/appwatch.socket \
-                        $PREFIX/lib/systemd/system/appwatch-failure@.service /etc/systemd/system/
+                # Every unit of ours: appwatch.service names the timers (Also=)
+                # and appwatch-down.service (OnFailure=).
+                cp $PREFIX/lib/systemd/system/appwatch* /etc/systemd/system/
                 cp -a /run/appwatch-e2e-etc/. /etc/
                 # journalctl reads catalogs only from /usr/{local/,}lib/systemd/catalog,
                 # which is read-only here: build the database in a scratch root from
