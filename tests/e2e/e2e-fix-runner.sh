@@ -23,6 +23,9 @@
 #
 # Needs root and systemd-nspawn (exit 77, skipped, otherwise).
 
+# Literal $HOME and ${HOME} are the point of several checks here.
+# shellcheck disable=SC2016
+
 set -euo pipefail
 
 MACHINE="aw-fixrun-$$"
