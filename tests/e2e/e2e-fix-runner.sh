@@ -19,7 +19,8 @@
 #   e) adopt: a unit still running when the probe exits is followed by a
 #      new probe to its end; one that ended meanwhile (success or failure)
 #      reports its Result=; an unknown one is "lost";
-#   f) a name systemd already has: refused with EEXIST.
+#   f) a name systemd already has: refused with EEXIST;
+#   g) a cancelled run: systemd stops its unit.
 #
 # Needs root and systemd-nspawn (exit 77, skipped, otherwise).
 
@@ -201,5 +202,25 @@ expect "$out" error EEXIST
 note=$(jget "$out" note)
 [[ $note == *"$U"*org.freedesktop.systemd1.UnitExists* ]] || fail "f) note is '$note'"
 in_ct systemctl stop "$U"
+
+# --- g) cancel: systemd stops the unit -----------------------------------------------
+
+U=appwatch-fix-app-7-1.service
+out=$(probe start --unit "$U" --user fixer --dir /srv/app --cancel-after-ms 1000 \
+        -- /bin/sh -c 'echo running; exec sleep 60') || fail "probe g) failed: $out"
+expect "$out" cancelled True
+wait_for 100 '[[ $(in_ct systemctl show -P ActiveState "$U") != activating ]]' ||
+        fail "$U still runs after the cancel"
+log "g) cancelled: $U is $(in_ct systemctl show -P ActiveState,LoadState "$U" | paste -sd /)"
+in_ct journalctl --no-pager -q -o cat -u "$U" | grep -qx running || fail "g) $U never ran"
+# SIGTERM ended its step: systemd keeps it failed with Result=signal, as an
+# adopt reports (and then resets it).
+[[ $(in_ct systemctl show -P Result "$U") == signal ]] ||
+        fail "g) $U has Result=$(in_ct systemctl show -P Result "$U")"
+out=$(probe adopt --unit "$U") || fail "probe adopt g) failed: $out"
+expect "$out" result signal
+expect "$out" exit_status 15
+wait_for 50 '[[ $(in_ct systemctl show -P LoadState "$U") == not-found ]]' ||
+        fail "$U is still loaded after the adopt read it"
 
 log "all fix-runner checks passed"

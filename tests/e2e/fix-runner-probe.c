@@ -6,11 +6,13 @@
  *
  *   fix-runner-probe start --unit NAME --user USER --dir DIR [--env K=V]...
  *                    [--path P] [--timeout-ms N] [--memory-max BYTES]
- *                    [--exit-after-ms N] -- ARGV... [';' ARGV...]...
+ *                    [--exit-after-ms N] [--cancel-after-ms N] -- ARGV... [';' ARGV...]...
  *   fix-runner-probe adopt --unit NAME
  *
  * --exit-after-ms lets go of the run after N ms, prints {"detached":true}
  * and exits, as appwatchd does when it stops: the unit keeps running.
+ * --cancel-after-ms cancels it after N ms (fix_run_cancel(): systemd stops
+ * the unit), prints {"cancelled":true} and exits.
  * A start refused at once prints {"start_error":"EEXIST",...}, exit 2.
  */
 #include <errno.h>
@@ -47,6 +49,15 @@ static void on_done(FixRun *run, const FixRunResult *res, void *userdata) {
         done = true;
 }
 
+static FixRun *the_run;
+
+static int on_cancel(sd_event_source *s, uint64_t usec, void *userdata) {
+        fix_run_cancel(the_run);
+        printf("{\"cancelled\":true}\n");
+        done = true;
+        return 0;
+}
+
 static int on_detach(sd_event_source *s, uint64_t usec, void *userdata) {
         printf("{\"detached\":true}\n");
         done = true;
@@ -54,7 +65,7 @@ static int on_detach(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int main(int argc, char **argv) {
-        enum { O_UNIT = 256, O_USER, O_DIR, O_ENV, O_PATH, O_TIMEOUT, O_MEMORY, O_EXIT_AFTER };
+        enum { O_UNIT = 256, O_USER, O_DIR, O_ENV, O_PATH, O_TIMEOUT, O_MEMORY, O_EXIT_AFTER, O_CANCEL_AFTER };
         static const struct option opts[] = {
                 { "unit", required_argument, NULL, O_UNIT },
                 { "user", required_argument, NULL, O_USER },
@@ -64,12 +75,13 @@ int main(int argc, char **argv) {
                 { "timeout-ms", required_argument, NULL, O_TIMEOUT },
                 { "memory-max", required_argument, NULL, O_MEMORY },
                 { "exit-after-ms", required_argument, NULL, O_EXIT_AFTER },
+                { "cancel-after-ms", required_argument, NULL, O_CANCEL_AFTER },
                 {},
         };
         FixPlan p = { .kind = _FIX_KIND_INVALID };
         sd_event *e = NULL;
         FixRunner *r = NULL;
-        long exit_after = -1;
+        long exit_after = -1, cancel_after = -1;
         const char *verb;
         char **step = NULL;
         int c, k;
@@ -95,6 +107,7 @@ int main(int argc, char **argv) {
                 case O_TIMEOUT: p.unit.runtime_max_usec = strtoull(optarg, NULL, 10) * 1000; break;
                 case O_MEMORY: p.unit.memory_max = strtoull(optarg, NULL, 10); break;
                 case O_EXIT_AFTER: exit_after = atol(optarg); break;
+                case O_CANCEL_AFTER: cancel_after = atol(optarg); break;
                 default: return 64;
                 }
         for (int i = optind; i <= argc; i++) {
@@ -120,9 +133,9 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (strcmp(verb, "start") == 0)
-                k = fix_runner_start(r, &p, on_done, NULL, NULL);
+                k = fix_runner_start(r, &p, on_done, NULL, &the_run);
         else if (strcmp(verb, "adopt") == 0)
-                k = fix_runner_adopt(r, p.unit.name, on_done, NULL, NULL);
+                k = fix_runner_adopt(r, p.unit.name, on_done, NULL, &the_run);
         else
                 return 64;
         if (k < 0) {
@@ -133,6 +146,10 @@ int main(int argc, char **argv) {
         if (exit_after >= 0)
                 (void) sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC,
                                                   (uint64_t) exit_after * 1000, 0, on_detach,
+                                                  NULL);
+        if (cancel_after >= 0 && k >= 0)
+                (void) sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC,
+                                                  (uint64_t) cancel_after * 1000, 0, on_cancel,
                                                   NULL);
         while (!done)
                 if (sd_event_run(e, UINT64_MAX) < 0)
