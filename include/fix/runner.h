@@ -84,7 +84,10 @@ int fix_runner_new(sd_event *event, FixRunnerKind kind, FixRunner **ret);
 /* Lets go of every run still going without calling done: units keep
  * running (systemd owns them, and fix_runner_adopt() finds them again; a
  * start still waiting for systemd's answer may not have happened, which an
- * adopt reports as "lost"); children are SIGKILLed and reaped. */
+ * adopt reports as "lost"); children are SIGKILLed and reaped. The unit
+ * runner waits here, up to 2 s, for systemd to answer the StopUnit (a
+ * cancel) and ResetFailedUnit calls it made: systemd would refuse them once
+ * their caller is gone. */
 FixRunner *fix_runner_free(FixRunner *r);
 DEFINE_CLEANUP(FixRunner, fix_runner_free)
 

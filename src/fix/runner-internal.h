@@ -31,6 +31,8 @@ struct FixRunner {
         FixRunnerKind kind;
         sd_bus *bus;                 /* the unit runner's system bus */
         sd_bus_slot *job_removed;    /* the unit runner's JobRemoved match */
+        sd_bus_slot *filter;         /* sees the bus's Disconnected */
+        unsigned n_pending;          /* StopUnit/ResetFailedUnit calls not answered yet */
         FixRun *runs;                /* every run, cancelled ones too until they are gone */
         unsigned n_active;           /* runs whose done is still to be called */
 };

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
@@ -54,6 +55,16 @@
  * for one look, JOURNAL_LOOK_USEC apart, JOURNAL_LOOKS_MAX looks at most. */
 #define JOURNAL_LOOK_USEC (300 * 1000ULL)
 #define JOURNAL_LOOKS_MAX 20
+/* How long fix_runner_free() waits for the answers to StopUnit and
+ * ResetFailedUnit. */
+#define PENDING_WAIT_USEC (2 * 1000000ULL)
+
+static uint64_t now(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
 
 static int query_unit(FixRun *run);
 
@@ -92,18 +103,37 @@ static char *bus_error_note(const FixRun *run, const char *what, const sd_bus_er
         return s;
 }
 
-/* Fire and forget: the unit no longer needs us (or we no longer need it). */
+static int on_unit_call_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        FixRunner *r = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        r->n_pending--;
+        /* A unit already gone is what was wanted. */
+        if (e && !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
+                log_warning("A fix unit: systemd refused %s: %s", e->name, e->message);
+        return 0;
+}
+
+/*
+ * Asks systemd to let go of a unit (StopUnit, ResetFailedUnit) without
+ * waiting in the run, which may be gone when the answer comes. Counted:
+ * systemd checks each call against the caller's credentials, which it asks
+ * the bus for, so a call whose caller has disconnected is refused; the
+ * runner's end waits a moment for these answers.
+ */
 static void unit_call(FixRunner *r, const char *method, const char *unit, bool with_mode) {
         int k;
 
         if (with_mode)
                 k = sd_bus_call_method_async(r->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, method,
-                                             NULL, NULL, "ss", unit, "replace");
+                                             on_unit_call_reply, r, "ss", unit, "replace");
         else
                 k = sd_bus_call_method_async(r->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, method,
-                                             NULL, NULL, "s", unit);
+                                             on_unit_call_reply, r, "s", unit);
         if (k < 0)
                 log_warning_errno(k, "%s: cannot ask systemd for %s: %m", unit, method);
+        else
+                r->n_pending++;
 }
 
 /*
@@ -698,6 +728,27 @@ void fix_unit_cancel(FixRun *run) {
 void fix_unit_release(FixRun *run) {
 }
 
+/* The system bus closed (dbus-daemon restarted, or systemd went down): no
+ * signal will come for any run. Each ends as "lost"; its unit may well
+ * still be running, for an adopt with a new runner to find. */
+static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        FixRunner *r = userdata;
+        FixRun *next;
+
+        if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected"))
+                return 0;
+        log_warning("The system bus closed: %u fix run(s) no longer followed.", r->n_active);
+        for (FixRun *run = r->runs; run; run = next) {
+                next = run->next;
+                if (run->cancelled || run->finished)
+                        continue;
+                unit_lost(run, ECONNRESET,
+                          "the system bus closed while it ran; its unit may still be there "
+                          "(adopt it with a new runner)");
+        }
+        return 0;
+}
+
 int fix_unit_runner_init(FixRunner *r) {
         int k;
 
@@ -707,6 +758,9 @@ int fix_unit_runner_init(FixRunner *r) {
         if (k < 0)
                 return k;
         k = sd_bus_attach_event(r->bus, r->event, SD_EVENT_PRIORITY_NORMAL);
+        if (k < 0)
+                return k;
+        k = sd_bus_add_filter(r->bus, &r->filter, on_bus_message, r);
         if (k < 0)
                 return k;
         k = sd_bus_match_signal_async(r->bus, &r->job_removed, SD_DEST, SD_PATH, SD_MANAGER,
@@ -720,8 +774,21 @@ int fix_unit_runner_init(FixRunner *r) {
 
 void fix_unit_runner_done(FixRunner *r) {
         r->job_removed = sd_bus_slot_unref(r->job_removed);
+        r->filter = sd_bus_slot_unref(r->filter);
         if (r->bus) {
-                (void) sd_bus_flush(r->bus);
+                /* The answers to StopUnit/ResetFailedUnit still due, for a
+                 * moment (see unit_call()): the one wait in this runner,
+                 * at its end only. */
+                uint64_t end = now(CLOCK_MONOTONIC) + PENDING_WAIT_USEC, t;
+
+                while (r->n_pending > 0 && (t = now(CLOCK_MONOTONIC)) < end) {
+                        int k = sd_bus_process(r->bus, NULL);
+
+                        if (k < 0)
+                                break;
+                        if (k == 0 && sd_bus_wait(r->bus, end - t) < 0)
+                                break;
+                }
                 r->bus = sd_bus_flush_close_unref(r->bus);
         }
 }

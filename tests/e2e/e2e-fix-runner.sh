@@ -17,10 +17,13 @@
 #   d) the output tail is read back from the journal, bounded, and
 #      journalctl -u UNIT shows it;
 #   e) adopt: a unit still running when the probe exits is followed by a
-#      new probe to its end; one that ended meanwhile (success or failure)
+#      new probe to its end (and has the plan's limits and sandbox as
+#      systemd shows them); one that ended meanwhile (success or failure)
 #      reports its Result=; an unknown one is "lost";
 #   f) a name systemd already has: refused with EEXIST;
-#   g) a cancelled run: systemd stops its unit.
+#   g) a cancelled run: systemd stops its unit;
+#   h) the system bus closing ends a run as "lost" (ECONNRESET), its unit
+#      running on.
 #
 # Needs root and systemd-nspawn (exit 77, skipped, otherwise).
 
@@ -155,10 +158,19 @@ expect "$out" result success
 
 U=appwatch-fix-app-5-1.service
 out=$(probe start --unit "$U" --user fixer --dir /srv/app --exit-after-ms 1000 \
+        --memory-max 268435456 --cpu-quota-usec 500000 --timeout-ms 120000 \
         -- /bin/sh -c 'echo started; sleep 4; echo adopted-done') || fail "probe e) failed: $out"
 expect "$out" detached True
 [[ $(in_ct systemctl show -P ActiveState "$U") == activating ]] ||
         fail "$U is $(in_ct systemctl show -P ActiveState "$U") after the probe let go of it"
+# The plan's limits and sandbox, as systemd has them.
+props=$(in_ct systemctl show -p Type,Slice,User,WorkingDirectory,MemoryMax,CPUQuotaPerSecUSec \
+        -p NoNewPrivileges,PrivateTmp,TimeoutStartUSec,RemainAfterExit,StandardOutput "$U")
+for want in Type=oneshot Slice=appwatch-fix.slice User=fixer WorkingDirectory=/srv/app \
+            MemoryMax=268435456 CPUQuotaPerSecUSec=500ms NoNewPrivileges=yes PrivateTmp=yes \
+            TimeoutStartUSec=2min RemainAfterExit=yes StandardOutput=journal; do
+        grep -qxF "$want" <<<"$props" || fail "e) $U lacks $want: $(paste -sd ' ' <<<"$props")"
+done
 out=$(probe adopt --unit "$U") || fail "probe adopt failed: $out"
 log "e) adopted: $out"
 expect "$out" result success
@@ -222,5 +234,23 @@ expect "$out" result signal
 expect "$out" exit_status 15
 wait_for 50 '[[ $(in_ct systemctl show -P LoadState "$U") == not-found ]]' ||
         fail "$U is still loaded after the adopt read it"
+
+# --- h) the system bus goes away ------------------------------------------------------
+
+U=appwatch-fix-app-8-1.service
+probe start --unit "$U" --user fixer --dir /srv/app -- /bin/sleep 30 >"$TMP/h.out" 2>&1 &
+h_pid=$!
+wait_for 100 '[[ $(in_ct systemctl show -P ActiveState "$U") == activating ]]' ||
+        fail "h) $U did not start"
+in_ct systemctl kill --kill-who=main --signal=KILL dbus.service || fail "h) cannot kill dbus-daemon"
+wait_for 100 '! kill -0 $h_pid' || fail "h) the probe did not notice the bus closing"
+wait "$h_pid" || :
+out=$(cat "$TMP/h.out")
+log "h) $out"
+out=$(tail -n 1 <<<"$out")
+expect "$out" result lost
+expect "$out" error ECONNRESET
+[[ $(in_ct systemctl show -P ActiveState "$U") == activating ]] ||
+        fail "h) $U did not keep running without the bus"
 
 log "all fix-runner checks passed"

@@ -6,6 +6,7 @@
  *
  *   fix-runner-probe start --unit NAME --user USER --dir DIR [--env K=V]...
  *                    [--path P] [--timeout-ms N] [--memory-max BYTES]
+ *                    [--cpu-quota-usec N]
  *                    [--exit-after-ms N] [--cancel-after-ms N] -- ARGV... [';' ARGV...]...
  *   fix-runner-probe adopt --unit NAME
  *
@@ -65,7 +66,7 @@ static int on_detach(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int main(int argc, char **argv) {
-        enum { O_UNIT = 256, O_USER, O_DIR, O_ENV, O_PATH, O_TIMEOUT, O_MEMORY, O_EXIT_AFTER, O_CANCEL_AFTER };
+        enum { O_UNIT = 256, O_USER, O_DIR, O_ENV, O_PATH, O_TIMEOUT, O_MEMORY, O_EXIT_AFTER, O_CANCEL_AFTER, O_CPU };
         static const struct option opts[] = {
                 { "unit", required_argument, NULL, O_UNIT },
                 { "user", required_argument, NULL, O_USER },
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
                 { "memory-max", required_argument, NULL, O_MEMORY },
                 { "exit-after-ms", required_argument, NULL, O_EXIT_AFTER },
                 { "cancel-after-ms", required_argument, NULL, O_CANCEL_AFTER },
+                { "cpu-quota-usec", required_argument, NULL, O_CPU },
                 {},
         };
         FixPlan p = { .kind = _FIX_KIND_INVALID };
@@ -108,6 +110,7 @@ int main(int argc, char **argv) {
                 case O_MEMORY: p.unit.memory_max = strtoull(optarg, NULL, 10); break;
                 case O_EXIT_AFTER: exit_after = atol(optarg); break;
                 case O_CANCEL_AFTER: cancel_after = atol(optarg); break;
+                case O_CPU: p.unit.cpu_quota_per_sec_usec = strtoull(optarg, NULL, 10); break;
                 default: return 64;
                 }
         for (int i = optind; i <= argc; i++) {
