@@ -733,15 +733,19 @@ void fix_unit_release(FixRun *run) {
  * still be running, for an adopt with a new runner to find. */
 static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         FixRunner *r = userdata;
-        FixRun *next;
 
         if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected"))
                 return 0;
         log_warning("The system bus closed: %u fix run(s) no longer followed.", r->n_active);
-        for (FixRun *run = r->runs; run; run = next) {
-                next = run->next;
-                if (run->cancelled || run->finished)
-                        continue;
+        /* From the head each time: a done callback may cancel (free) any
+         * other run, and whatever it starts fails at once on this bus. */
+        for (;;) {
+                FixRun *run = r->runs;
+
+                while (run && (run->cancelled || run->finished))
+                        run = run->next;
+                if (!run)
+                        break;
                 unit_lost(run, ECONNRESET,
                           "the system bus closed while it ran; its unit may still be there "
                           "(adopt it with a new runner)");
