@@ -9,13 +9,19 @@
  *     appwatch-fix.slice, with the plan's FixUnit as its properties. The
  *     loop follows the job and the unit through sd-bus signals; the output
  *     tail is read back from the journal (_SYSTEMD_UNIT=the unit). Nothing
- *     in appwatchd changes uid: systemd does.
+ *     in appwatchd changes uid: systemd does. RuntimeMaxSec= goes to systemd
+ *     as TimeoutStartUSec (a oneshot's commands run while it is
+ *     "activating"); RemainAfterExit=yes keeps a result until the runner (or
+ *     an adopt after a restart) has read it, then the unit is stopped or
+ *     reset. Output comes a little after the end: done is called once the
+ *     unit's journal entries stop changing (300 ms apart, 6 s at most).
  *   - FIX_RUNNER_CHILD: without a system bus (a foreground run, tests
  *     without systemd), as a direct child (posix_spawn, no shell), only when
  *     appwatchd's own user is the plan's User=; otherwise refused. Output is
  *     read from a pipe; RuntimeMaxSec= is enforced with a timer (SIGTERM,
  *     then SIGKILL); MemoryMax= and CPUQuota= need systemd and are not
- *     applied (the result says so in its note).
+ *     applied (the result says so in its note). fix_runner_new() blocks
+ *     SIGCHLD in the calling thread, as sd-event's child sources need.
  *
  * Loop thread only.
  */
@@ -59,8 +65,14 @@ typedef struct FixRunResult {
                                     * -ENOENT: the unit is gone, ...); else 0 */
 } FixRunResult;
 
-/* Called once per run, from the loop, unless the run was cancelled first. The
- * run is freed after the callback returns. */
+/*
+ * Called once per run, from the loop (never from inside fix_runner_start()
+ * or fix_runner_adopt()), unless the run was cancelled first or the runner
+ * freed. result and its strings, and run, are valid only during the call:
+ * copy what you keep. The run is freed after the callback returns. The
+ * callback may start, adopt or cancel other runs; it must not free the
+ * runner.
+ */
 typedef void (*FixRunDoneFunc)(FixRun *run, const FixRunResult *result, void *userdata);
 
 /*
@@ -69,8 +81,13 @@ typedef void (*FixRunDoneFunc)(FixRun *run, const FixRunResult *result, void *us
  * for and is not there).
  */
 int fix_runner_new(sd_event *event, FixRunnerKind kind, FixRunner **ret);
-/* Cancels every run still going (its units keep running: systemd owns them,
- * and fix_runner_adopt() finds them again). */
+/* Lets go of every run still going without calling done: units keep
+ * running (systemd owns them, and fix_runner_adopt() finds them again; a
+ * start still waiting for systemd's answer may not have happened, which an
+ * adopt reports as "lost"); children are SIGKILLed and reaped. The unit
+ * runner waits here, up to 2 s, for systemd to answer the StopUnit (a
+ * cancel) and ResetFailedUnit calls it made: systemd would refuse them once
+ * their caller is gone. */
 FixRunner *fix_runner_free(FixRunner *r);
 DEFINE_CLEANUP(FixRunner, fix_runner_free)
 
@@ -108,7 +125,10 @@ int fix_runner_check(const FixRunner *r, const FixPlan *plan, char **reterr);
 int fix_runner_adopt(FixRunner *r, const char *unit, FixRunDoneFunc done, void *userdata,
                      FixRun **ret_run);
 
-/* done will not be called; the unit (or child) is stopped. */
+/* done will not be called; the unit (or child) is stopped: StopUnit (what
+ * systemd then records of the unit, Result=signal for a step it had to
+ * SIGTERM, stays until an adopt reads it), or SIGTERM to the child's
+ * process group and SIGKILL after 5 s. run is invalid afterwards. */
 void fix_run_cancel(FixRun *run);
 
 /* How many runs are going. */

@@ -14,6 +14,7 @@
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
 
 #include "fix/runner.h"
 
@@ -30,6 +31,8 @@ struct FixRunner {
         FixRunnerKind kind;
         sd_bus *bus;                 /* the unit runner's system bus */
         sd_bus_slot *job_removed;    /* the unit runner's JobRemoved match */
+        sd_bus_slot *filter;         /* sees the bus's Disconnected */
+        unsigned n_pending;          /* StopUnit/ResetFailedUnit calls not answered yet */
         FixRun *runs;                /* every run, cancelled ones too until they are gone */
         unsigned n_active;           /* runs whose done is still to be called */
 };
@@ -59,8 +62,12 @@ struct FixRun {
         char *unit_path;             /* the unit's object path */
         char *job_path;              /* the start job, until JobRemoved */
         char *invocation_id;         /* hex, from the unit's InvocationID */
+        uint64_t started_usec;       /* its InactiveExitTimestamp (CLOCK_REALTIME) */
         sd_bus_slot *call_slot;      /* the call in flight */
         sd_bus_slot *props_slot;     /* the unit's PropertiesChanged */
+        sd_journal *journal;         /* open from its end until the output is read */
+        char *journal_cursor;        /* the newest entry of the unit at the last look */
+        unsigned journal_looks;
         bool job_done;
         bool adopted;
 };

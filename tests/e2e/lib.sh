@@ -32,6 +32,8 @@
 #                          teardown, to look around with nsenter
 
 PREFIX=/opt/appwatch
+# More systemd-nspawn options a test wants (e.g. --bind-ro=...).
+E2E_NSPAWN_ARGS=()
 START_TIME=$SECONDS
 TMP=
 NSPAWN_PID=
@@ -181,6 +183,7 @@ e2e_build_install() {
                  "$DEST$PREFIX/lib/systemd/system/appwatch.service" \
                  "$DEST$PREFIX/lib/systemd/system/appwatch.socket" \
                  "$DEST$PREFIX/lib/systemd/system/appwatch-failure@.service" \
+                 "$DEST$PREFIX/lib/systemd/system/appwatch-fix.slice" \
                  "$DEST$PREFIX/lib/sysusers.d/appwatch.conf" \
                  "$DEST$PREFIX/lib/tmpfiles.d/appwatch.conf" \
                  "$DEST$PREFIX/lib/systemd/catalog/appwatch.catalog"; do
@@ -267,6 +270,7 @@ e2e_boot() {
                 --bind-ro="$DEST$PREFIX:$PREFIX" \
                 --bind-ro="$DEST/etc:/run/appwatch-e2e-etc" \
                 --bind-ro="$TMP/unrelated-units:/etc/systemd/system.attached" \
+                "${E2E_NSPAWN_ARGS[@]}" \
                 -- systemd.firstboot=off systemd.show_status=false \
                 </dev/null >"$TMP/console.log" 2>&1 &
         NSPAWN_PID=$!
@@ -293,7 +297,7 @@ e2e_install() {
         in_ct_sh "set -e
                 mkdir -p /etc/systemd/system
                 # Every unit of ours: appwatch.service names the timers (Also=)
-                # and appwatch-down.service (OnFailure=).
+                # and appwatch-down.service (OnFailure=); fixes run in appwatch-fix.slice.
                 cp $PREFIX/lib/systemd/system/appwatch* /etc/systemd/system/
                 cp -a /run/appwatch-e2e-etc/. /etc/
                 # journalctl reads catalogs only from /usr/{local/,}lib/systemd/catalog,

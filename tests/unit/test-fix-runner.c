@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "fix/runner.h"
 #include "shared/parse.h"
 #include "tests.h"
@@ -528,5 +530,25 @@ TEST(freeing_the_runner_kills_its_children) {
         fix_runner_free(r);
         ASSERT_TRUE(kill(pid, 0) < 0 && errno == ESRCH);
         ASSERT_TRUE(!o.called);
+        return 0;
+}
+
+TEST(the_kind_is_chosen_by_the_bus) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(fix_runner_freep) FixRunner *r = NULL;
+        FixRunner *u = NULL;
+        int k;
+
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_ERROR(fix_runner_new(e, _FIX_RUNNER_KIND_MAX, &r), EINVAL);
+        if (sd_booted() > 0) {
+                fprintf(stderr, "booted with systemd: the fallback is for systems without it\n");
+                return EXIT_TEST_SKIP;
+        }
+        /* Without systemd: no unit runner, and the automatic choice is the child. */
+        k = fix_runner_new(e, FIX_RUNNER_UNIT, &u);
+        ASSERT_TRUE(k < 0 && !u);
+        ASSERT_OK(fix_runner_new(e, _FIX_RUNNER_KIND_INVALID, &r));
+        ASSERT_EQ(fix_runner_kind(r), FIX_RUNNER_CHILD);
         return 0;
 }
