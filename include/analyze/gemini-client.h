@@ -57,6 +57,11 @@ int gemini_call(CURL *curl, const GeminiCallOptions *o, const char *body,
                 const char *const *fix_ids, GeminiAttempt *attempt, GeminiAnswer *ret_answer,
                 GeminiError *ret_error, char **ret_note);
 
+/* The calling thread's own easy handle for gemini_call(), made on first use
+ * and cleaned up when the thread exits (so a worker keeps its connection to
+ * Gemini between calls). NULL on failure: pass NULL then (a throwaway one). */
+CURL *gemini_thread_curl(void);
+
 /* Whether s may stand in a URL's path as a model id: [A-Za-z0-9._-]{1,128}. */
 bool gemini_model_is_valid(const char *s);
 

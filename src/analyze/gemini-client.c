@@ -2,6 +2,7 @@
 /* One Gemini call on a worker thread; see gemini-client.h. */
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +12,49 @@
 #include "shared/log.h"
 #include "shared/protocol.h"
 
-const char *const *gemini_fix_ids(void) {
-        static const char *ids[_FIX_KIND_MAX + 1];
+static const char *catalogue_ids[_FIX_KIND_MAX + 1];
+static pthread_once_t fix_ids_once = PTHREAD_ONCE_INIT;
 
-        /* Idempotent writes of the same constant pointers: a race between
-         * two first calls stores the same values. */
+static void fix_ids_init(void) {
         for (FixKind k = 0; k < _FIX_KIND_MAX; k++)
-                ids[k] = fix_kind_to_string(k);
-        ids[_FIX_KIND_MAX] = NULL;
-        return ids;
+                catalogue_ids[k] = fix_kind_to_string(k);
+        catalogue_ids[_FIX_KIND_MAX] = NULL;
+}
+
+const char *const *gemini_fix_ids(void) {
+        (void) pthread_once(&fix_ids_once, fix_ids_init);
+        return catalogue_ids;
+}
+
+/* One easy handle per worker thread, freed when the thread ends: the
+ * connection (and its TLS session) to Gemini is kept between calls. */
+static pthread_key_t curl_key;
+static pthread_once_t curl_key_once = PTHREAD_ONCE_INIT;
+static bool curl_key_ok;
+
+static void curl_free_handle(void *p) {
+        curl_easy_cleanup(p);
+}
+
+static void curl_key_init(void) {
+        curl_key_ok = pthread_key_create(&curl_key, curl_free_handle) == 0;
+}
+
+CURL *gemini_thread_curl(void) {
+        CURL *c;
+
+        (void) pthread_once(&curl_key_once, curl_key_init);
+        if (!curl_key_ok)
+                return NULL;
+        c = pthread_getspecific(curl_key);
+        if (c)
+                return c;
+        c = curl_easy_init();
+        if (c && pthread_setspecific(curl_key, c) != 0) {
+                curl_easy_cleanup(c);
+                c = NULL;
+        }
+        return c;
 }
 
 bool gemini_model_is_valid(const char *s) {

@@ -228,7 +228,7 @@ static int job_call(Job *j, PoolJob *pj) {
         for (;;) {
                 GeminiAttempt *at = &j->attempts[j->n_attempts++];
 
-                r = gemini_call(NULL, &o, body, gemini_fix_ids(), at, &j->answer, &j->error,
+                r = gemini_call(gemini_thread_curl(), &o, body, gemini_fix_ids(), at, &j->answer, &j->error,
                                 &j->ai_note);
                 j->have_error = r == -EREMOTE;
                 if (r != -EREMOTE || j->n_attempts >= ELEMENTSOF(j->attempts) ||
