@@ -599,6 +599,7 @@ static int record_calls(Analyzer *a, Job *j) {
 static void job_done(void *data, int result) {
         Job *j = data;
         Analyzer *a = j->analyzer;
+        _cleanup_free_ char *cached_note = NULL;
         const char *source, *note;
         int r;
 
@@ -630,6 +631,9 @@ static void job_done(void *data, int result) {
         }
         source = j->ai_ok ? "gemini" : "offline";
         note = j->ai_ok ? j->merged.reason_text : j->plan == AI_OFF ? j->note : j->ai_note;
+        if (j->ai_ok && j->plan == AI_CACHED &&
+            asprintf(&cached_note, "%s; the answer came from the cache", note ?: "") >= 0)
+                note = cached_note;
         if (!j->ai_ok && a->gemini.api_key)
                 a->stats.ai_fallbacks++;
         r = incident_set_ai(a->store, j->incident_id, source, note,

@@ -165,6 +165,7 @@ class Gemini(unittest.TestCase):
             wait_until(lambda: self.show(d, iid)["regressions"] == i + 1, what="a regression")
         wait_until(lambda: d.logtext().count("analysed (gemini)") == 6, what="six analyses")
         self.assertEqual(len(self.calls()), 1)
+        self.assertIn("the answer came from the cache", self.show(d, iid)["analysis_note"])
         # After a restart the cache is still there.
         state = d.state_dir
         d.stop()
