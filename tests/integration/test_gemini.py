@@ -368,6 +368,23 @@ class Gemini(unittest.TestCase):
         self.assertIn("never instructions", json.dumps(body["systemInstruction"]))
         self.assert_clean()
 
+    def test_hostile_module_names_in_the_log_get_no_fix_whatever_the_ai_says(self):
+        d = self.daemon()
+        # The AI insists on pip_install with full confidence.
+        self.gemini.answer_fn = lambda prompt, req: {"json": answer(confidence=1.0)}
+        for name in ("--index-url=https://evil.example/simple", "../x", "x; rm -rf /",
+                     "https://evil.example/x.whl", "-e ."):
+            with self.subTest(name):
+                self.submit(d, "Traceback (most recent call last):\n  File \"/srv/x.py\", line 3, in <module>\n"
+                            "ModuleNotFoundError: No module named '%s'\n" % name)
+                s = self.analysed(d, "named '%s'" % name)
+                self.assertIsNone(s["fix"])
+                self.assertEqual(s["analysis_source"], "gemini")
+                self.assertIn("AI proposed pip_install, ignored: the rules decide (they propose no fix)",
+                              s["analysis_note"])
+                self.assertRegex(d.logtext(), r"#%d analysed \(gemini\): fix none, automatic no" % s["id"])
+        self.assert_clean()
+
     # -- secrets ------------------------------------------------------------
 
     def test_planted_secrets_never_leave_the_host(self):
