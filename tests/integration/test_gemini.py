@@ -177,6 +177,19 @@ class Gemini(unittest.TestCase):
         self.assertEqual(len(self.calls()), 1)
         self.assert_clean()
 
+    def test_same_failure_in_three_apps_at_once_is_one_call(self):
+        # The fingerprint does not depend on the app: while the first call
+        # is in flight the others wait for it, then take its cached answer.
+        self.gemini.answer_fn = lambda prompt, req: {"json": GOOD}
+        self.gemini.fail_always("delay", seconds=1)
+        d = self.daemon()
+        for app in ("a", "b", "c"):
+            self.submit(d, TRACEBACK.format(mod="samemod"), app)
+        wait_until(lambda: d.logtext().count("analysed (gemini)") == 3, timeout=20, what="three analyses")
+        self.assertEqual(len({i["fingerprint"] for i in d.incidents()}), 1)
+        self.assertEqual(len(self.calls()), 1)
+        self.assertEqual(d.logtext().count("the answer came from the cache"), 2)
+
     def test_storm_of_one_failure_is_one_call(self):
         self.gemini.answer_fn = lambda prompt, req: {"json": GOOD}
         d = self.daemon()
