@@ -19,6 +19,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/incident-bus.h"
@@ -111,3 +112,9 @@ typedef struct AnalyzerStats {
         bool throttled;
 } AnalyzerStats;
 void analyzer_get_stats(const Analyzer *a, AnalyzerStats *ret);
+
+/* For `appwatchctl status`: {"state": "off"|"on"|"blocked"|"quota", "model",
+ * "reason" (blocked, quota), "until" (quota, µs), "calls_hour", "calls_day",
+ * "max_calls_per_hour", "daily_budget", "calls", "cache_hits", "fallbacks"}.
+ * NULL on OOM or a store error. */
+json_t *analyzer_status_json(Analyzer *a);

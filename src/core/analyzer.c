@@ -916,3 +916,27 @@ void analyzer_get_stats(const Analyzer *a, AnalyzerStats *ret) {
         *ret = a->stats;
         ret->waiting = a->waiting.n + a->incoming.n + a->parked.n;
 }
+
+json_t *analyzer_status_json(Analyzer *a) {
+        usec_t now = now_realtime();
+        AiUsage hour = {}, day = {};
+        const char *state;
+
+        if (ai_usage_between(a->store, (int64_t) (now - USEC_PER_HOUR), INT64_MAX, &hour) < 0 ||
+            ai_usage_between(a->store, (int64_t) (now - USEC_PER_DAY), INT64_MAX, &day) < 0)
+                return NULL;
+        state = !a->gemini.api_key ? "off" : a->block_reason ? "blocked"
+                : a->quota_until > now ? "quota" : "on";
+        return json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:I}",
+                         "state", state,
+                         "model", a->gemini.model,
+                         "reason", a->block_reason ?: a->quota_until > now ? a->quota_reason : NULL,
+                         "until", (json_int_t) (a->quota_until > now ? a->quota_until : 0),
+                         "calls_hour", (json_int_t) hour.calls,
+                         "calls_day", (json_int_t) day.calls,
+                         "max_calls_per_hour", (int) a->gemini.max_calls_per_hour,
+                         "daily_budget", (int) a->gemini.daily_budget,
+                         "calls", (json_int_t) a->stats.ai_calls,
+                         "cache_hits", (json_int_t) a->stats.ai_cache_hits,
+                         "fallbacks", (json_int_t) a->stats.ai_fallbacks);
+}

@@ -520,6 +520,8 @@ int manager_build_status(Manager *m, json_t **ret) {
                 return -ENOMEM;
         if (m->sender && json_object_set_new(o, "delivery", sender_status_json(m->sender)) < 0)
                 return -ENOMEM;
+        if (m->analyzer && json_object_set_new(o, "ai", analyzer_status_json(m->analyzer)) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
 }

@@ -85,6 +85,9 @@ class Gemini(unittest.TestCase):
             raise AssertionError("no analysis of %s; log:\n%s" % (mod, d.logtext()[-3000:]))
         return found["s"]
 
+    def ai_status(self, d):
+        return json.loads(d.ctl("status", "--json").stdout)["ai"]
+
     def calls(self):
         return self.gemini.requests_to("POST", "/v1beta/models/")
 
@@ -122,6 +125,10 @@ class Gemini(unittest.TestCase):
         self.assertIn("한국어", json.dumps(body["systemInstruction"], ensure_ascii=False))
         self.assertIn("No module named '%s'" % mod, json.dumps(body["contents"]))
         self.assertIn("analysed (gemini)", d.logtext())
+        st = self.ai_status(d)
+        self.assertEqual((st["state"], st["model"], st["calls_hour"], st["calls_day"]),
+                         ("on", "gemini-3.8-flash", 1, 1))
+        self.assertIn("Gemini: on, gemini-3.8-flash, 1 call in the last hour (max 60)", d.ctl("status").stdout)
         self.assertNotIn(self.gemini.api_key, d.logtext())
         # The show verb tells where the analysis came from.
         text = d.ctl("show", str(s["id"])).stdout
@@ -143,6 +150,7 @@ class Gemini(unittest.TestCase):
         self.assertEqual(s["analysis_source"], "offline")
         self.assertIn("no Gemini API key", s["analysis_note"])
         self.assertIn("Why offline:", d.ctl("show", str(s["id"])).stdout)
+        self.assertIn("Gemini: off", d.ctl("status").stdout)
         self.assertEqual(self.calls(), [])
 
     # -- the cache ----------------------------------------------------------
@@ -267,6 +275,10 @@ class Gemini(unittest.TestCase):
             self.assertEqual(s["analysis_source"], "offline")
             self.assertIn("until the configuration is reloaded", s["analysis_note"])
         self.assertEqual(len(self.calls()), 1)            # no more calls
+        st = self.ai_status(d)
+        self.assertEqual(st["state"], "blocked")
+        self.assertEqual(st["calls_hour"], 1)
+        self.assertIn("Gemini: blocked", d.ctl("status").stdout)
         own = d.wait_incidents(lambda l: len(l) == 1, args=("--app", "appwatch"),
                                what="appwatch's own incident")
         self.assertEqual(own[0]["severity"], "High")
@@ -282,6 +294,7 @@ class Gemini(unittest.TestCase):
         self.gemini.set_key_state(None)
         self.gemini.answer(json=GOOD)
         d.ctl("reload")
+        self.assertEqual(self.ai_status(d)["state"], "on")
         s = self.analysed(d, self.fresh(d))
         self.assertEqual(s["analysis_source"], "gemini")
         wait_until(lambda: self.show(d, own["id"])["status"] == "Resolved", what="the key incident resolved")
@@ -311,6 +324,7 @@ class Gemini(unittest.TestCase):
         s = self.analysed(d, self.fresh(d))
         self.assertEqual(s["analysis_source"], "offline")
         self.assertIn("quota exhausted until", s["analysis_note"])
+        self.assertEqual(self.ai_status(d)["state"], "quota")
         self.assertEqual(len(self.calls()), 1)
         time.sleep(max(0, 3.2 - (time.monotonic() - t0)))
         s = self.analysed(d, self.fresh(d))
