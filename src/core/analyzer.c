@@ -228,11 +228,12 @@ static int job_call(Job *j, PoolJob *pj) {
         for (;;) {
                 GeminiAttempt *at = &j->attempts[j->n_attempts++];
 
-                r = gemini_call(gemini_thread_curl(), &o, body, gemini_fix_ids(), at, &j->answer, &j->error,
-                                &j->ai_note);
+                r = gemini_call(gemini_thread_curl(), &o, body, gemini_fix_ids(), at, &j->answer,
+                                &j->error, &j->ai_note);
                 j->have_error = r == -EREMOTE;
                 if (r != -EREMOTE || j->n_attempts >= ELEMENTSOF(j->attempts) ||
-                    (j->error.kind != GEMINI_ERROR_SERVER && j->error.kind != GEMINI_ERROR_UNAVAILABLE))
+                    (j->error.kind != GEMINI_ERROR_SERVER &&
+                     j->error.kind != GEMINI_ERROR_UNAVAILABLE))
                         break;
                 /* One cheap retry of an overloaded or failing server. */
                 if (pool_job_sleep(pj, AI_RETRY_DELAY) < 0)

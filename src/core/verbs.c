@@ -154,7 +154,8 @@ static int show_ai(Manager *m, int64_t id, json_t *o) {
                 return r;
         if ((ai.source && json_object_set_new(o, "analysis_source", json_string(ai.source)) < 0) ||
             (ai.note && json_object_set_new(o, "analysis_note", json_string(ai.note)) < 0) ||
-            (ai.ai_category && json_object_set_new(o, "ai_category", json_string(ai.ai_category)) < 0))
+            (ai.ai_category &&
+             json_object_set_new(o, "ai_category", json_string(ai.ai_category)) < 0))
                 return -ENOMEM;
         return 0;
 }

@@ -96,8 +96,9 @@ int ai_call_add(Store *s, const AiCall *c) {
 
 int ai_usage_between(Store *s, int64_t from, int64_t to, AiUsage *ret) {
         static const char *const sql =
-                "SELECT count(*), coalesce(sum(outcome = 'ok'), 0), coalesce(sum(prompt_tokens), 0), "
-                "coalesce(sum(output_tokens), 0), coalesce(sum(thoughts_tokens), 0), "
+                "SELECT count(*), coalesce(sum(outcome = 'ok'), 0), "
+                "coalesce(sum(prompt_tokens), 0), coalesce(sum(output_tokens), 0), "
+                "coalesce(sum(thoughts_tokens), 0), "
                 "coalesce(max(latency_usec), 0), coalesce(sum(latency_usec), 0) "
                 "FROM ai_calls WHERE time >= ? AND time < ?";
         sqlite3_stmt *st;
