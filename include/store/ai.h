@@ -19,6 +19,7 @@ typedef struct AiCacheKey {
         const char *model;
         int prompt_version;         /* GEMINI_PROMPT_VERSION */
         int redaction_version;      /* DETECT_REDACT_VERSION */
+        const char *language;       /* of the answer's texts: "ko", "en" */
 } AiCacheKey;
 
 /* 0 with *ret (malloc'ed JSON of the answer), -ENOENT when none, -errno. */

@@ -432,6 +432,7 @@ static int plan_job(Analyzer *a, Job *j) {
                 .model = a->gemini.model,
                 .prompt_version = GEMINI_PROMPT_VERSION,
                 .redaction_version = DETECT_REDACT_VERSION,
+                .language = language_to_string(j->language),
         };
         r = ai_answer_get(a->store, &k, &j->cached);
         if (r >= 0) {
@@ -582,6 +583,7 @@ static int record_calls(Analyzer *a, Job *j) {
                         .model = j->model,
                         .prompt_version = GEMINI_PROMPT_VERSION,
                         .redaction_version = DETECT_REDACT_VERSION,
+                        .language = language_to_string(j->language),
                 };
 
                 r = ai_answer_put(a->store, &k, j->answer_json, (int64_t) now_realtime());

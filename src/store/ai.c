@@ -18,12 +18,13 @@ static void bind_key(sqlite3_stmt *st, const AiCacheKey *k) {
         sqlite3_bind_text(st, 2, k->model, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, k->prompt_version);
         sqlite3_bind_int(st, 4, k->redaction_version);
+        sqlite3_bind_text(st, 5, k->language, -1, SQLITE_STATIC);
 }
 
 int ai_answer_get(Store *s, const AiCacheKey *k, char **ret) {
         static const char *const sql =
                 "SELECT answer FROM ai_answers WHERE fingerprint = ? AND model = ? AND "
-                "prompt_version = ? AND redaction_version = ?";
+                "prompt_version = ? AND redaction_version = ? AND language = ?";
         sqlite3_stmt *st;
         char *a;
         int rc, r;
@@ -48,7 +49,7 @@ int ai_answer_get(Store *s, const AiCacheKey *k, char **ret) {
 int ai_answer_put(Store *s, const AiCacheKey *k, const char *answer, int64_t created) {
         static const char *const sql =
                 "INSERT OR REPLACE INTO ai_answers (fingerprint, model, prompt_version, "
-                "redaction_version, answer, created) VALUES (?, ?, ?, ?, ?, ?)";
+                "redaction_version, language, answer, created) VALUES (?, ?, ?, ?, ?, ?, ?)";
         sqlite3_stmt *st;
         int r;
 
@@ -56,8 +57,8 @@ int ai_answer_put(Store *s, const AiCacheKey *k, const char *answer, int64_t cre
         if (r < 0)
                 return r;
         bind_key(st, k);
-        sqlite3_bind_text(st, 5, answer, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, created);
+        sqlite3_bind_text(st, 6, answer, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, created);
         return store_step_done(s, st);
 }
 

@@ -183,6 +183,14 @@ class Gemini(unittest.TestCase):
         wait_until(lambda: "analysed (gemini)" in d2.logtext(), what="the analysis after the restart")
         self.assertEqual(self.show(d2, iid)["analysis_source"], "gemini")
         self.assertEqual(len(self.calls()), 1)
+        # The answer's language is part of its key: in English, one new call.
+        d2.stop()
+        d3 = self.daemon("[Service]\nLanguage=en\n", state_dir=state)
+        d3.ctl("resolve", str(iid))
+        self.submit(d3, text)
+        wait_until(lambda: "analysed (gemini)" in d3.logtext(), what="the analysis in English")
+        self.assertEqual(len(self.calls()), 2)
+        self.assertIn("in English", json.dumps(json.loads(self.calls()[1].body)["systemInstruction"]))
         self.assert_clean()
 
     def test_same_failure_in_three_apps_at_once_is_one_call(self):

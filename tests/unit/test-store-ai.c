@@ -8,12 +8,13 @@
 TEST(answer_cache_by_every_part_of_the_key) {
         _cleanup_(store_freep) Store *s = test_open_store();
         _cleanup_free_ char *a = NULL;
-        AiCacheKey k = { "fp1", "gemini-3.8-flash", 1, 1 };
+        AiCacheKey k = { "fp1", "gemini-3.8-flash", 1, 1, "ko" };
         AiCacheKey other[] = {
-                { "fp2", "gemini-3.8-flash", 1, 1 },
-                { "fp1", "gemini-3.7-flash", 1, 1 },
-                { "fp1", "gemini-3.8-flash", 2, 1 },
-                { "fp1", "gemini-3.8-flash", 1, 2 },
+                { "fp2", "gemini-3.8-flash", 1, 1, "ko" },
+                { "fp1", "gemini-3.7-flash", 1, 1, "ko" },
+                { "fp1", "gemini-3.8-flash", 2, 1, "ko" },
+                { "fp1", "gemini-3.8-flash", 1, 2, "ko" },
+                { "fp1", "gemini-3.8-flash", 1, 1, "en" },
         };
 
         ASSERT_ERROR(ai_answer_get(s, &k, &a), ENOENT);
