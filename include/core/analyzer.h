@@ -5,7 +5,8 @@
  * a job and writes the result back through the transaction owner. The job
  * always computes the offline analysis; with a Gemini key it also asks
  * Gemini (analyze/gemini-client.h), unless the answer is cached (per
- * fingerprint, model, prompt and redaction version, across restarts), the
+ * fingerprint, model, language, prompt and redaction version, across
+ * restarts; a failure whose call is in flight waits for it), the
  * budget is spent, the key or model was refused (one High incident of
  * appwatch's own; no calls until a reload or analyzer_gemini_unblock()) or
  * a 429's retryDelay has not passed. Then, and on any failure of the call,
