@@ -292,6 +292,8 @@ class Gemini(unittest.TestCase):
         self.assertEqual(own[0]["severity"], "High")
         self.assertIn(title, own[0]["title"])
         self.assertNotIn(self.gemini.api_key, json.dumps(own) + d.logtext())
+        # The stable key names the problem: one incident however often seen.
+        self.assertEqual(self.show(d, own[0]["id"])["occurrences"][0]["source"], key)
         return d, own[0]
 
     def test_invalid_key_one_high_incident_no_more_calls_until_reload(self):
@@ -309,11 +311,12 @@ class Gemini(unittest.TestCase):
         self.assert_clean()
 
     def test_expired_and_disabled_and_denied_keys(self):
-        for state, title in (("expired", "API 키 확인 필요"), ("service_disabled", "권한"),
-                             ("permission_denied", "권한")):
+        for state, key, title in (("expired", "gemini:key_invalid", "API 키 확인 필요"),
+                                  ("service_disabled", "gemini:permission", "권한"),
+                                  ("permission_denied", "gemini:permission", "권한")):
             with self.subTest(state):
                 self.gemini.reset()
-                self.check_refusal(lambda: self.gemini.set_key_state(state), "gemini", title)
+                self.check_refusal(lambda: self.gemini.set_key_state(state), key, title)
 
     def test_retired_model_one_incident(self):
         self.check_refusal(lambda: None, "gemini:model_not_found", "Gemini 모델 확인 필요",
