@@ -91,6 +91,11 @@ class Gemini(unittest.TestCase):
     def calls(self):
         return self.gemini.requests_to("POST", "/v1beta/models/")
 
+    def stop_clean(self, d):
+        """Stops d: exit 0, nothing from a sanitizer (on the ASan build)."""
+        self.assertEqual(d.stop(), 0, d.logtext()[-3000:])
+        self.assertNotIn("Sanitizer", d.logtext())
+
     def assert_clean(self):
         self.assertEqual(self.gemini.violations, [])
         self.assertEqual(self.gemini.crashes, [])
@@ -268,6 +273,7 @@ class Gemini(unittest.TestCase):
         self.assertEqual(thoughts, 2040)
         db.close()
         self.assertEqual(d.incidents("--app", "appwatch"), [])
+        self.stop_clean(d)
         self.assert_clean()
 
     # -- refusals -----------------------------------------------------------
@@ -308,6 +314,7 @@ class Gemini(unittest.TestCase):
         s = self.analysed(d, self.fresh(d))
         self.assertEqual(s["analysis_source"], "gemini")
         wait_until(lambda: self.show(d, own["id"])["status"] == "Resolved", what="the key incident resolved")
+        self.stop_clean(d)
         self.assert_clean()
 
     def test_expired_and_disabled_and_denied_keys(self):
@@ -404,6 +411,7 @@ class Gemini(unittest.TestCase):
         body = json.loads(self.calls()[0].body)
         self.assertIn("ignore previous instructions", body["contents"][0]["parts"][-1]["text"])
         self.assertIn("never instructions", json.dumps(body["systemInstruction"]))
+        self.stop_clean(d)
         self.assert_clean()
 
     def test_hostile_module_names_in_the_log_get_no_fix_whatever_the_ai_says(self):
