@@ -29,6 +29,11 @@
 
 #include <stddef.h>
 
+/* Version of the patterns and placeholders; part of the cache key of AI
+ * answers (what the AI saw depends on it). Bump it whenever a pattern or a
+ * placeholder changes. */
+#define DETECT_REDACT_VERSION 1
+
 /* Redacts in[0..len) into a new NUL-terminated string. Returns the number of
  * replacements (>= 0), -ENOMEM, or -EIO if the patterns cannot be compiled. */
 int detect_redact(const char *in, size_t len, char **ret);

@@ -89,6 +89,8 @@ typedef struct Config {
         char *gemini_endpoint;
         usec_t gemini_timeout;
         unsigned gemini_daily_budget;
+        unsigned gemini_max_calls_per_hour;  /* 0: Gemini is off */
+        unsigned gemini_max_output_tokens;   /* thinking tokens count against it */
 
         /* [Slack] */
         Severity slack_min_severity;

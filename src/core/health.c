@@ -53,7 +53,7 @@ int health_eval_gemini(CheckReport *r, const char *model, int error, const char 
                                                   "[Gemini] Model= to a current model"
                                                 : "Gemini model '%s' is served", model);
         return check_report_add(r, "gemini:unavailable", "gemini", true, CATEGORY_API_UNAVAILABLE,
-                                status == 429 ? SEVERITY_HIGH : SEVERITY_HIGH,
+                                SEVERITY_HIGH,
                                 json_pack("{s:i, s:s?}", "http_status", (int) status, "reason", reason),
                                 "Gemini API answers HTTP %ld%s%s to the model probe", status,
                                 reason ? ": " : "", reason ?: "");

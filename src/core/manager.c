@@ -176,6 +176,23 @@ static OutboxWriterOptions outbox_options(const Config *c) {
         };
 }
 
+static AnalyzerOptions analyzer_options(const Manager *m, const Config *c) {
+        return (AnalyzerOptions) {
+                .language = c->language,
+                .host = m->host,
+                .gemini = {
+                        .api_key = c->gemini_api_key,
+                        .model = c->gemini_model,
+                        .endpoint = c->gemini_endpoint,
+                        .timeout = c->gemini_timeout,
+                        .daily_budget = c->gemini_daily_budget,
+                        .max_calls_per_hour = c->gemini_max_calls_per_hour,
+                        .max_output_tokens = c->gemini_max_output_tokens,
+                },
+                .config = c,
+        };
+}
+
 static SenderOptions sender_options(const Manager *m, const Config *c) {
         return (SenderOptions) {
                 .host = m->host,
@@ -318,6 +335,12 @@ int manager_reload(Manager *m) {
         m->n_rules = n_rules;
         old = m->config;
         m->config = c;
+        /* Before the old Config is freed: the analyzer reads its apps. A
+         * Gemini key or model that was refused is tried again. */
+        AnalyzerOptions ao = analyzer_options(m, c);
+        r = analyzer_set_options(m->analyzer, &ao);
+        if (r < 0)
+                log_warning_errno(r, "Cannot apply the new analysis settings: %m, ignoring");
         r = switch_sources(m, sources);
         if (r < 0) {
                 /* Starting cannot fail but for memory or the store: going on
@@ -499,6 +522,8 @@ int manager_build_status(Manager *m, json_t **ret) {
                 return -ENOMEM;
         if (m->sender && json_object_set_new(o, "delivery", sender_status_json(m->sender)) < 0)
                 return -ENOMEM;
+        if (m->analyzer && json_object_set_new(o, "ai", analyzer_status_json(m->analyzer)) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(o);
         return 0;
 }
@@ -652,11 +677,8 @@ static int start_pipeline(Manager *m) {
         r = pool_new(m->event, lanes, &m->pool);
         if (r < 0)
                 return log_error_errno(r, "Cannot start %u workers: %m", m->config->workers);
-        r = analyzer_new(m->txn, m->store, m->pool, m->bus,
-                         &(AnalyzerOptions) {
-                                 .language = m->config->language,
-                         },
-                         &m->analyzer);
+        AnalyzerOptions ao = analyzer_options(m, m->config);
+        r = analyzer_new(m->txn, m->store, m->pool, m->bus, &ao, &m->analyzer);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up analysis: %m");
         analyzer_set_throttle(m->analyzer, on_throttle, m);

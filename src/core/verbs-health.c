@@ -217,7 +217,19 @@ static int health_apply(Manager *m, const CheckReport *r) {
                 resolved++;
         }
         k = txn_commit(m->txn);
-        return k < 0 ? k : resolved;
+        if (k < 0)
+                return k;
+        /* The key and the model were probed and work: the analyzer may call
+         * Gemini again without waiting for a reload (scenario 2 ends here). */
+        {
+                const CheckItem *key = check_report_find(r, "gemini:key_invalid");
+                const CheckItem *model = check_report_find(r, "gemini:model_not_found");
+
+                if (m->analyzer && key && !key->breach && model && !model->breach &&
+                    analyzer_gemini_blocked(m->analyzer, NULL))
+                        analyzer_gemini_unblock(m->analyzer);
+        }
+        return resolved;
 }
 
 /* Records (unless --print), answers, and drops the work's reference to h. */

@@ -43,6 +43,7 @@
 #include "shared/protocol.h"
 #include "shared/utf8.h"
 #include "core/lifecycle.h"
+#include "store/ai.h"
 #include "store/incidents.h"
 #include "store/submissions.h"
 
@@ -143,6 +144,22 @@ static int get_id(json_t *args, int64_t *ret, char **msg) {
         return 0;
 }
 
+/* Where the analysis came from, and why it is offline (store/ai.h). */
+static int show_ai(Manager *m, int64_t id, json_t *o) {
+        _cleanup_(incident_ai_done) IncidentAi ai = {};
+        int r;
+
+        r = incident_get_ai(m->store, id, &ai);
+        if (r < 0)
+                return r;
+        if ((ai.source && json_object_set_new(o, "analysis_source", json_string(ai.source)) < 0) ||
+            (ai.note && json_object_set_new(o, "analysis_note", json_string(ai.note)) < 0) ||
+            (ai.ai_category &&
+             json_object_set_new(o, "ai_category", json_string(ai.ai_category)) < 0))
+                return -ENOMEM;
+        return 0;
+}
+
 static int verb_show(ControlRequest *req, void *userdata, json_t **ret, char **msg) {
         Manager *m = userdata;
         json_t *args = control_request_args(req);
@@ -169,6 +186,11 @@ static int verb_show(ControlRequest *req, void *userdata, json_t **ret, char **m
         if (!o || json_object_set_new(o, "occurrences", occ) < 0) {
                 json_decref(o);
                 return -ENOMEM;
+        }
+        r = show_ai(m, id, o);
+        if (r < 0) {
+                json_decref(o);
+                return r;
         }
         *ret = o;
         return 0;

@@ -255,6 +255,17 @@ int verb_show(const CtlGlobals *g, int argc, char **argv) {
         printf("  Source:      %s\n", str(data, "origin"));
         if (json_is_string(json_object_get(data, "analysis")))
                 printf("\nAnalysis:\n%s\n", str(data, "analysis"));
+        if (json_is_string(json_object_get(data, "analysis_source"))) {
+                bool ai = strcmp(str(data, "analysis_source"), "gemini") == 0;
+
+                printf("Analysis by: %s\n", ai ? "Gemini" : "the offline analyzer");
+                if (json_is_string(json_object_get(data, "ai_category")))
+                        printf("AI's type:   %s (the rules': %s)\n", str(data, "ai_category"),
+                               str(data, "category"));
+                if (json_is_string(json_object_get(data, "analysis_note")))
+                        printf("%s %s\n", ai ? "AI verdict: " : "Why offline:",
+                               str(data, "analysis_note"));
+        }
         printf("\nExcerpt:\n%s\n", str(data, "excerpt"));
         occ = json_object_get(data, "occurrences");
         if (json_array_size(occ) > 0) {

@@ -99,6 +99,25 @@ watches:
                         printf("\n");
                 }
         }
+        json_t *ai = json_object_get(d, "ai");
+        if (ai && strcmp(get_str(ai, "state"), "off") == 0)
+                printf("Gemini: off (no key; offline analysis)\n");
+        else if (ai) {
+                json_int_t hour = get_int(ai, "calls_hour", NULL);
+                json_int_t hits = get_int(ai, "cache_hits", NULL);
+                const char *reason = json_string_value(json_object_get(ai, "reason"));
+
+                printf("Gemini: %s, %s, %lld call%s in the last hour (max %lld), %lld in 24 h "
+                       "(max %lld), %lld cache hit%s", get_str(ai, "state"), get_str(ai, "model"),
+                       (long long) hour, hour == 1 ? "" : "s",
+                       (long long) get_int(ai, "max_calls_per_hour", NULL),
+                       (long long) get_int(ai, "calls_day", NULL),
+                       (long long) get_int(ai, "daily_budget", NULL), (long long) hits,
+                       hits == 1 ? "" : "s");
+                if (reason)
+                        printf(" (%s)", reason);
+                printf("\n");
+        }
         printf("Incidents: %lld today, %lld open, %lld total\n",
                (long long) get_int(d, "counts", "incidents_today"),
                (long long) get_int(d, "counts", "incidents_open"),

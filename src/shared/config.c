@@ -103,6 +103,10 @@ static const ConfigItem config_items[] = {
         RANGE("Gemini", "TimeoutSec", VALUE_TIMESPAN, gemini_timeout, USEC_PER_SEC,
               10 * USEC_PER_MINUTE),
         RANGE("Gemini", "DailyBudget", VALUE_UINT, gemini_daily_budget, 0, 1000000),
+        RANGE("Gemini", "MaxCallsPerHour", VALUE_UINT, gemini_max_calls_per_hour, 0, 100000),
+        /* Gemini 3.8 Flash answers at most 65536 tokens; below 256 even a
+         * short answer with low thinking ends in MAX_TOKENS. */
+        RANGE("Gemini", "MaxOutputTokens", VALUE_UINT, gemini_max_output_tokens, 256, 65536),
 
         ITEM("Slack", "MinSeverity", VALUE_SEVERITY, slack_min_severity),
         RANGE("Slack", "RepeatIntervalSec", VALUE_TIMESPAN, slack_repeat_interval, 0,
@@ -411,6 +415,8 @@ static int set_defaults(Config *c) {
         c->journal_min_priority = LOG_INFO;
         c->gemini_timeout = 30 * USEC_PER_SEC;
         c->gemini_daily_budget = 500;
+        c->gemini_max_calls_per_hour = 60;
+        c->gemini_max_output_tokens = 2048;
         c->slack_min_severity = SEVERITY_LOW;
         c->slack_repeat_interval = 4 * USEC_PER_HOUR;
         c->slack_group_window = 5 * USEC_PER_SEC;

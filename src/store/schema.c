@@ -128,17 +128,18 @@ static const char *const migrations[STORE_SCHEMA_VERSION + 1] = {
 
         [3] =
         /* AI analysis (issue 10). One cached answer per distinct failure and
-         * everything its meaning depends on: a restart, a repeat or a second
-         * host with the same failure makes no second call. answer is the
-         * parsed, validated answer as JSON. */
+         * everything its meaning depends on (the answer's language too): a
+         * restart, a repeat or a second host with the same failure makes no
+         * second call. answer is the parsed, validated answer as JSON. */
         "CREATE TABLE ai_answers (\n"
         "        fingerprint       TEXT    NOT NULL,\n"
         "        model             TEXT    NOT NULL,\n"
         "        prompt_version    INTEGER NOT NULL,\n"
         "        redaction_version INTEGER NOT NULL,\n"
+        "        language          TEXT    NOT NULL,\n"
         "        answer            TEXT    NOT NULL,\n"
         "        created           INTEGER NOT NULL,\n"
-        "        PRIMARY KEY (fingerprint, model, prompt_version, redaction_version)\n"
+        "        PRIMARY KEY (fingerprint, model, prompt_version, redaction_version, language)\n"
         ") STRICT;\n"
         /* Every call made, with its outcome ("ok" or why not) and its token
          * usage, for the budget ([Gemini] MaxCallsPerHour=) and the daily

@@ -49,6 +49,12 @@ SCHEMA_FIELDS = {"type", "format", "title", "description", "nullable", "enum", "
 SCHEMA_TYPES = ("STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL", "TYPE_UNSPECIFIED")
 JSON_SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 ROLES = ("user", "model")
+# thinkingConfig.thinkingLevel of the Gemini 3 models; 3.8 Flash takes low,
+# medium and high (docs.cloud.google.com/…/models/guides/gemini-3-8-flash).
+THINKING_LEVELS = {"gemini-3.8-flash": ("low", "medium", "high"),
+                   "gemini-3.7-flash": ("low", "medium", "high")}
+THINKING_LEVELS_DEFAULT = ("minimal", "low", "medium", "high")
+THINKING_FIELDS = {"thinkingLevel", "thinkingBudget", "includeThoughts"}
 
 _MODEL_RE = re.compile(r"^/v1beta/models/([A-Za-z0-9._-]+)(:[A-Za-z]+)?$")
 _SERVICE = "generativelanguage.googleapis.com"
@@ -95,7 +101,7 @@ class Answer:
     (no_candidates=True), or finish_reason="MAX_TOKENS" with the text as given."""
 
     def __init__(self, text=None, json=None, finish_reason="STOP", block_reason=None, empty=False,
-                 no_candidates=False, prompt_tokens=None, output_tokens=None):
+                 no_candidates=False, prompt_tokens=None, output_tokens=None, thoughts_tokens=0):
         if text is not None and json is not None:
             raise FakeError("Answer takes text= or json=, not both")
         self.text = text
@@ -106,6 +112,7 @@ class Answer:
         self.no_candidates = no_candidates
         self.prompt_tokens = prompt_tokens
         self.output_tokens = output_tokens
+        self.thoughts_tokens = thoughts_tokens
 
     @classmethod
     def of(cls, a):
@@ -114,7 +121,8 @@ class Answer:
         if isinstance(a, str):
             return cls(text=a)
         if isinstance(a, dict) and set(a) <= {"text", "json", "finish_reason", "block_reason", "empty",
-                                              "no_candidates", "prompt_tokens", "output_tokens"} and a:
+                                              "no_candidates", "prompt_tokens", "output_tokens",
+                                              "thoughts_tokens"} and a:
             return cls(**a)
         raise FakeError("an answer is a string, an Answer, or a dict of Answer's fields, not %r" % (a,))
 
@@ -152,7 +160,8 @@ def synthesize(schema, json_schema=False):
 
 class FakeGemini(FakeServer):
     NAME = "gemini"
-    KNOBS = ("key_state", "reject_key_in_url", "served_models", "retired_models", "retry_after_header")
+    KNOBS = ("key_state", "reject_key_in_url", "served_models", "retired_models", "retry_after_header",
+             "expect_appwatch")
 
     def __init__(self, host="127.0.0.1", port=0, api_key=None):
         super().__init__(host, port)
@@ -162,6 +171,11 @@ class FakeGemini(FakeServer):
         self.retry_after_header = False    # the real 429 carries RetryInfo, not Retry-After
         self.served_models = set(SERVED_MODELS)
         self.retired_models = set(RETIRED_MODELS)
+        # appwatch's contract on top of the API's: a systemInstruction, JSON
+        # answers with a responseSchema whose fix_id is an enum. A request
+        # that breaks it is answered 400 and listed in `violations`.
+        self.expect_appwatch = False
+        self.violations = []
         self.answer_fn = None              # fn(prompt_text, request_json) -> answer, or None to fall through
         self._queue = []
         self._rules = []                   # [(substring, answer)]
@@ -195,6 +209,7 @@ class FakeGemini(FakeServer):
             self._queue.clear()
             self._rules.clear()
             self.calls.clear()
+            self.violations.clear()
             self.key_state = None
 
     def state(self):
@@ -489,6 +504,21 @@ class FakeGemini(FakeServer):
         if temp is not None and (not isinstance(temp, (int, float)) or not 0 <= temp <= 2):
             raise _bad_request("* GenerateContentRequest.generation_config.temperature: must be between 0 and 2.",
                                "generation_config.temperature")
+        tc = gc.get("thinkingConfig")
+        if tc is not None:
+            if not isinstance(tc, dict):
+                raise _bad_request("Invalid value at 'generation_config.thinking_config': expected an object.",
+                                   "generation_config.thinking_config")
+            tc = self._normalize(tc, THINKING_FIELDS, "generation_config.thinking_config")
+            level = tc.get("thinkingLevel")
+            levels = THINKING_LEVELS.get(model, THINKING_LEVELS_DEFAULT)
+            if level is not None and (not isinstance(level, str) or level.lower() not in levels):
+                raise _bad_request("* GenerateContentRequest.generation_config.thinking_config.thinking_level: "
+                                   "%r is not supported by models/%s (supported: %s)."
+                                   % (level, model, ", ".join(levels)),
+                                   "generation_config.thinking_config.thinking_level")
+        if self.expect_appwatch:
+            self._check_appwatch(body, gc, schema)
         count = gc.get("candidateCount", 1)
         if count != 1:
             raise _bad_request("* GenerateContentRequest.generation_config.candidate_count: this fake answers "
@@ -514,8 +544,9 @@ class FakeGemini(FakeServer):
             out["usageMetadata"] = {"promptTokenCount": ptoks, "totalTokenCount": ptoks}
             text = ""
         else:
-            if max_out is not None and _tokens(text) > max_out and finish == "STOP":
-                text = text[:max_out * 4]
+            thoughts = ans.thoughts_tokens or 0
+            if max_out is not None and _tokens(text) + thoughts > max_out and finish == "STOP":
+                text = text[:max(0, max_out - thoughts) * 4]
                 finish = "MAX_TOKENS"
             otoks = ans.output_tokens if ans.output_tokens is not None else _tokens(text)
             cand = {"finishReason": finish, "index": 0}
@@ -532,11 +563,33 @@ class FakeGemini(FakeServer):
                 cand["content"] = {"parts": [{"text": text}], "role": "model"}
             out["candidates"] = [cand]
             out["usageMetadata"] = {"promptTokenCount": ptoks, "candidatesTokenCount": otoks,
-                                    "totalTokenCount": ptoks + otoks,
+                                    "totalTokenCount": ptoks + otoks + thoughts,
                                     "promptTokensDetails": [{"modality": "TEXT", "tokenCount": ptoks}]}
+            if thoughts:
+                out["usageMetadata"]["thoughtsTokenCount"] = thoughts
         self.calls.append({"model": model, "prompt": prompt_text, "answer": text,
                            "usage": out["usageMetadata"], "request": req.json})
         return Response(200, out)
+
+    def _check_appwatch(self, body, gc, schema):
+        problems = []
+        if not body.get("systemInstruction"):
+            problems.append("no systemInstruction")
+        if gc.get("responseMimeType") != "application/json":
+            problems.append("responseMimeType is not application/json")
+        props = (schema or {}).get("properties") or {}
+        if not schema:
+            problems.append("no responseSchema")
+        else:
+            fix = props.get("fix_id") or {}
+            if not isinstance(fix.get("enum"), list) or "none" not in fix["enum"]:
+                problems.append("responseSchema's fix_id is not an enum with 'none'")
+            for k in ("category", "cause", "fix_summary", "fix_id", "confidence", "details"):
+                if k not in props or k not in (schema.get("required") or []):
+                    problems.append("responseSchema lacks required %r" % k)
+        if problems:
+            self.violations.append(problems)
+            raise _bad_request("appwatch's request contract broken: " + "; ".join(problems))
 
     def _pick(self, prompt_text, request_json):
         if self._queue:

@@ -633,6 +633,10 @@ TEST(shipped_config_documents_defaults) {
         ASSERT_STREQ(c->gemini_endpoint, def->gemini_endpoint);
         ASSERT_EQ(c->gemini_timeout, def->gemini_timeout);
         ASSERT_EQ(c->gemini_daily_budget, def->gemini_daily_budget);
+        ASSERT_EQ(c->gemini_max_calls_per_hour, def->gemini_max_calls_per_hour);
+        ASSERT_EQ(c->gemini_max_calls_per_hour, 60);
+        ASSERT_EQ(c->gemini_max_output_tokens, def->gemini_max_output_tokens);
+        ASSERT_EQ(c->gemini_max_output_tokens, 2048);
         ASSERT_EQ(c->slack_min_severity, def->slack_min_severity);
         ASSERT_EQ(c->slack_repeat_interval, def->slack_repeat_interval);
         ASSERT_EQ(c->slack_repeat_interval, 4 * USEC_PER_HOUR);
@@ -758,6 +762,46 @@ TEST(fix_unit_keys_refused) {
                 ASSERT_EQ(d.n_errors, 1);
                 ASSERT_STRSTR(d.items[0].message, cases[i].message);
                 ASSERT_EQ(d.items[0].line, 2);
+        }
+        return 0;
+}
+
+/* [Gemini] MaxCallsPerHour= and MaxOutputTokens=: set, and refused out of range. */
+TEST(gemini_budget_keys) {
+        static const struct {
+                const char *line, *message;
+        } bad[] = {
+                { "[Gemini]\nMaxCallsPerHour=100001\n",
+                  "[Gemini] MaxCallsPerHour='100001' is invalid (out of range)" },
+                { "[Gemini]\nMaxCallsPerHour=-1\n", "[Gemini] MaxCallsPerHour='-1' is invalid" },
+                { "[Gemini]\nMaxCallsPerHour=many\n", "[Gemini] MaxCallsPerHour='many' is invalid" },
+                { "[Gemini]\nMaxOutputTokens=255\n",
+                  "[Gemini] MaxOutputTokens='255' is invalid (out of range)" },
+                { "[Gemini]\nMaxOutputTokens=65537\n",
+                  "[Gemini] MaxOutputTokens='65537' is invalid (out of range)" },
+        };
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(config_diags_done) ConfigDiags d = {};
+        _cleanup_free_ char *p = NULL;
+
+        clear_env();
+        p = test_write_file(test_tmpdir(), "g.conf",
+                            "[Gemini]\nMaxCallsPerHour=0\nMaxOutputTokens=65536\n");
+        ASSERT_OK(config_load(p, true, &c, &d));
+        ASSERT_EQ(d.n, 0);
+        ASSERT_EQ(c->gemini_max_calls_per_hour, 0);
+        ASSERT_EQ(c->gemini_max_output_tokens, 65536);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(config_freep) Config *c2 = NULL;
+                _cleanup_(config_diags_done) ConfigDiags d2 = {};
+                _cleanup_free_ char *p2 = NULL;
+
+                fprintf(stderr, "case %zu\n", i);
+                p2 = test_write_file(test_tmpdir(), "g.conf", bad[i].line);
+                ASSERT_ERROR(config_load(p2, true, &c2, &d2), EINVAL);
+                ASSERT_EQ(d2.n_errors, 1);
+                ASSERT_STRSTR(d2.items[0].message, bad[i].message);
+                ASSERT_EQ(d2.items[0].line, 2);
         }
         return 0;
 }
