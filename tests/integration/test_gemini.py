@@ -317,6 +317,25 @@ class Gemini(unittest.TestCase):
         self.stop_clean(d)
         self.assert_clean()
 
+    def test_health_check_lifts_the_block_once_the_key_works(self):
+        d, own = self.check_refusal(lambda: self.gemini.set_key_state("invalid"), "gemini:key_invalid",
+                                    "API 키 확인 필요")
+        # Still refused: the health check keeps the block (and the incident).
+        p = d.ctl("health", "--json", check=False)
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertEqual(self.ai_status(d)["state"], "blocked")
+        # The key works again: the hourly health check, not a reload, lifts it.
+        self.gemini.set_key_state(None)
+        self.gemini.answer(json=GOOD)
+        p = d.ctl("health", "--json", check=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.ai_status(d)["state"], "on")
+        s = self.analysed(d, self.fresh(d))
+        self.assertEqual(s["analysis_source"], "gemini")
+        self.assertEqual(self.show(d, own["id"])["status"], "Resolved")
+        self.stop_clean(d)
+        self.assert_clean()
+
     def test_expired_and_disabled_and_denied_keys(self):
         for state, key, title in (("expired", "gemini:key_invalid", "API 키 확인 필요"),
                                   ("service_disabled", "gemini:permission", "권한"),
