@@ -69,3 +69,7 @@ int verb_submit(const CtlGlobals *g, int argc, char **argv);
 int verb_submit_unit(const CtlGlobals *g, int argc, char **argv);
 int verb_outbox(const CtlGlobals *g, int argc, char **argv);
 int verb_test_notify(const CtlGlobals *g, int argc, char **argv);
+int verb_fix(const CtlGlobals *g, int argc, char **argv);
+/* The fix attempts of show and fix (src/ctl/fix.c). */
+void ctl_print_fix_attempt(json_t *attempt);
+void ctl_print_fix_attempts(json_t *list);

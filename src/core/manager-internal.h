@@ -7,6 +7,7 @@
 
 #include "core/analyzer.h"
 #include "core/control.h"
+#include "core/fixer.h"
 #include "core/incident-bus.h"
 #include "core/manager.h"
 #include "core/pipeline.h"
@@ -46,6 +47,8 @@ struct Manager {
         Pipeline *pipeline;
         Sources *sources;
         ControlServer *control;
+        FixRunner *fix_runner;
+        Fixer *fixer;
         usec_t start_monotonic;
         unsigned n_reloads;
         unsigned n_reloads_rejected;
@@ -62,6 +65,9 @@ void manager_refresh_status(Manager *m);
 int manager_verb_outbox(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 int manager_verb_outbox_retry(ControlRequest *req, void *userdata, json_t **ret, char **msg);
 int manager_verb_test_notify(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+/* Fix verbs (verbs-fix.c): `fix`, and the attempts `show` adds to o. */
+int manager_verb_fix(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int manager_show_fix_attempts(Manager *m, int64_t id, json_t *o);
 
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);

@@ -45,6 +45,7 @@
 #include "core/lifecycle.h"
 #include "store/incidents.h"
 #include "store/submissions.h"
+#include "store/fixes.h"
 
 /* Largest output a submission may carry; its tail is what matters. */
 #define SUBMIT_MAX_OUTPUT (1024 * 1024)
@@ -169,6 +170,11 @@ static int verb_show(ControlRequest *req, void *userdata, json_t **ret, char **m
         if (!o || json_object_set_new(o, "occurrences", occ) < 0) {
                 json_decref(o);
                 return -ENOMEM;
+        }
+        r = manager_show_fix_attempts(m, id, o);
+        if (r < 0) {
+                json_decref(o);
+                return r;
         }
         *ret = o;
         return 0;
@@ -376,6 +382,14 @@ finish:
         pipeline_forget_stream(m->pipeline, stream);
         if (r < 0)
                 return r;
+        if (strcmp(sub.origin, "run") == 0 && sub.command && sub.exit_code != 0) {
+                /* The fixer's verification runs the wrapped command again. */
+                r = txn_begin(m->txn);
+                for (size_t i = 0; r >= 0 && i < n_ids; i++)
+                        r = incident_set_run_command(m->store, ids[i], sub.command, sub.cwd);
+                if (r < 0 && r != -ENOENT)
+                        return txn_fatal(m->txn, r, "record the wrapped command");
+        }
         /* The reply promises the submission is on disk. */
         r = txn_commit(m->txn);
         if (r < 0)
@@ -672,5 +686,6 @@ const ControlVerb manager_verbs[] = {
         { .name = "outbox", .handler = manager_verb_outbox },
         { .name = "outbox-retry", .mutating = true, .handler = manager_verb_outbox_retry },
         { .name = "test-notify", .mutating = true, .async = true, .handler = manager_verb_test_notify },
+        { .name = "fix", .mutating = true, .async = true, .handler = manager_verb_fix },
 };
 const size_t manager_n_verbs = ELEMENTSOF(manager_verbs);
