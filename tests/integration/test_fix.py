@@ -334,6 +334,35 @@ class Fix(unittest.TestCase):
         self.assertTrue(a["on_request"])
         self.assertEqual(p.returncode, 1)
 
+    def test_restart_mid_fix(self):
+        # SIGKILL while a fix runs and another of the app waits: without
+        # systemd the running one cannot be followed again (lost, Manual
+        # Required, said so); the queued one runs after the restart.
+        d = self.daemon([("a", "flutter", "")])
+        self.control("a", "flutter", "sleep 2")
+        self.build(d, "a")
+        d.ctl("run", "--app", "a", "--", os.path.join(self.tooldir, "fake-flutter"), "build",
+              "appbundle", check=False, cwd=self.projects["a"])
+        incs = d.wait_incidents(lambda l: len(l) == 2, what="two incidents")
+        states = {}
+
+        def running_and_queued():
+            for i in incs:
+                a = self.show(d, i["id"]).get("fix_attempts") or [{}]
+                states[i["id"]] = a[-1].get("state")
+            return sorted(states.values()) == ["queued", "running"]
+        wait_until(running_and_queued, timeout=20, what="one running, one queued")
+        d.kill()
+        d.start()
+        lost = [i for i, st in states.items() if st == "running"][0]
+        queued = [i for i, st in states.items() if st == "queued"][0]
+        shown = self.wait_attempt(d, lost, ["lost"])
+        self.assertIn("restarted", shown["fix_attempts"][0]["reason"])
+        self.assertEqual(shown["status"], "Manual Required")
+        shown = self.wait_attempt(d, queued, ["resolved", "failed"], timeout=40)
+        self.assertIn(shown["status"], FINAL)
+        self.assertIsNotNone(shown["fix_attempts"][0]["verify_result"])
+
     def test_fix_on_request(self):
         # AutoFix=no: nothing runs by itself, appwatchctl fix runs it.
         d = self.daemon([("shop", "flutter", "AutoFix=no")])
