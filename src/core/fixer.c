@@ -656,8 +656,12 @@ static int decide(Fixer *f, const Incident *inc, const char *fix_id, bool on_req
                 return r;
         switch (a->state) {
         case FIX_STATE_REFUSED:
-                /* The row's fields are settled again, with the status. */
-                if (dry_run) {
+                /* The row's fields are settled again, with the status. An
+                 * app without an [App.x] section is one appwatch only reads
+                 * the logs of: nothing was wanted of it by itself, so the
+                 * row says why and the status stays (else every fixable
+                 * incident of such an app would be announced twice). */
+                if (dry_run || (!on_request && !config_find_app(f->config, inc->app))) {
                         f->stats.refused++;
                         r = note_finished(f, a->id);
                 } else

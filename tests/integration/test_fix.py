@@ -257,6 +257,23 @@ class Fix(unittest.TestCase):
         self.assertIn("AllowRoot", a["reason"])
         self.assertEqual([c["argv"] for c in self.calls(d, "flutter")], [["build", "apk"]])
 
+    def test_app_without_section(self):
+        # appwatch only reads this app's logs: the refusal is recorded, the
+        # status stays New (one message, not two); on request it is Manual
+        # Required with the reason.
+        d = self.daemon([])
+        d.ctl("submit", "--app", "elsewhere", input=(
+            "Traceback (most recent call last):\n  File \"/srv/a.py\", line 1\n"
+            "ModuleNotFoundError: No module named 'yaml'\n"))
+        inc = d.wait_incidents(lambda l: len(l) == 1, what="the incident")[0]
+        shown = self.wait_attempt(d, inc["id"], ["refused"])
+        self.assertIn("[App.elsewhere]", shown["fix_attempts"][0]["reason"])
+        self.assertEqual(shown["status"], "New")
+        p = d.ctl("fix", "--json", str(inc["id"]), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(json.loads(p.stdout)["state"], "refused")
+        self.assertEqual(self.show(d, inc["id"])["status"], "Manual Required")
+
     def test_hostile_module(self):
         d = self.daemon([("tool", "python", "")], fix="PipAllowlist=requests")
         pip = os.path.join(self.tooldir, "fake-pip")
