@@ -14,6 +14,7 @@
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
 
 #include "fix/runner.h"
 
@@ -59,8 +60,12 @@ struct FixRun {
         char *unit_path;             /* the unit's object path */
         char *job_path;              /* the start job, until JobRemoved */
         char *invocation_id;         /* hex, from the unit's InvocationID */
+        uint64_t started_usec;       /* its InactiveExitTimestamp (CLOCK_REALTIME) */
         sd_bus_slot *call_slot;      /* the call in flight */
         sd_bus_slot *props_slot;     /* the unit's PropertiesChanged */
+        sd_journal *journal;         /* open from its end until the output is read */
+        char *journal_cursor;        /* the newest entry of the unit at the last look */
+        unsigned journal_looks;
         bool job_done;
         bool adopted;
 };

@@ -146,6 +146,9 @@ void fix_run_free(FixRun *run) {
         free(run->unit_path);
         free(run->job_path);
         free(run->invocation_id);
+        if (run->journal)
+                sd_journal_close(run->journal);
+        free(run->journal_cursor);
         fix_plan_done(&run->plan);
         free(run);
 }
@@ -196,6 +199,7 @@ int fix_runner_new(sd_event *event, FixRunnerKind kind, FixRunner **ret) {
                         fix_runner_free(r);
                         return k;
                 } else {
+                        fix_unit_runner_done(r);
                         log_info_errno(k, "No system bus (%m): fixes run as children of appwatchd.");
                         kind = FIX_RUNNER_CHILD;
                 }

@@ -72,8 +72,8 @@ status=$(in_ct cat "/proc/$MAINPID/status")
 grep -Eq '^NoNewPrivs:\s+1$' <<<"$status" || fail "NoNewPrivileges= is not in effect"
 grep -Eq '^Seccomp:\s+2$' <<<"$status" || fail "SystemCallFilter= is not in effect"
 capbnd=$(awk '/^CapBnd:/ { print $2 }' <<<"$status")
-# CAP_DAC_READ_SEARCH(2) CAP_KILL(5) CAP_SETGID(6) CAP_SETUID(7)
-[[ $capbnd == 00000000000000e4 ]] || fail "CapabilityBoundingSet is $capbnd, expected 00000000000000e4"
+# CAP_DAC_READ_SEARCH(2) only: fixes are systemd's units, not appwatchd's children
+[[ $capbnd == 0000000000000004 ]] || fail "CapabilityBoundingSet is $capbnd, expected 0000000000000004"
 [[ $(in_ct stat -c '%a %U' /var/lib/appwatch) == "700 root" ]] ||
         fail "/var/lib/appwatch: $(in_ct stat -c '%a %U' /var/lib/appwatch)"
 [[ $(in_ct stat -c '%a' /var/lib/appwatch/appwatch.db) == 600 ]] ||
@@ -88,9 +88,10 @@ score=$(in_ct systemd-analyze security --no-pager appwatch.service 2>/dev/null |
         sed -n 's/.*Overall exposure level for appwatch.service: \([0-9.]*\).*/\1/p')
 log "systemd-analyze security (live unit): ${score:-?}"
 
-# What later fix runs need from the same sandbox (DESIGN §3: as the app's
-# user, never root): a copy of the unit running a probe instead of
-# appwatchd, with the ReadWritePaths= drop-in the unit's comments suggest.
+# What the fix runner needs from the same sandbox (DESIGN §3: as the app's
+# user, never root): not to change uid itself, but to ask systemd over the
+# system bus for a transient unit as the app's user in appwatch-fix.slice.
+# A copy of the unit runs a probe instead of appwatchd.
 log "probing the sandbox for the fix runner's needs"
 in_ct_sh 'set -e
         mkdir -p /home/e2e-app && chown 65534:65534 /home/e2e-app && chmod 0700 /home/e2e-app
@@ -101,25 +102,22 @@ fail() { echo "PROBE FAIL: $*"; exit 1; }
 ls /home/e2e-app >/dev/null || fail "cannot read a 0700 app directory"
 # the journal files belong to root: no SupplementaryGroups=systemd-journal
 [ -n "$(journalctl -q -n 1 -o cat)" ] || fail "cannot read the journal"
-# drop to the app user the way a fix runner would; the kernel clears every
-# capability on setresuid() away from root
-caps=$(setpriv --reuid=nobody --regid=nogroup --init-groups -- \
-        sh -c "touch /home/e2e-app/fixed && grep ^CapEff: /proc/self/status")
-case $caps in *0000000000000000) ;; *) fail "fix child kept capabilities: $caps" ;; esac
-test -O /home/e2e-app/fixed && fail "fix child wrote as root"
-# ProtectHome=read-only outside ReadWritePaths= (root owns /home)
+# appwatchd itself can no longer become another user (no CAP_SETUID, ~@privileged)
+setpriv --reuid=nobody --regid=nogroup --clear-groups -- true 2>/dev/null &&
+        fail "the service can still change its uid"
+# but systemd runs a fix as the app user, over the system bus, in the fix slice
+out=$(systemd-run --quiet --wait --pipe --collect -p User=nobody --slice=appwatch-fix.slice \
+        -p WorkingDirectory=/home/e2e-app -- /bin/sh -c "id -u; touch fixed; stat -c %U fixed") ||
+        fail "cannot start a transient unit over the system bus"
+[ "$out" = "65534
+nobody" ] || fail "the transient unit ran as: $out"
+# ProtectHome=read-only (root owns /home)
 touch /home/e2e-x 2>/dev/null && fail "/home is writable"
-# a timed-out fix running as another user can be killed (CAP_KILL)
-setpriv --reuid=65534 --regid=65534 --clear-groups -- sleep 60 &
-sleep 0.2
-kill -KILL $! || fail "cannot kill the fix child"
-wait $! 2>/dev/null || :
 echo PROBE OK
 EOF
         sed -e "s|^ExecStart=.*|ExecStart=/bin/sh /run/appwatch-e2e-probe.sh|" \
             -e "s|^Type=notify|Type=oneshot|" -e "/^ExecReload=/d" -e "/^WatchdogSec=/d" \
             -e "/^Restart/d" -e "/^Requires=/d" -e "/^After=appwatch.socket/d" \
-            -e "s|^ProtectHome=read-only|&\nReadWritePaths=/home/e2e-app|" \
             /etc/systemd/system/appwatch.service >/run/systemd/system/appwatch-e2e-probe.service
         systemctl daemon-reload' || fail "cannot set up the sandbox probe"
 if ! in_ct systemctl start appwatch-e2e-probe.service; then

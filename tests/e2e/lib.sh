@@ -32,6 +32,8 @@
 #                          teardown, to look around with nsenter
 
 PREFIX=/opt/appwatch
+# More systemd-nspawn options a test wants (e.g. --bind-ro=...).
+E2E_NSPAWN_ARGS=()
 START_TIME=$SECONDS
 TMP=
 NSPAWN_PID=
@@ -181,6 +183,7 @@ e2e_build_install() {
                  "$DEST$PREFIX/lib/systemd/system/appwatch.service" \
                  "$DEST$PREFIX/lib/systemd/system/appwatch.socket" \
                  "$DEST$PREFIX/lib/systemd/system/appwatch-failure@.service" \
+                 "$DEST$PREFIX/lib/systemd/system/appwatch-fix.slice" \
                  "$DEST$PREFIX/lib/sysusers.d/appwatch.conf" \
                  "$DEST$PREFIX/lib/tmpfiles.d/appwatch.conf" \
                  "$DEST$PREFIX/lib/systemd/catalog/appwatch.catalog"; do
@@ -267,6 +270,7 @@ e2e_boot() {
                 --bind-ro="$DEST$PREFIX:$PREFIX" \
                 --bind-ro="$DEST/etc:/run/appwatch-e2e-etc" \
                 --bind-ro="$TMP/unrelated-units:/etc/systemd/system.attached" \
+                "${E2E_NSPAWN_ARGS[@]}" \
                 -- systemd.firstboot=off systemd.show_status=false \
                 </dev/null >"$TMP/console.log" 2>&1 &
         NSPAWN_PID=$!
@@ -293,7 +297,8 @@ e2e_install() {
         in_ct_sh "set -e
                 mkdir -p /etc/systemd/system
                 cp $PREFIX/lib/systemd/system/appwatch.service $PREFIX/lib/systemd/system/appwatch.socket \
-                        $PREFIX/lib/systemd/system/appwatch-failure@.service /etc/systemd/system/
+                        $PREFIX/lib/systemd/system/appwatch-failure@.service \
+                        $PREFIX/lib/systemd/system/appwatch-fix.slice /etc/systemd/system/
                 cp -a /run/appwatch-e2e-etc/. /etc/
                 # journalctl reads catalogs only from /usr/{local/,}lib/systemd/catalog,
                 # which is read-only here: build the database in a scratch root from
