@@ -18,6 +18,7 @@
 #include "core/fixer.h"
 #include "core/lifecycle.h"
 #include "detect/redact.h"
+#include "shared/catalog-ids.h"
 #include "shared/log.h"
 #include "shared/parse.h"
 #include "shared/utf8.h"
@@ -161,6 +162,25 @@ static char *describe_result(const FixRunResult *res) {
         return s;
 }
 
+/* One journal record per decision and outcome (MESSAGE_ID_FIX). */
+static void fix_event(int level, const FixAttempt *a, const char *result, const char *unit,
+                      const char *detail) {
+        _cleanup_free_ char *inc = NULL, *app = NULL, *action = NULL, *res = NULL, *u = NULL;
+
+        if (asprintf(&inc, "APPWATCH_INCIDENT=%" PRIi64, a->incident_id) < 0 ||
+            asprintf(&app, "APPWATCH_APP=%s", a->app) < 0 ||
+            asprintf(&action, "APPWATCH_ACTION=%s", a->fix_id) < 0 ||
+            asprintf(&res, "APPWATCH_RESULT=%s", result) < 0 ||
+            asprintf(&u, "APPWATCH_UNIT=%s", unit ?: "") < 0) {
+                (void) log_oom();
+                return;
+        }
+        const char *fields[] = { inc, app, action, res, u, NULL };
+        (void) log_event(level, MESSAGE_ID_FIX, fields, "Fix %s of incident #%" PRIi64
+                         " (%s): %s%s%s.", a->fix_id, a->incident_id, a->app, result,
+                         detail ? ": " : "", detail ?: "");
+}
+
 static int note_finished(Fixer *f, int64_t id) {
         int64_t *n = realloc(f->finished, (f->n_finished + 1) * sizeof *n);
 
@@ -217,14 +237,11 @@ static int settle(Fixer *f, FixAttempt *a, FixState state, const char *reason,
                 if (r < 0 && r != -ENOENT)
                         return r;
         }
-        if (state == FIX_STATE_RESOLVED)
-                log_notice("Fix %s of incident #%" PRIi64 " (%s) verified: resolved.", a->fix_id,
-                           a->incident_id, a->app);
-        else
-                /* a->reason: reason may have been the old a->reason, freed above. */
-                log_notice("Fix %s of incident #%" PRIi64 " (%s): %s%s%s.", a->fix_id,
-                           a->incident_id, a->app, fix_state_to_string(state),
-                           a->reason ? ": " : "", a->reason ?: "");
+        /* a->reason: reason may have been the old a->reason, freed above. */
+        fix_event(state == FIX_STATE_RESOLVED || state == FIX_STATE_DRY_RUN ? LOG_INFO
+                                                                            : LOG_NOTICE,
+                  a, fix_state_to_string(state), a->verify_unit ?: a->unit,
+                  state == FIX_STATE_RESOLVED ? fix_state : a->reason);
         r = note_finished(f, a->id);
         if (r < 0)
                 return r;
@@ -441,8 +458,10 @@ static int start_pending(Fixer *f) {
                         x->started = true;
                         f->stats.running++;
                         f->stats.started++;
-                        log_info("Started %s: %s (incident attempt #%" PRIi64 ").",
-                                 x->plan.unit.name, x->plan.command_line, x->attempt_id);
+                        if (fix_attempt_get(f->store, x->attempt_id, &a) >= 0)
+                                fix_event(LOG_INFO, a, "started", x->plan.unit.name,
+                                          x->plan.command_line);
+                        a = fix_attempt_free(a);
                         continue;
                 }
                 int64_t id = x->attempt_id;
@@ -668,8 +687,7 @@ static int decide(Fixer *f, const Incident *inc, const char *fix_id, bool on_req
                         r = settle_manual(f, a, FIX_STATE_REFUSED, a->reason ?: "refused");
                 break;
         case FIX_STATE_DRY_RUN:
-                log_info("Fix %s of incident #%" PRIi64 " (%s): %s.", a->fix_id, a->incident_id,
-                         a->app, a->reason ?: "dry run");
+                fix_event(LOG_INFO, a, "dry_run", NULL, a->reason);
                 r = note_finished(f, a->id);
                 break;
         case FIX_STATE_QUEUED:
