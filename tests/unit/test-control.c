@@ -712,7 +712,7 @@ TEST(freeing_the_server_cancels_what_it_owes) {
 TEST(daemon_verb_table) {
         static const char *const read_only[] = { "ping", "status", "incidents", "show", "outbox" };
         static const char *const mutating[] = { "resolve", "submit", "reload", "outbox-retry",
-                                                "test-notify" };
+                                                "test-notify", "fix" };
 
         ASSERT_EQ(manager_n_verbs, ELEMENTSOF(read_only) + ELEMENTSOF(mutating));
         for (size_t i = 0; i < ELEMENTSOF(read_only); i++) {
