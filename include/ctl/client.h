@@ -77,3 +77,7 @@ int verb_health(const CtlGlobals *g, int argc, char **argv);
 long long ctl_parse_since(const char *s);
 int verb_report(const CtlGlobals *g, int argc, char **argv);
 int verb_notify_down(const CtlGlobals *g, int argc, char **argv);
+int verb_fix(const CtlGlobals *g, int argc, char **argv);
+/* The fix attempts of show and fix (src/ctl/fix.c). */
+void ctl_print_fix_attempt(json_t *attempt);
+void ctl_print_fix_attempts(json_t *list);

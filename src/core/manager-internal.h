@@ -7,6 +7,7 @@
 
 #include "core/analyzer.h"
 #include "core/control.h"
+#include "core/fixer.h"
 #include "core/incident-bus.h"
 #include "core/manager.h"
 #include "core/pipeline.h"
@@ -46,6 +47,8 @@ struct Manager {
         Pipeline *pipeline;
         Sources *sources;
         ControlServer *control;
+        FixRunner *fix_runner;
+        Fixer *fixer;
         usec_t start_monotonic;
         unsigned n_reloads;
         unsigned n_reloads_rejected;
@@ -80,6 +83,9 @@ int notion_sync_start(Manager *m, NotionSyncDone done, void *userdata, NotionSyn
 void notion_sync_cancel(NotionSync *s);
 /* The health check (verbs-health.c). */
 int manager_verb_health(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+/* Fix verbs (verbs-fix.c): `fix`, and the attempts `show` adds to o. */
+int manager_verb_fix(ControlRequest *req, void *userdata, json_t **ret, char **msg);
+int manager_show_fix_attempts(Manager *m, int64_t id, json_t *o);
 
 /* Processes spooled submissions (verbs.c). Returns how many. */
 int manager_process_spool(Manager *m);

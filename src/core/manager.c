@@ -83,6 +83,8 @@ Manager *manager_free(Manager *m) {
         if (m->txn)
                 (void) txn_commit(m->txn);   /* refused after a failure */
         pipeline_free(m->pipeline);
+        fixer_free(m->fixer);
+        fix_runner_free(m->fix_runner);
         sender_free(m->sender);
         outbox_writer_free(m->outbox);
         analyzer_free(m->analyzer);
@@ -341,6 +343,7 @@ int manager_reload(Manager *m) {
         r = analyzer_set_options(m->analyzer, &ao);
         if (r < 0)
                 log_warning_errno(r, "Cannot apply the new analysis settings: %m, ignoring");
+        fixer_set_config(m->fixer, c);
         r = switch_sources(m, sources);
         if (r < 0) {
                 /* Starting cannot fail but for memory or the store: going on
@@ -682,6 +685,15 @@ static int start_pipeline(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Cannot set up analysis: %m");
         analyzer_set_throttle(m->analyzer, on_throttle, m);
+        /* Fixes run as transient units when the system bus answers, else as
+         * children (a foreground run, the tests). */
+        r = fix_runner_new(m->event, _FIX_RUNNER_KIND_INVALID, &m->fix_runner);
+        if (r >= 0)
+                r = fixer_new(m->event, m->txn, m->store, m->bus, m->fix_runner, m->config,
+                              m->dry_run, &m->fixer);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up fixes: %m");
+        analyzer_set_verdict_callback(m->analyzer, fixer_on_verdict, m->fixer);
         OutboxWriterOptions wo = outbox_options(m->config);
         r = outbox_writer_new(m->bus, m->txn, m->store, &wo, &m->outbox);
         if (r >= 0) {
@@ -702,6 +714,10 @@ static int start_pipeline(Manager *m) {
         r = analyzer_restore(m->analyzer);
         if (r < 0)
                 return log_error_errno(r, "Cannot queue unanalyzed incidents: %m");
+        /* Fix units a stop or a crash left running, and fixes still queued. */
+        r = fixer_restore(m->fixer);
+        if (r < 0)
+                return log_error_errno(r, "Cannot take up the fixes under way: %m");
         return txn_commit(m->txn);
 }
 

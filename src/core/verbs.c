@@ -46,6 +46,7 @@
 #include "store/ai.h"
 #include "store/incidents.h"
 #include "store/submissions.h"
+#include "store/fixes.h"
 
 /* Largest output a submission may carry; its tail is what matters. */
 #define SUBMIT_MAX_OUTPUT (1024 * 1024)
@@ -188,6 +189,8 @@ static int verb_show(ControlRequest *req, void *userdata, json_t **ret, char **m
                 return -ENOMEM;
         }
         r = show_ai(m, id, o);
+        if (r >= 0)
+                r = manager_show_fix_attempts(m, id, o);
         if (r < 0) {
                 json_decref(o);
                 return r;
@@ -398,6 +401,14 @@ finish:
         pipeline_forget_stream(m->pipeline, stream);
         if (r < 0)
                 return r;
+        if (strcmp(sub.origin, "run") == 0 && sub.command && sub.exit_code != 0) {
+                /* The fixer's verification runs the wrapped command again. */
+                r = txn_begin(m->txn);
+                for (size_t i = 0; r >= 0 && i < n_ids; i++)
+                        r = incident_set_run_command(m->store, ids[i], sub.command, sub.cwd);
+                if (r < 0 && r != -ENOENT)
+                        return txn_fatal(m->txn, r, "record the wrapped command");
+        }
         /* The reply promises the submission is on disk. */
         r = txn_commit(m->txn);
         if (r < 0)
@@ -698,5 +709,6 @@ const ControlVerb manager_verbs[] = {
         { .name = "health", .mutating = true, .async = true, .handler = manager_verb_health },
         { .name = "report", .mutating = true, .handler = manager_verb_report },
         { .name = "report-print", .handler = manager_verb_report_print },
+        { .name = "fix", .mutating = true, .async = true, .handler = manager_verb_fix },
 };
 const size_t manager_n_verbs = ELEMENTSOF(manager_verbs);

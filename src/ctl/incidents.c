@@ -274,6 +274,7 @@ int verb_show(const CtlGlobals *g, int argc, char **argv) {
                         printf("  %s  %s\n", format_time(a, sizeof a, num(o, "seen")),
                                str(o, "source"));
         }
+        ctl_print_fix_attempts(json_object_get(data, "fix_attempts"));
         return CTL_EXIT_OK;
 }
 

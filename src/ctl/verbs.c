@@ -170,6 +170,16 @@ const CtlVerb ctl_verbs[] = {
                         "     --dry-run          Print the message instead of sending it\n",
         },
         {
+                .name = "fix",
+                .run = verb_fix,
+                .synopsis = "[--dry-run] [--json] ID",
+                .summary = "Run the incident's catalogue fix now (AutoFix= does not apply), "
+                           "verify it and print the result",
+                .options =
+                        "  -n --dry-run          Only say what would run\n"
+                        JSON_OPTION,
+        },
+        {
                 .name = "ping",
                 .run = verb_ping,
                 .synopsis = "[--json]",

@@ -25,6 +25,7 @@
 #include "deliver/message.h"
 #include "deliver/policy.h"
 #include "deliver/sender.h"
+#include "store/fixes.h"
 #include "deliver/slack-message.h"
 #include "detect/category.h"
 #include "detect/redact.h"
@@ -419,12 +420,14 @@ static Job *job_new(Sender *s, JobKind kind, OutboxSink sink) {
 /* Redacted copies of what a message shows; freed by message_strings_done(). */
 typedef struct MessageStrings {
         char *title, *excerpt, *summary;
+        FixAttempt *fix;        /* the newest attempt that ran a unit, or NULL */
 } MessageStrings;
 
 static void message_strings_done(MessageStrings *ms) {
         free(ms->title);
         free(ms->excerpt);
         free(ms->summary);
+        fix_attempt_free(ms->fix);
 }
 
 static int redact(const char *in, char **ret) {
@@ -475,6 +478,14 @@ static int message_fill(Sender *s, const Incident *inc, json_t *payload, Inciden
         };
         if ((int) m->kind < 0)
                 m->kind = MESSAGE_STATUS;
+        /* What the fix said (redacted when stored) and its unit, for
+         * "자동 수정 완료" and "수동 수정 필요"; the verification's when it ran. */
+        if ((m->kind == MESSAGE_FIX_SUCCEEDED || m->kind == MESSAGE_MANUAL_REQUIRED) &&
+            fix_attempt_latest_run(s->store, inc->id, &ms->fix) > 0) {
+                bool verified = ms->fix->verify_unit && ms->fix->verify_result;
+                m->unit = verified ? ms->fix->verify_unit : ms->fix->unit;
+                m->fix_output = verified ? ms->fix->verify_output : ms->fix->fix_output;
+        }
         /* A status row carries the status it was written for. */
         const char *st = json_string_value(json_object_get(payload, "status"));
         if (st && incident_status_from_string(st) >= 0)

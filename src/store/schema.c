@@ -167,16 +167,20 @@ static const char *const migrations[STORE_SCHEMA_VERSION + 1] = {
         [4] =
         /* Fixes (issue 10). One row per attempt at a fix of an incident,
          * with the transient units that ran it and its verification, their
-         * results and (redacted) output tails. */
+         * results and (redacted) output tails. 'queued' waits for the app's
+         * previous fix (one at a time per app) and survives a restart. */
         "CREATE TABLE fix_attempts (\n"
         "        id            INTEGER PRIMARY KEY,\n"
         "        incident_id   INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,\n"
+        "        app           TEXT    NOT NULL,\n"
+        "        fingerprint   TEXT    NOT NULL,\n"
         "        attempt       INTEGER NOT NULL CHECK (attempt >= 1),\n"
         "        fix_id        TEXT    NOT NULL,\n"
+        "        on_request    INTEGER NOT NULL DEFAULT 0 CHECK (on_request IN (0, 1)),\n"
         "        command_line  TEXT    NOT NULL DEFAULT '',\n"
         "        state         TEXT    NOT NULL\n"
-        "                CHECK (state IN ('running', 'verifying', 'resolved', 'failed',\n"
-        "                                 'refused', 'dry_run', 'lost')),\n"
+        "                CHECK (state IN ('queued', 'running', 'verifying', 'resolved',\n"
+        "                                 'failed', 'refused', 'dry_run', 'lost')),\n"
         "        reason        TEXT,\n"
         "        unit          TEXT,\n"
         "        verify_unit   TEXT,\n"

@@ -146,16 +146,19 @@ class StatusCheck(unittest.TestCase):
         d.start()
         d.ctl("submit", "--app", "shop", input="ERROR: something broke\n")
         inc = d.wait_incidents(lambda l: l, what="an incident")[0]
-        self.assertEqual(d.stop(), 0)
+        # Written behind the running daemon's back: rows no fixer of this run
+        # follows, as a unit that hangs would leave them. (At a start the
+        # fixer adopts or ends such rows, so they go in while it runs.)
         now = int(time.time() * 1e6)
         db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"))
         with db:
-            db.execute("INSERT INTO fix_attempts (incident_id, attempt, fix_id, state, started) "
-                       "VALUES (?, 1, 'flutter_clean', 'running', ?)", (inc["id"], now - 3 * 60 * 10**6))
-            db.execute("INSERT INTO fix_attempts (incident_id, attempt, fix_id, state, started) "
-                       "VALUES (?, 2, 'flutter_pub_get', 'verifying', ?)", (inc["id"], now - 60 * 10**6))
+            db.execute("INSERT INTO fix_attempts (incident_id, app, fingerprint, attempt, fix_id, state, "
+                       "started) VALUES (?, ?, ?, 1, 'flutter_clean', 'running', ?)",
+                       (inc["id"], inc["app"], inc["fingerprint"], now - 3 * 60 * 10**6))
+            db.execute("INSERT INTO fix_attempts (incident_id, app, fingerprint, attempt, fix_id, state, "
+                       "started) VALUES (?, ?, ?, 2, 'flutter_pub_get', 'verifying', ?)",
+                       (inc["id"], inc["app"], inc["fingerprint"], now - 60 * 10**6))
         db.close()
-        d.start()
         rc, data = self.check(d)
         self.assertEqual(rc, 3)
         stuck = [i for i in data["items"] if i["kind"] == "fix"]

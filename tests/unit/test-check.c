@@ -184,10 +184,11 @@ TEST(store_queries) {
         ASSERT_EQ(n, 0);
         ASSERT_TRUE(keys && !keys[0]);
 
-        ASSERT_OK(store_exec(s, "INSERT INTO fix_attempts (incident_id, attempt, fix_id, state, "
-                                "started) VALUES (1, 1, 'flutter_clean', 'running', 100), "
-                                "(1, 2, 'flutter_clean', 'failed', 50), "
-                                "(1, 3, 'flutter_clean', 'verifying', 300)"));
+        ASSERT_OK(store_exec(s, "INSERT INTO fix_attempts (incident_id, app, fingerprint, attempt, "
+                                "fix_id, state, started) "
+                                "VALUES (1, 'a', 'f', 1, 'flutter_clean', 'running', 100), "
+                                "(1, 'a', 'f', 2, 'flutter_clean', 'failed', 50), "
+                                "(1, 'a', 'f', 3, 'flutter_clean', 'verifying', 300)"));
         ASSERT_OK(checks_stuck_fixes(s, 200, &rows));
         ASSERT_EQ(json_array_size(rows), 1);
         ASSERT_STREQ(json_string_value(json_object_get(json_array_get(rows, 0), "state")),

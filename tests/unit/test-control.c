@@ -713,7 +713,8 @@ TEST(daemon_verb_table) {
         static const char *const read_only[] = { "ping", "status", "incidents", "show", "outbox",
                                                  "report-print" };
         static const char *const mutating[] = { "resolve", "submit", "reload", "outbox-retry",
-                                                "test-notify", "check", "health", "report" };
+                                                "test-notify", "check", "health", "report",
+                                                "fix" };
 
         ASSERT_EQ(manager_n_verbs, ELEMENTSOF(read_only) + ELEMENTSOF(mutating));
         for (size_t i = 0; i < ELEMENTSOF(read_only); i++) {

@@ -249,9 +249,10 @@ TEST(collect_counts_the_window) {
         record(s, "py", "f4", SEVERITY_CRITICAL, CATEGORY_DISK_FULL, end + 1);
         ASSERT_EQ(incident_set_status(s, b, INCIDENT_RESOLVED, start + 4 * HOUR), 1);
         snprintf(sql, sizeof sql,
-                 "INSERT INTO fix_attempts (incident_id, attempt, fix_id, state, started, finished) "
-                 "VALUES (%lld, 1, 'flutter_clean', 'failed', %lld, %lld), "
-                 "(%lld, 2, 'flutter_clean', 'resolved', %lld, %lld);",
+                 "INSERT INTO fix_attempts (incident_id, app, fingerprint, attempt, fix_id, state, "
+                 "started, finished) "
+                 "VALUES (%lld, 'fl', 'f', 1, 'flutter_clean', 'failed', %lld, %lld), "
+                 "(%lld, 'fl', 'f', 2, 'flutter_clean', 'resolved', %lld, %lld);",
                  (long long) b, (long long) start, (long long) start + 10,
                  (long long) b, (long long) start + 20, (long long) start + 30);
         exec(s, sql);
