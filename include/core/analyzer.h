@@ -90,6 +90,11 @@ typedef struct AnalyzerVerdict {
         const char *fix;            /* "flutter_clean", "pip_install:PyYAML", or "none" */
         bool auto_fix;
         const char *source;         /* "offline" or "gemini" */
+        const char *veto;           /* why a fix the rules would run by itself does not run:
+                                     * the AI switched it off, or answered in a way that
+                                     * cannot be trusted (a fix id outside the catalogue, a
+                                     * shell string, not JSON, a safety block); NULL when
+                                     * none. The fixer refuses with it: Manual Required */
 } AnalyzerVerdict;
 
 /* Called on the loop once an analysis is stored, inside the open

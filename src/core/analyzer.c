@@ -298,6 +298,15 @@ static int job_work(void *data, PoolJob *pj) {
                 if (r < 0)
                         return r;
         }
+        /* An answer with an empty cause explains nothing: the offline
+         * analysis says more. */
+        if (j->ai_ok && (!j->answer.cause || !*j->answer.cause)) {
+                j->ai_ok = false;
+                free(j->ai_note);
+                j->ai_note = strdup("the AI answer gives no cause");
+                if (!j->ai_note)
+                        return -ENOMEM;
+        }
 
         RuleVerdict rules = {
                 .category = j->finding->category,
@@ -599,7 +608,47 @@ static int record_calls(Analyzer *a, Job *j) {
         return 0;
 }
 
+/*
+ * Whether the analysis vetoes a fix the rules would run by themselves, and
+ * why. Two cases: the AI answered and switched the fix off (it proposes
+ * none, or is unsure); or Gemini answered 200 with something that cannot be
+ * trusted: a fix id outside the catalogue or a shell string (a schema
+ * mismatch), text that is not JSON, or a safety block. A log that talks
+ * the model into such an answer may be talking to us too: a person looks
+ * first. An answer that never came (no key, quota, 5xx, a timeout, a cut
+ * answer) vetoes nothing: the offline analysis stands, and so do the rules.
+ * Clears j->merged.auto_fix when it vetoes. Returns the reason or NULL.
+ */
+static const char *job_veto(Job *j, char **ret_text) {
+        const char *fix = j->merged.fix;
+        const char *outcome;
+
+        if (!j->finding->auto_fixable || !fix || strcmp(fix, "none") == 0)
+                return NULL;            /* the rules wanted nothing to run by itself */
+        if (j->ai_ok) {
+                if (j->merged.auto_fix)
+                        return NULL;
+                if (asprintf(ret_text, "the AI analysis switched the automatic fix off (%s)",
+                             j->merged.reason_text ?: "no reason given") < 0)
+                        return "the AI analysis switched the automatic fix off";
+                return *ret_text;
+        }
+        if (j->n_attempts == 0)
+                return NULL;
+        outcome = j->attempts[j->n_attempts - 1].outcome;
+        if (!outcome || !strv_contains((char *const[]) { "schema", "not_json", "safety",
+                                                          "blocked", NULL }, outcome))
+                return NULL;
+        j->merged.auto_fix = false;
+        if (asprintf(ret_text, "Gemini's answer cannot be trusted (%s): the automatic fix is "
+                     "not run", j->ai_note ?: outcome) < 0)
+                return "Gemini's answer cannot be trusted: the automatic fix is not run";
+        return *ret_text;
+}
+
 static void job_done(void *data, int result) {
+        _cleanup_free_ char *veto_text = NULL;
+        const char *veto;
         Job *j = data;
         Analyzer *a = j->analyzer;
         _cleanup_free_ char *cached_note = NULL;
@@ -646,6 +695,7 @@ static void job_done(void *data, int result) {
                 return;
         }
         a->stats.analyses++;
+        veto = job_veto(j, &veto_text);
         log_info("Incident #%lld analysed (%s): fix %s, automatic %s (%s)",
                  (long long) j->incident_id, source, j->merged.fix,
                  j->merged.auto_fix ? "yes" : "no", note ?: "-");
@@ -657,6 +707,7 @@ static void job_done(void *data, int result) {
                         .fix = j->merged.fix,
                         .auto_fix = j->merged.auto_fix,
                         .source = source,
+                        .veto = veto,
                 };
                 a->verdict(a, &v, a->verdict_userdata);
         }

@@ -310,6 +310,28 @@ static char *module_from_title(const char *title) {
         return m;
 }
 
+/* The quoted name of "No module named '...'" when it is no Python module
+ * name at all ("x; rm -rf /", "--index-url=…"): detection proposed no fix
+ * for it, and the fixer says why nothing runs. NULL otherwise. */
+static char *hostile_module_from_title(const char *title) {
+        const char *p = title ? strstr(title, "No module named '") : NULL;
+        const char *e;
+        char *m;
+
+        if (!p)
+                return NULL;
+        p += strlen("No module named '");
+        e = strchr(p, '\'');
+        if (!e || e == p || (size_t) (e - p) > FIX_MODULE_MAX)
+                return NULL;
+        m = strndup(p, e - p);
+        if (m && fix_python_module_valid(m)) {
+                free(m);
+                return NULL;
+        }
+        return m;
+}
+
 /* After a fix that passed: plans its verification and queues it, or
  * settles the attempt. */
 static int start_verification(Fixer *f, FixAttempt *a) {
@@ -594,8 +616,10 @@ static int on_kick(sd_event_source *s, void *userdata) {
  * Decides on incident inc's fix fix_id, in the open transaction: a row
  * refused or dry_run (final), or queued. *ret_attempt gets the row.
  */
+/* veto: the analysis's reason not to run an automatic fix (see
+ * AnalyzerVerdict), or NULL; a request from a person overrides it. */
 static int decide(Fixer *f, const Incident *inc, const char *fix_id, bool on_request,
-                  bool dry_run, FixAttempt **ret_attempt) {
+                  bool dry_run, const char *veto, FixAttempt **ret_attempt) {
         _cleanup_(fix_attempt_freep) FixAttempt *a = NULL;
         _cleanup_(fix_plan_done) FixPlan plan = {};
         _cleanup_free_ char *err = NULL;
@@ -633,6 +657,15 @@ static int decide(Fixer *f, const Incident *inc, const char *fix_id, bool on_req
         r = fix_plan(&req, &plan, &err);
         if (r == -ENOMEM || kill_switch_reason(r, &err) < 0)
                 return -ENOMEM;
+        if (veto && !on_request && r != -EINVAL) {
+                /* The analysis's word comes first, unless the fix id itself
+                 * is bad (that is named whatever else holds). */
+                free(err);
+                err = strdup(veto);
+                if (!err)
+                        return -ENOMEM;
+                r = -EPERM;
+        }
         if (r == 0 && !on_request) {
                 /* Automatic attempts only: someone who asks gets a run. */
                 int q = fix_backoff_get(f->store, inc->app, inc->fingerprint, &failures, &next);
@@ -722,7 +755,24 @@ void fixer_on_verdict(Analyzer *analyzer, const AnalyzerVerdict *v, void *userda
 
         /* An incident whose rules propose no fix (or only to people) stays
          * as it is: nothing was wanted, so nothing was refused. */
-        if (!v->auto_fix || !v->fix || strcmp(v->fix, "none") == 0)
+        if (!v->fix || strcmp(v->fix, "none") == 0) {
+                _cleanup_free_ char *module = NULL, *fix = NULL;
+
+                /* A missing module whose name is shell or option syntax:
+                 * nothing runs, and the incident says so (the PEP 508 check
+                 * of fix_plan() names the name). */
+                r = incident_get(f->store, v->incident_id, &inc);
+                if (r < 0)
+                        return;
+                module = hostile_module_from_title(inc->title);
+                if (!module || asprintf(&fix, "pip_install:%s", module) < 0)
+                        return;
+                r = decide(f, inc, fix, false, false, NULL, &a);
+                if (r < 0)
+                        (void) txn_fatal(f->txn, r, "decide on a fix");
+                return;
+        }
+        if (!v->auto_fix && !v->veto)
                 return;
         r = incident_get(f->store, v->incident_id, &inc);
         if (r == -ENOENT)
@@ -732,7 +782,7 @@ void fixer_on_verdict(Analyzer *analyzer, const AnalyzerVerdict *v, void *userda
         if (r > 0)
                 return;         /* one under way already */
         if (r >= 0)
-                r = decide(f, inc, v->fix, false, false, &a);
+                r = decide(f, inc, v->fix, false, false, v->auto_fix ? NULL : v->veto, &a);
         if (r < 0)
                 (void) txn_fatal(f->txn, r, "decide on a fix");
 }
@@ -771,7 +821,7 @@ int fixer_request(Fixer *f, int64_t id, bool dry_run, FixerDoneFunc done, void *
                         *ret_message = NULL;
                 return -EBUSY;
         }
-        r = decide(f, inc, inc->fix_id, true, dry_run, &a);
+        r = decide(f, inc, inc->fix_id, true, dry_run, NULL, &a);
         if (r < 0)
                 return txn_fatal(f->txn, r, "decide on a fix");
         /* The answer means it is on disk. */

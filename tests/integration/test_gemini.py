@@ -411,8 +411,10 @@ class Gemini(unittest.TestCase):
                 self.assertIn("does not match the schema: fix_id", s["analysis_note"])
                 self.assertTrue(s["fix"].startswith("pip_install:"), s["fix"])   # the rules' own
                 self.assertNotIn("evil", s["fix"])
+                # An untrusted answer vetoes the rules' automatic fix: a
+                # person looks first (test_fix.py: Manual Required).
                 self.assertRegex(d.logtext(), r"#%d analysed \(offline\): fix pip_install:[A-Za-z0-9_.-]+, "
-                                 "automatic yes" % s["id"])
+                                 "automatic no" % s["id"])
         # A catalogue fix other than the rules': ignored, never run.
         self.gemini.answer(json=answer(fix_id="flutter_clean"))
         s = self.analysed(d, self.fresh(d))
