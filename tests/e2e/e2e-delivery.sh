@@ -34,100 +34,13 @@ MACHINE="aw-delivery-$$"
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FAKES="${MESON_SOURCE_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}/tests/lib/fakes.py"
-SLACK_PID=
-NOTION_PID=
-
-# Writes standard input to a file in the container.
-ct_write() {
-        in_ct /bin/sh -c 'mkdir -p "${1%/*}" && cat >"$1"' sh "$1"
-}
 
 # --- the fakes, on the host ---------------------------------------------------------
-
-start_fake() { # KIND: starts fakes.py KIND; its info in $TMP/KIND.json
-        local kind=$1 pid
-        python3 "$FAKES" "$kind" --port-file "$TMP/$kind.port" --info-file "$TMP/$kind.json" \
-                --log "$TMP/$kind.requests" >"$TMP/$kind.out" 2>&1 &
-        pid=$!
-        printf -v "${kind^^}_PID" %s "$pid"
-        wait_for 100 '[[ -s $TMP/$kind.port ]]' ||
-                fail "fake $kind did not start: $(cat "$TMP/$kind.out")"
-}
-
-stop_fakes() {
-        local pid
-        for pid in $SLACK_PID $NOTION_PID; do
-                kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-        done
-        SLACK_PID='' NOTION_PID=''
-}
-
-fake_ctl() { # KIND METHOD PATH [BODY]
-        local kind=$1
-        shift
-        python3 "$FAKES" ctl --info-file "$TMP/$kind.json" "$@"
-}
-
-info() { # KIND KEY: a value of the fake's info file
-        json_get "$2" <"$TMP/$1.json"
-}
-
-# Prints an expression over the fakes' state (python, with `slack` and
-# `notion` the GET /_fake/state documents, `sreqs` the Slack requests, and
-# props(page) a page's properties as plain values), e.g. len(slack["messages"]).
-fakes_eval() {
-        local s n r
-        s=$(fake_ctl slack GET /_fake/state) || return 1
-        n=$(fake_ctl notion GET /_fake/state) || return 1
-        r=$(fake_ctl slack GET /_fake/requests) || return 1
-        python3 -c '
-import json, sys
-slack, notion, sreqs = (json.loads(a) for a in sys.argv[2:5])
-
-def text(rt):
-    return "".join(t.get("plain_text") or t.get("text", {}).get("content", "") for t in rt)
-
-def props(page):
-    out = {}
-    for name, v in page["properties"].items():
-        t = v["type"]
-        val = v.get(t)
-        if t in ("title", "rich_text"):
-            out[name] = text(val)
-        elif t in ("select", "status"):
-            out[name] = val["name"] if val else None
-        elif t == "date":
-            out[name] = val["start"] if val else None
-        else:
-            out[name] = val
-    return out
-
-pages = [p for p in notion["pages"] if not p.get("in_trash")]
-v = eval(sys.argv[1])
-print(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)' \
-                "$1" "$s" "$n" "$r"
-}
 
 slack_count() { fakes_eval 'len(slack["messages"])'; }
 page_count() { fakes_eval 'len(pages)'; }
 
 # --- the container ------------------------------------------------------------------
-
-# Prints FIELD of the incidents whose app is APP, one a line.
-inc_field() { # FIELD APP
-        awctl incidents --json | python3 -c '
-import json, sys
-for l in sys.stdin:
-    if l.strip() and json.loads(l).get("app") == sys.argv[2]:
-        print(json.loads(l).get(sys.argv[1]))' "$1" "$2"
-}
-
-show_field() { # ID KEY.PATH: one field of appwatchctl show --json ID
-        local json
-        json=$(awctl show --json "$1") || return 1
-        json_get "$2" <<<"$json"
-}
 
 outbox_eval() { # EXPR over `rows` (appwatchctl outbox --json) and `delivery`
         local json
@@ -143,28 +56,6 @@ print(json.dumps(v) if isinstance(v, (list, dict)) else v)' "$1" "$json"
 status_line() { # the "Status:" line of systemctl status appwatch.service
         in_ct systemctl --no-pager --full status appwatch.service 2>/dev/null |
                 sed -n 's/^ *Status: //p'
-}
-
-report_unit() {
-        printf 'appwatch-failure@%s.service\n' "$1"
-}
-
-# Starts UNIT, which must fail, and waits for its OnFailure= report to
-# finish; the report must succeed (it returns once the incident is
-# committed).
-fail_unit() {
-        local unit=$1 report stamp
-        report=$(report_unit "$unit")
-        # shellcheck disable=SC2034 # read by wait_for's eval
-        stamp=$(in_ct systemctl show -P ExecMainExitTimestampMonotonic "$report")
-        if in_ct systemctl start "$unit" 2>/dev/null; then
-                fail "$unit did not fail"
-        fi
-        wait_for 300 '[[ $(in_ct systemctl show -P ExecMainExitTimestampMonotonic "$report") != "$stamp" &&
-                $(in_ct systemctl show -P ActiveState "$report") =~ ^(inactive|failed)$ ]]' ||
-                fail "$report did not run after $unit failed"
-        [[ $(in_ct systemctl show -P Result "$report") == success ]] ||
-                fail "$report failed: $(in_ct journalctl --no-pager -q -o cat -u "$report")"
 }
 
 diagnostics_extra() {
@@ -188,16 +79,15 @@ for r in json.load(sys.stdin)[-20:]:
 e2e_init
 # set +e: under set -e, (exit $rc) with rc != 0 would end the trap before the
 # container is powered off.
-trap 'rc=$?; set +e; stop_fakes; (exit $rc); e2e_cleanup' EXIT
 e2e_build_install
 start_fake slack
 start_fake notion
 log "fake Slack on port $(cat "$TMP/slack.port"), fake Notion on port $(cat "$TMP/notion.port")"
-WEBHOOK=$(info slack webhook_url)
+WEBHOOK=$(fake_info slack webhook_url)
 HOOK_TOKEN=${WEBHOOK##*/}
-NOTION_URL=$(info notion url)
-NOTION_TOKEN=$(info notion token)
-NOTION_DB=$(info notion database_id)
+NOTION_URL=$(fake_info notion url)
+NOTION_TOKEN=$(fake_info notion token)
+NOTION_DB=$(fake_info notion database_id)
 [[ -n $HOOK_TOKEN && -n $NOTION_TOKEN && -n $NOTION_DB ]] || fail "the fakes' info files are incomplete"
 e2e_boot
 e2e_install
@@ -251,9 +141,9 @@ in_ct systemctl enable --now appwatch.service >"$TMP/enable.log" 2>&1 ||
 
 log "a) aw-e2e-deliver@shop.service fails"
 fail_unit aw-e2e-deliver@shop.service
-[[ $(inc_field id shop | wc -l) == 1 ]] || fail "expected one incident of app shop: $(awctl incidents 2>&1)"
-ID=$(inc_field id shop)
-SEVERITY=$(inc_field severity shop)
+[[ $(inc_field id app=shop | wc -l) == 1 ]] || fail "expected one incident of app shop: $(awctl incidents 2>&1)"
+ID=$(inc_field id app=shop)
+SEVERITY=$(inc_field severity app=shop)
 TITLE=$(show_field "$ID" title)
 FINGERPRINT=$(show_field "$ID" fingerprint)
 log "incident #$ID: $SEVERITY: $TITLE"
@@ -313,7 +203,7 @@ fakes_eval 'json.dumps(slack["messages"][1], ensure_ascii=False)' | grep -q "Sla
 log "c) the fake Slack refuses connections; aw-e2e-deliver@cart.service fails"
 fake_ctl slack POST /_fake/outage '{"mode":"refuse"}' >/dev/null || fail "cannot start the Slack outage"
 fail_unit aw-e2e-deliver@cart.service
-CART=$(inc_field id cart)
+CART=$(inc_field id app=cart)
 [[ -n $CART ]] || fail "no incident of app cart"
 # Notion is up: its page is made; the Slack row waits and is retried.
 wait_for 300 '[[ $(fakes_eval "sorted(props(p)[\"앱\"] for p in pages)") == "[\"Test\", \"cart\", \"shop\"]" ]]' ||

@@ -30,42 +30,9 @@ MACHINE="aw-fix-$$"
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SRC="${MESON_SOURCE_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
-APPUSER=awapp
 STORM_APPS="st1 st2 st3 st4 st5"
 
-ct_write() { # PATH: standard input to a file in the container
-        in_ct /bin/sh -c 'mkdir -p "${1%/*}" && cat >"$1"' sh "$1"
-}
-
-inc_field() { # FIELD APP [FILTER]: FIELD of APP's incidents, one a line
-        awctl incidents --json | python3 -c '
-import json, sys
-for l in sys.stdin:
-    if l.strip() and json.loads(l).get("app") == sys.argv[2]:
-        print(json.loads(l).get(sys.argv[1]))' "$1" "$2"
-}
-
-show_eval() { # ID EXPR: EXPR over `i`, appwatchctl show --json ID
-        local json
-        json=$(awctl show --json "$1") || return 1
-        python3 -c '
-import json, sys
-i = json.loads(sys.argv[2])
-a = (i.get("fix_attempts") or [{}])[-1]
-v = eval(sys.argv[1])
-print(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)' "$2" "$json"
-}
-
-status_of() { inc_field status "$1"; }
-
-run_as_app() { # APP DIR COMMAND...: appwatchctl run --app APP as the app's user, in DIR
-        local app=$1 dir=$2
-        shift 2
-        # setpriv, not runuser: /etc/pam.d is empty in the container.
-        in_ct_sh "cd '$dir' && HOME=/home/$APPUSER exec setpriv --reuid=$APPUID --regid=$APPGID \
-                --init-groups $PREFIX/bin/appwatchctl run --app $app -- $*"
-}
+status_of() { inc_field status app="$1"; }
 
 diagnostics_extra() {
         log "---- appwatchctl incidents"
@@ -88,39 +55,7 @@ e2e_install
 
 # --- the app user, the apps, the tools ------------------------------------------------
 
-in_ct_sh "set -e
-        useradd -m -d /home/$APPUSER -s /bin/sh $APPUSER
-        usermod -aG appwatch $APPUSER
-        mkdir -p /srv/pyapp /srv/wheels /srv/tools
-        chown $APPUSER: /srv/pyapp /srv/tools" || fail "cannot create the app user and directories"
-APPUID=$(in_ct id -u "$APPUSER")
-APPGID=$(in_ct id -g "$APPUSER")
-in_ct setpriv --reuid="$APPUID" --regid="$APPGID" --init-groups \
-        /usr/bin/python3 -m venv /srv/pyapp/venv >"$TMP/venv.log" 2>&1 ||
-        { cat "$TMP/venv.log"; fail "python3 -m venv failed (Debian: install python3-venv)"; }
-# A wheel, by hand: the module, METADATA, WHEEL and RECORD.
-in_ct /usr/bin/python3 - <<'EOF' || fail "cannot build the wheel"
-import base64, hashlib, zipfile
-files = {
-    "awdemo/__init__.py": b"VALUE = 42\n",
-    "awdemo-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: awdemo\nVersion: 1.0\n",
-    "awdemo-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: appwatch-e2e\n"
-                                  b"Root-Is-Purelib: true\nTag: py3-none-any\n",
-}
-record = ""
-for name, data in files.items():
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    record += "%s,sha256=%s,%d\n" % (name, digest, len(data))
-record += "awdemo-1.0.dist-info/RECORD,,\n"
-with zipfile.ZipFile("/srv/wheels/awdemo-1.0-py3-none-any.whl", "w") as z:
-    for name, data in files.items():
-        z.writestr(name, data)
-    z.writestr("awdemo-1.0.dist-info/RECORD", record)
-EOF
-in_ct chmod -R a+rX /srv/wheels
-printf 'import awdemo\nprint("ok", awdemo.VALUE)\n' | ct_write /srv/pyapp/main.py
-ct_write /srv/tools/flutter <"$SRC/tests/lib/fake-flutter"
-in_ct_sh "chmod 755 /srv/tools/flutter && chown -R $APPUSER: /srv/pyapp /srv/tools"
+e2e_app_setup
 
 conf="[Fix]
 TimeoutSec=2min
@@ -169,7 +104,7 @@ if run_as_app pyapp /srv/pyapp /srv/pyapp/venv/bin/python main.py >"$TMP/pyrun.l
 fi
 wait_for 600 '[[ $(status_of pyapp) == Resolved ]]' ||
         fail "pyapp is '$(status_of pyapp)', not Resolved"
-ID=$(inc_field id pyapp)
+ID=$(inc_field id app=pyapp)
 [[ $(show_eval "$ID" 'i["fix"]') == pip_install:awdemo ]] || fail "the fix is $(show_eval "$ID" 'i["fix"]')"
 [[ $(show_eval "$ID" 'a["command_line"]') == "/srv/pyapp/venv/bin/python -m pip install awdemo" ]] ||
         fail "the fix ran $(show_eval "$ID" 'a["command_line"]')"
@@ -200,7 +135,7 @@ for app in fl1 fl2; do
 done
 wait_for 600 '[[ $(status_of fl1) == Resolved && $(status_of fl2) == "Manual Required" ]]' ||
         fail "fl1 is '$(status_of fl1)', fl2 '$(status_of fl2)'"
-ID2=$(inc_field id fl2)
+ID2=$(inc_field id app=fl2)
 [[ $(show_eval "$ID2" 'a["verify_result"]') == "exit-code (status 1)" ]] ||
         fail "fl2's verification: $(show_eval "$ID2" 'a["verify_result"]')"
 out=$(awctl show "$ID2")
@@ -226,7 +161,7 @@ max=0
 settled() {
         local app s
         for app in $STORM_APPS; do
-                s=$(inc_field status "$app" | grep -Ec '^(Resolved|Manual Required)$') || :
+                s=$(inc_field status app="$app" | grep -Ec '^(Resolved|Manual Required)$') || :
                 [[ $s == 2 ]] || return 1
         done
 }

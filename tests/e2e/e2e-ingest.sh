@@ -40,46 +40,6 @@ SHOP=/var/log/shop
 SHOP_LINE="ERROR: shop checkout failed: payment backend returned 502"
 SHOP_WRITES=0
 
-# Writes standard input to a file in the container.
-ct_write() {
-        in_ct /bin/sh -c 'mkdir -p "${1%/*}" && cat >"$1"' sh "$1"
-}
-
-# Prints FIELD of each incident that matches every KEY=VALUE (exact) and
-# KEY~VALUE (substring), one a line, in id order.
-inc_field() {
-        local json
-        json=$(awctl incidents --json) || return 1
-        python3 -c '
-import json, sys
-field, conds = sys.argv[1], sys.argv[2:]
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    i = json.loads(line)
-    ok = True
-    for c in conds:
-        if "~" in c and ("=" not in c or c.index("~") < c.index("=")):
-            k, v = c.split("~", 1)
-            ok = ok and v in str(i.get(k))
-        else:
-            k, v = c.split("=", 1)
-            got = i.get(k)
-            ok = ok and (str(got).lower() if isinstance(got, bool) else str(got)) == v
-    if ok:
-        print(i.get(field))' "$@" <<<"$json"
-}
-
-inc_count() { # number of incidents matching the conditions of inc_field
-        inc_field id "$@" | wc -l
-}
-
-show_field() { # ID KEY.PATH: one field of appwatchctl show --json ID
-        local json
-        json=$(awctl show --json "$1") || return 1
-        json_get "$2" <<<"$json"
-}
-
 # The OnFailure= report of a unit: appwatch-failure@UNIT.service.
 report_unit() {
         printf 'appwatch-failure@%s.service\n' "$1"

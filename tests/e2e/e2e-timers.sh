@@ -33,10 +33,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 FAKES="${MESON_SOURCE_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}/tests/lib/fakes.py"
 SLACK_PID=
 
-ct_write() {
-        in_ct /bin/sh -c 'mkdir -p "${1%/*}" && cat >"$1"' sh "$1"
-}
-
 start_slack() {
         python3 "$FAKES" slack --port-file "$TMP/slack.port" --info-file "$TMP/slack.json" \
                 --log "$TMP/slack.requests" >"$TMP/slack.out" 2>&1 &

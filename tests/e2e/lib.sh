@@ -122,6 +122,7 @@ e2e_cleanup() {
                 fi
                 wait "$NSPAWN_PID" 2>/dev/null
         fi
+        stop_fakes
         if [[ -n $TMP ]]; then
                 if [[ ${APPWATCH_E2E_KEEP:-0} == 1 ]]; then
                         log "kept $TMP"
@@ -358,4 +359,221 @@ status_json() { # prints one key path of appwatchctl status --json, e.g. counts.
         local json
         json=$(awctl status --json) || return 1
         json_get "$1" <<<"$json"
+}
+
+# --- helpers shared by the scenario tests ---------------------------------------
+
+# Writes standard input to a file in the container.
+ct_write() { # PATH
+        in_ct /bin/sh -c 'mkdir -p "${1%/*}" && cat >"$1"' sh "$1"
+}
+
+# Prints FIELD of each incident that matches every KEY=VALUE (exact) and
+# KEY~VALUE (substring), one a line, in id order.
+inc_field() { # FIELD [KEY=VALUE | KEY~VALUE]...
+        local json
+        json=$(awctl incidents --json) || return 1
+        python3 -c '
+import json, sys
+field, conds = sys.argv[1], sys.argv[2:]
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    i = json.loads(line)
+    ok = True
+    for c in conds:
+        if "~" in c and ("=" not in c or c.index("~") < c.index("=")):
+            k, v = c.split("~", 1)
+            ok = ok and v in str(i.get(k))
+        else:
+            k, v = c.split("=", 1)
+            got = i.get(k)
+            ok = ok and (str(got).lower() if isinstance(got, bool) else str(got)) == v
+    if ok:
+        print(i.get(field))' "$@" <<<"$json"
+}
+
+inc_count() { # the number of incidents matching the conditions of inc_field
+        inc_field id "$@" | wc -l
+}
+
+show_field() { # ID KEY.PATH: one field of appwatchctl show --json ID
+        local json
+        json=$(awctl show --json "$1") || return 1
+        json_get "$2" <<<"$json"
+}
+
+# Prints EXPR over `i` (appwatchctl show --json ID) and `a`, its last fix
+# attempt.
+show_eval() { # ID EXPR
+        local json
+        json=$(awctl show --json "$1") || return 1
+        python3 -c '
+import json, sys
+i = json.loads(sys.argv[2])
+a = (i.get("fix_attempts") or [{}])[-1]
+v = eval(sys.argv[1])
+print(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)' "$2" "$json"
+}
+
+report_unit() { # UNIT: its OnFailure= report unit
+        printf 'appwatch-failure@%s.service\n' "$1"
+}
+
+# Starts UNIT, which must fail, and waits for its OnFailure= report to
+# finish; the report must succeed (it returns once the incident is
+# committed).
+fail_unit() { # UNIT
+        local unit=$1 report stamp
+        report=$(report_unit "$unit")
+        # shellcheck disable=SC2034 # read by wait_for's eval
+        stamp=$(in_ct systemctl show -P ExecMainExitTimestampMonotonic "$report")
+        if in_ct systemctl start "$unit" 2>/dev/null; then
+                fail "$unit did not fail"
+        fi
+        wait_for 300 '[[ $(in_ct systemctl show -P ExecMainExitTimestampMonotonic "$report") != "$stamp" &&
+                $(in_ct systemctl show -P ActiveState "$report") =~ ^(inactive|failed)$ ]]' ||
+                fail "$report did not run after $unit failed"
+        [[ $(in_ct systemctl show -P Result "$report") == success ]] ||
+                fail "$report failed: $(in_ct journalctl --no-pager -q -o cat -u "$report")"
+}
+
+# --- the loopback fakes (tests/lib/fakes.py), as processes on the host ----------
+# The container shares the host's loopback, so appwatchd reaches them there.
+
+FAKES="${MESON_SOURCE_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}/tests/lib/fakes.py"
+FAKE_PIDS=()
+
+start_fake() { # KIND [ARGS...]: starts fakes.py KIND; its info in $TMP/KIND.json
+        local kind=$1
+        shift
+        python3 "$FAKES" "$kind" --port-file "$TMP/$kind.port" --info-file "$TMP/$kind.json" \
+                --log "$TMP/$kind.requests" "$@" >"$TMP/$kind.out" 2>&1 &
+        FAKE_PIDS+=($!)
+        wait_for 100 '[[ -s $TMP/$kind.port ]]' ||
+                fail "fake $kind did not start: $(cat "$TMP/$kind.out")"
+}
+
+stop_fakes() {
+        local pid
+        for pid in "${FAKE_PIDS[@]}"; do
+                kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+        done
+        FAKE_PIDS=()
+}
+
+fake_ctl() { # KIND METHOD PATH [BODY]: the fake's control API
+        local kind=$1
+        shift
+        python3 "$FAKES" ctl --info-file "$TMP/$kind.json" "$@"
+}
+
+fake_info() { # KIND KEY: a value of the fake's info file
+        json_get "$2" <"$TMP/$1.json"
+}
+
+# Prints an expression over the fakes' state (python), with `slack`,
+# `notion` and `gemini` the GET /_fake/state documents of those running
+# (else None), `sreqs` the Slack requests, `texts` each Slack message's
+# text and blocks as one string, `pages` Notion's pages not in the trash,
+# and props(page) a page's properties as plain values; e.g.
+# len(slack["messages"]).
+fakes_eval() { # EXPR
+        local k docs=()
+        for k in slack notion gemini; do
+                if [[ -s $TMP/$k.json ]]; then
+                        docs+=("$(fake_ctl "$k" GET /_fake/state)") || return 1
+                else
+                        docs+=(null)
+                fi
+        done
+        if [[ -s $TMP/slack.json ]]; then
+                docs+=("$(fake_ctl slack GET /_fake/requests)") || return 1
+        else
+                docs+=(null)
+        fi
+        python3 -c '
+import json, sys
+slack, notion, gemini, sreqs = (json.loads(a) for a in sys.argv[2:6])
+
+def text(rt):
+    return "".join(t.get("plain_text") or t.get("text", {}).get("content", "") for t in rt)
+
+def props(page):
+    out = {}
+    for name, v in page["properties"].items():
+        t = v["type"]
+        val = v.get(t)
+        if t in ("title", "rich_text"):
+            out[name] = text(val)
+        elif t in ("select", "status"):
+            out[name] = val["name"] if val else None
+        elif t == "date":
+            out[name] = val["start"] if val else None
+        else:
+            out[name] = val
+    return out
+
+texts = [m.get("text", "") + json.dumps(m.get("blocks", []), ensure_ascii=False)
+         for m in (slack or {}).get("messages", [])]
+pages = [p for p in (notion or {}).get("pages", []) if not p.get("in_trash")]
+v = eval(sys.argv[1])
+print(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)' \
+                "$1" "${docs[@]}"
+}
+
+# --- an app user with a Python venv, a local wheel and the fake flutter --------
+
+APPUSER=awapp
+APPUID=
+APPGID=
+
+# Creates $APPUSER (in group appwatch, so that appwatchctl run may submit),
+# /srv/wheels with a wheel of the module awdemo built by hand (METADATA,
+# WHEEL, RECORD: no internet, no build tools), a venv at /srv/pyapp/venv
+# whose script /srv/pyapp/main.py imports awdemo, and the fake flutter at
+# /srv/tools/flutter.
+e2e_app_setup() {
+        local src="${MESON_SOURCE_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
+        in_ct_sh "set -e
+                useradd -m -d /home/$APPUSER -s /bin/sh $APPUSER
+                usermod -aG appwatch $APPUSER
+                mkdir -p /srv/pyapp /srv/wheels /srv/tools
+                chown $APPUSER: /srv/pyapp /srv/tools" || fail "cannot create the app user and directories"
+        APPUID=$(in_ct id -u "$APPUSER")
+        APPGID=$(in_ct id -g "$APPUSER")
+        in_ct setpriv --reuid="$APPUID" --regid="$APPGID" --init-groups \
+                /usr/bin/python3 -m venv /srv/pyapp/venv >"$TMP/venv.log" 2>&1 ||
+                { cat "$TMP/venv.log"; fail "python3 -m venv failed (Debian: install python3-venv)"; }
+        in_ct /usr/bin/python3 - <<'PY' || fail "cannot build the wheel"
+import base64, hashlib, zipfile
+files = {
+    "awdemo/__init__.py": b"VALUE = 42\n",
+    "awdemo-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: awdemo\nVersion: 1.0\n",
+    "awdemo-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: appwatch-e2e\n"
+                                  b"Root-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = ""
+for name, data in files.items():
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record += "%s,sha256=%s,%d\n" % (name, digest, len(data))
+record += "awdemo-1.0.dist-info/RECORD,,\n"
+with zipfile.ZipFile("/srv/wheels/awdemo-1.0-py3-none-any.whl", "w") as z:
+    for name, data in files.items():
+        z.writestr(name, data)
+    z.writestr("awdemo-1.0.dist-info/RECORD", record)
+PY
+        in_ct chmod -R a+rX /srv/wheels
+        printf 'import awdemo\nprint("ok", awdemo.VALUE)\n' | ct_write /srv/pyapp/main.py
+        ct_write /srv/tools/flutter <"$src/tests/lib/fake-flutter"
+        in_ct_sh "chmod 755 /srv/tools/flutter && chown -R $APPUSER: /srv/pyapp /srv/tools"
+}
+
+# appwatchctl run --app APP as $APPUSER in DIR (setpriv, not runuser: the
+# container's /etc/pam.d is empty).
+run_as_app() { # APP DIR COMMAND...
+        local app=$1 dir=$2
+        shift 2
+        in_ct_sh "cd '$dir' && HOME=/home/$APPUSER exec setpriv --reuid=$APPUID --regid=$APPGID \
+                --init-groups $PREFIX/bin/appwatchctl run --app $app -- $*"
 }
