@@ -77,8 +77,6 @@ for r in json.load(sys.stdin)[-20:]:
 }
 
 e2e_init
-# set +e: under set -e, (exit $rc) with rc != 0 would end the trap before the
-# container is powered off.
 e2e_build_install
 start_fake slack
 start_fake notion

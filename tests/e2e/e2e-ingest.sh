@@ -341,13 +341,6 @@ in_ct systemctl start appwatch.socket appwatch.service || fail "cannot start app
 # --- d) the journal records name exactly the High incidents -----------------------------------
 
 log "d) journalctl -u appwatch APPWATCH_SEVERITY=High"
-high_incidents() { inc_field id severity=High | sort -n | tr '\n' ' '; }
-high_journal() {
-        in_ct journalctl --no-pager -q -o json -u appwatch APPWATCH_SEVERITY=High |
-                python3 -c '
-import json, sys
-print(" ".join(str(i) for i in sorted({int(json.loads(l)["APPWATCH_INCIDENT"]) for l in sys.stdin if l.strip()})), end=" ")'
-}
 [[ -n $(high_incidents | tr -d ' ') ]] || fail "no High incidents to compare"
 wait_for 50 '[[ $(high_journal) == "$(high_incidents)" ]]' ||
         fail "journalctl APPWATCH_SEVERITY=High lists incidents $(high_journal)," \

@@ -532,7 +532,7 @@ APPGID=
 # /srv/wheels with a wheel of the module awdemo built by hand (METADATA,
 # WHEEL, RECORD: no internet, no build tools), a venv at /srv/pyapp/venv
 # whose script /srv/pyapp/main.py imports awdemo, and the fake flutter at
-# /srv/tools/flutter.
+# /srv/tools/flutter (and as dart next to it).
 e2e_app_setup() {
         local src="${MESON_SOURCE_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
         in_ct_sh "set -e
@@ -566,7 +566,8 @@ PY
         in_ct chmod -R a+rX /srv/wheels
         printf 'import awdemo\nprint("ok", awdemo.VALUE)\n' | ct_write /srv/pyapp/main.py
         ct_write /srv/tools/flutter <"$src/tests/lib/fake-flutter"
-        in_ct_sh "chmod 755 /srv/tools/flutter && chown -R $APPUSER: /srv/pyapp /srv/tools"
+        in_ct_sh "chmod 755 /srv/tools/flutter && ln -s flutter /srv/tools/dart &&
+                chown -R $APPUSER: /srv/pyapp /srv/tools"
 }
 
 # appwatchctl run --app APP as $APPUSER in DIR (setpriv, not runuser: the
@@ -576,4 +577,14 @@ run_as_app() { # APP DIR COMMAND...
         shift 2
         in_ct_sh "cd '$dir' && HOME=/home/$APPUSER exec setpriv --reuid=$APPUID --regid=$APPGID \
                 --init-groups $PREFIX/bin/appwatchctl run --app $app -- $*"
+}
+
+# The High incidents, as appwatchctl lists them and as the journal's
+# records say (journalctl -u appwatch APPWATCH_SEVERITY=High): ids, sorted.
+high_incidents() { inc_field id severity=High | sort -n | tr '\n' ' '; }
+high_journal() {
+        in_ct journalctl --no-pager -q -o json -u appwatch APPWATCH_SEVERITY=High |
+                python3 -c '
+import json, sys
+print(" ".join(str(i) for i in sorted({int(json.loads(l)["APPWATCH_INCIDENT"]) for l in sys.stdin if l.strip()})), end=" ")'
 }
