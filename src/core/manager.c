@@ -527,6 +527,23 @@ int manager_build_status(Manager *m, json_t **ret) {
                 return -ENOMEM;
         if (m->analyzer && json_object_set_new(o, "ai", analyzer_status_json(m->analyzer)) < 0)
                 return -ENOMEM;
+        if (m->fixer) {
+                FixerStats fs;
+
+                fixer_get_stats(m->fixer, &fs);
+                if (json_object_set_new(o, "fixes", json_pack(
+                                "{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:b, s:b}",
+                                "runner", m->fix_runner && fix_runner_kind(m->fix_runner) ==
+                                                          FIX_RUNNER_UNIT ? "units" : "children",
+                                "running", (int) fs.running, "queued", (int) fs.queued,
+                                "started", (json_int_t) fs.started,
+                                "resolved", (json_int_t) fs.resolved,
+                                "failed", (json_int_t) fs.failed,
+                                "refused", (json_int_t) fs.refused,
+                                "enabled", m->config->fix_enabled,
+                                "dry_run", m->config->fix_dry_run)) < 0)
+                        return -ENOMEM;
+        }
         *ret = TAKE_PTR(o);
         return 0;
 }

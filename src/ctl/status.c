@@ -118,6 +118,18 @@ watches:
                         printf(" (%s)", reason);
                 printf("\n");
         }
+        json_t *fx = json_object_get(d, "fixes");
+        if (fx)
+                printf("Fixes: %s%s, as %s; %lld running, %lld queued; since start %lld units started, "
+                       "%lld resolved, %lld failed, %lld refused\n",
+                       json_is_true(json_object_get(fx, "enabled")) ? "enabled" : "disabled",
+                       json_is_true(json_object_get(fx, "dry_run")) ? " (dry run)" : "",
+                       strcmp(get_str(fx, "runner"), "units") == 0 ? "transient units" : "children",
+                       (long long) get_int(fx, "running", NULL), (long long) get_int(fx, "queued", NULL),
+                       (long long) get_int(fx, "started", NULL),
+                       (long long) get_int(fx, "resolved", NULL),
+                       (long long) get_int(fx, "failed", NULL),
+                       (long long) get_int(fx, "refused", NULL));
         printf("Incidents: %lld today, %lld open, %lld total\n",
                (long long) get_int(d, "counts", "incidents_today"),
                (long long) get_int(d, "counts", "incidents_open"),

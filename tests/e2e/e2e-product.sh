@@ -234,6 +234,8 @@ if [[ $MODE == ai ]]; then
         distinct=$(inc_field fingerprint | sort -u | wc -l)
         [[ $calls == "$distinct" ]] || fail "the fake Gemini had $calls calls for $distinct distinct failures"
 fi
+[[ $(status_json fixes.runner) == units && $(status_json fixes.resolved) == 3 ]] ||
+        fail "appwatchctl status: fixes $(awctl status --json | json_get fixes)"
 log "three incidents Resolved by fixes ($want_source analysis)"
 
 # --- e) the status and health checks ---------------------------------------------------

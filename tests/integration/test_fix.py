@@ -160,6 +160,11 @@ class Fix(unittest.TestCase):
         out = d.ctl("show", str(inc["id"])).stdout
         self.assertIn("Fix attempts:", out)
         self.assertIn("journalctl -u " + a["unit"], out)
+        st = json.loads(d.ctl("status", "--json").stdout)["fixes"]
+        self.assertEqual((st["runner"], st["started"], st["resolved"], st["failed"], st["running"]),
+                         ("children", 2, 1, 0, 0), st)      # the fix's unit and its verification's
+        self.assertIn("Fixes: enabled, as children; 0 running, 0 queued; since start 2 units started, "
+                      "1 resolved", d.ctl("status").stdout)
 
     def test_scenario1_manual_required(self):
         d = self.daemon([("shop", "flutter", "")])
