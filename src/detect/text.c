@@ -285,15 +285,26 @@ static size_t timestamp_at(const char *s, size_t n, size_t i) {
         return j;
 }
 
-/* Levels whose prefix is dropped; warnings and notices are not among them. */
+/* Levels whose prefix is dropped; warnings and notices are not among them.
+ * Compared by hand, upper-casing ASCII letters only: this runs on every line
+ * that starts with a timestamp or '[', so no strlen() or strncasecmp(). */
 static size_t level_word(const char *s, size_t n, size_t i, bool any_case) {
-        static const char *const words[] = { "CRITICAL", "CRIT", "DEBUG", "ERROR", "ERR", "FATAL",
-                                             "INFO", "SEVERE", "TRACE" };
+        static const struct {
+                char word[9];
+                uint8_t len;
+        } words[] = {
+                { "CRITICAL", 8 }, { "CRIT", 4 }, { "DEBUG", 5 }, { "ERROR", 5 }, { "ERR", 3 },
+                { "FATAL", 5 },    { "INFO", 4 }, { "SEVERE", 6 }, { "TRACE", 5 },
+        };
         size_t from, to;
+        unsigned char c0;
 
         if (i + 3 > n)
                 return 0;
-        switch (any_case ? toupper((unsigned char) s[i]) : s[i]) {
+        c0 = (unsigned char) s[i];
+        if (any_case && c0 >= 'a' && c0 <= 'z')
+                c0 -= 'a' - 'A';
+        switch (c0) {
         case 'C': from = 0, to = 2; break;
         case 'D': from = 2, to = 3; break;
         case 'E': from = 3, to = 5; break;
@@ -304,11 +315,19 @@ static size_t level_word(const char *s, size_t n, size_t i, bool any_case) {
         default: return 0;
         }
         for (size_t k = from; k < to; k++) {
-                size_t l = strlen(words[k]);
+                size_t l = words[k].len, j;
 
-                if (i + l <= n &&
-                    (any_case ? strncasecmp(s + i, words[k], l) : memcmp(s + i, words[k], l)) == 0 &&
-                    (i + l == n || !isalnum((unsigned char) s[i + l])))
+                if (i + l > n)
+                        continue;
+                for (j = 1; j < l; j++) {
+                        unsigned char c = (unsigned char) s[i + j];
+
+                        if (any_case && c >= 'a' && c <= 'z')
+                                c -= 'a' - 'A';
+                        if (c != (unsigned char) words[k].word[j])
+                                break;
+                }
+                if (j == l && (i + l == n || !isalnum((unsigned char) s[i + l])))
                         return l;
         }
         return 0;

@@ -355,6 +355,9 @@ TEST(real_corpus_accuracy_and_auto_fix_safety) {
                         else if (got_sev != want_sev)
                                 printf("SEVERITY %-5s %-40s want %s got %s\n", split_names[split], col[0], col[3],
                                        severity_to_string(got_sev));
+                        else if (strcmp(proposed, col[4]) != 0)
+                                printf("FIX %-5s %-45s want %s got %s\n", split_names[split], col[0], col[4],
+                                       proposed);
                 }
                 if (v.any_auto_fix && strcmp(v.auto_fix, col[4]) != 0) {
                         s->wrong_fix[want]++;

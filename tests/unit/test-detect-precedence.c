@@ -262,6 +262,63 @@ static const Case cases[] = {
           "ModuleNotFoundError: No module named 'src'\n",
           "python_missing_package", "src", "none" },
 
+        { "a capitalised layout folder of the project: no pip install",
+          "ModuleNotFoundError: No module named 'Source'\n",
+          "python_missing_package", "Source", "none" },
+        { "an indented traceback of the project's own package: no pip install",
+          "  Traceback (most recent call last):\n"
+          "    File \"/home/dev/tool/run.py\", line 3, in <module>\n"
+          "      from src.cli import main\n"
+          "  ModuleNotFoundError: No module named 'src'\n",
+          "python_missing_package", "src", "none" },
+
+        /* ---- pub get only when the app's packages were never fetched ---- */
+        { "only the SDK's flutter package unresolved: the SDK is not seen, no pub get",
+          "Target of URI doesn't exist: 'package:flutter/material.dart'.\n",
+          "flutter_dependency", "package:flutter/material.dart", "none" },
+        { "one package unresolved reads like one not declared: no pub get",
+          "Target of URI doesn't exist: 'package:package_info/package_info.dart'.\n"
+          "Try creating the file referenced by the URI, or try using a URI for a file that does exist.\n",
+          "flutter_dependency", "package_info", "none" },
+        { "plain pub without the Flutter SDK: no pub fix",
+          "Resolving dependencies...\n"
+          "Because secondapp depends on flutter_test any from sdk which doesn't exist (the Flutter SDK is not\n"
+          "  available), version solving failed.\n"
+          "\n"
+          "Flutter users should run `flutter packages get` instead of `pub get`.\n",
+          "flutter_dependency", "", "none" },
+        { "git missing for pub's git dependencies: no pub fix",
+          "Cannot find a Git executable.\n"
+          "Please ensure Git is correctly installed.\n"
+          "pub get failed (1; Please ensure Git is correctly installed.)\n",
+          "flutter_dependency", "", "none" },
+
+        /* ---- root cause over headline, more shapes ---- */
+        { "dependencies without null safety under compileFlutterBuildDebug: no build fix",
+          "Error: Cannot run with sound null safety, because the following dependencies\n"
+          "don't support null safety:\n"
+          "\n"
+          " - package:simple_animations\n"
+          "\n"
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:compileFlutterBuildDebug'.\n"
+          "> Process 'command 'C:\\flutter\\bin\\flutter.bat'' finished with non-zero exit value 1\n"
+          "\n"
+          "BUILD FAILED in 1m 31s\n",
+          "flutter_version_conflict", "sound null safety", "none" },
+        { "gradlew without its execute bit is a permission problem, not a build failure",
+          "ProcessException: ProcessException: Permission denied\n"
+          "  Command: /home/dev/app/android/gradlew -v\n",
+          "permission", "Permission denied", "none" },
+        { "an Anthropic API overloaded (529)",
+          "API Error: 529 {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n",
+          "api_unavailable", "529", "none" },
+        { "a Google API's own 500 (INTERNAL)",
+          "Error: [500 Internal Server Error] An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting\n",
+          "api_unavailable", "internal error", "none" },
+
         /* ---- controls: the fixable twins keep their fix ---- */
         { "packages never fetched keep pub get",
           "Error: Could not resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
