@@ -280,12 +280,10 @@ static const Case cases[] = {
           "Target of URI doesn't exist: 'package:package_info/package_info.dart'.\n"
           "Try creating the file referenced by the URI, or try using a URI for a file that does exist.\n",
           "flutter_dependency", "package_info", "none" },
-        { "plain pub without the Flutter SDK: no pub fix",
+        { "plain pub without the Flutter SDK, pub's message wrapped: no pub fix",
           "Resolving dependencies...\n"
           "Because secondapp depends on flutter_test any from sdk which doesn't exist (the Flutter SDK is not\n"
-          "  available), version solving failed.\n"
-          "\n"
-          "Flutter users should run `flutter packages get` instead of `pub get`.\n",
+          "  available), version solving failed.\n",
           "flutter_dependency", "", "none" },
         { "git missing for pub's git dependencies: no pub fix",
           "Cannot find a Git executable.\n"
