@@ -445,6 +445,9 @@ static BlockKind block_start(const char *l, size_t n, uint32_t hints, int *ret_s
         *ret_sub = 0;
         *ret_done = false;
 
+        /* most lines hold none of the literals that can start a block */
+        if (hints == 0)
+                return BLOCK_NONE;
         if ((hints & DETECT_HINT_PY_TRACEBACK) && CONTAINS(l, n, "Traceback (most recent call last):"))
                 return BLOCK_PY;
         if ((hints & DETECT_HINT_PY_FILE) && is_py_file_line(l, n))

@@ -6,13 +6,6 @@
  * over a line yields the set of rules that might match it and the block kinds
  * it might start, so PCRE2 only runs on candidate blocks. Built once when the
  * rules are sealed; read-only afterwards and safe to share between threads.
- *
- * Most bytes of a log start no literal. The scan therefore skips ahead on a
- * table of the byte pairs (as classes) that begin some literal, and runs the
- * automaton only from such a pair until it is back at a state of depth one
- * or less, i.e. until no literal is half-way matched. Skipping is a load and
- * a test a byte with no chain through the automaton's state, which is what
- * bounds the automaton's speed.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,9 +16,6 @@
 #include "shared/cleanup.h"
 
 #define OUT_FLAG UINT32_C(0x80000000)
-/* the edge leads to a state of depth 0 or 1: nothing is half-way matched */
-#define SHALLOW_FLAG UINT32_C(0x40000000)
-#define STATE_MASK (~(OUT_FLAG | SHALLOW_FLAG))
 
 static const struct {
         const char *literal;
@@ -63,10 +53,6 @@ struct DetectPrefilter {
         OutSet *sets;
         uint32_t n_sets;
         size_t n_words;
-        /* bit cls(a) * 256 + cls(b): a literal begins with the bytes a, b
-         * (for a one-byte literal a: with a and any byte) */
-        uint8_t pair[256 * 256 / 8];
-        bool single[256];                       /* by class: a one-byte literal */
 };
 
 typedef struct Builder {
@@ -78,23 +64,6 @@ typedef struct Builder {
         uint32_t n_states, cap;
         size_t n_words;
 } Builder;
-
-static void mark_literal(DetectPrefilter *p, const char *lit) {
-        size_t l = strlen(lit);
-        uint32_t a;
-
-        if (l == 0)
-                return;
-        a = p->cls[(uint8_t) lit[0]];
-        if (l == 1) {
-                p->single[a] = true;
-                for (uint32_t b = 0; b < 256; b++)
-                        p->pair[(a * 256 + b) / 8] |= (uint8_t) (1u << ((a * 256 + b) % 8));
-                return;
-        }
-        uint32_t k = a * 256 + p->cls[(uint8_t) lit[1]];
-        p->pair[k / 8] |= (uint8_t) (1u << (k % 8));
-}
 
 static int builder_new_state(Builder *b, uint32_t *ret) {
         if (b->n_states == b->cap) {
@@ -172,7 +141,6 @@ size_t detect_prefilter_states(const DetectPrefilter *p) {
 
 static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
         _cleanup_free_ uint32_t *queue = NULL;
-        _cleanup_free_ uint8_t *depth = NULL;
         Builder b = { .n_words = rules->n_words };
         uint32_t root, head = 0, tail = 0;
         int r;
@@ -210,20 +178,9 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
                         goto finish;
         }
 
-        for (size_t i = 0; i < rules->n_rules; i++)
-                for (size_t j = 0; j < rules->rules[i]->n_literals; j++)
-                        mark_literal(p, rules->rules[i]->literals[j]);
-        for (size_t i = 0; i < ELEMENTSOF(hint_literals); i++)
-                mark_literal(p, hint_literals[i].literal);
-
         /* Breadth-first: failure links, merged outputs, and the dense DFA. */
         b.fail = calloc(b.n_states, sizeof(uint32_t));
         queue = calloc(b.n_states, sizeof(uint32_t));
-        depth = calloc(b.n_states, sizeof(uint8_t));
-        if (!depth) {
-                r = -ENOMEM;
-                goto finish;
-        }
         p->delta = calloc((size_t) b.n_states * b.n_cls, sizeof(uint32_t));
         p->out = calloc(b.n_states, sizeof(uint32_t));
         if (!b.fail || !queue || !p->delta || !p->out) {
@@ -247,7 +204,6 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
                                         b.bits[(size_t) t * b.n_words + w] |=
                                                 b.bits[(size_t) b.fail[t] * b.n_words + w];
                                 b.hints[t] |= b.hints[b.fail[t]];
-                                depth[t] = depth[s] < UINT8_MAX ? depth[s] + 1 : UINT8_MAX;
                                 p->delta[(size_t) s * b.n_cls + c] = (uint32_t) t * b.n_cls;
                                 queue[tail++] = (uint32_t) t;
                         } else
@@ -296,8 +252,6 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
 
                 if (p->out[t] != UINT32_MAX)
                         p->delta[i] |= OUT_FLAG;
-                if (depth[t] <= 1)
-                        p->delta[i] |= SHALLOW_FLAG;
         }
         r = 0;
 finish:
@@ -319,49 +273,29 @@ int detect_prefilter_new(const DetectRules *rules, DetectPrefilter **ret) {
         return 0;
 }
 
-static inline bool pair_begins(const DetectPrefilter *p, uint32_t a, uint32_t b) {
-        uint32_t k = a * 256 + b;
-        return p->pair[k / 8] & (1u << (k % 8));
-}
-
 uint32_t detect_prefilter_scan(const DetectPrefilter *p, const char *s, size_t n, uint64_t *bits) {
         const uint32_t *delta = p->delta;
         const uint8_t *cls = p->cls;
         const uint8_t *u = (const uint8_t *) s;
-        uint32_t hints = 0;
-        size_t i = 0;
+        uint32_t st = 0, hints = 0;
 
-        while (i < n) {
-                uint32_t st = 0, a = cls[u[i]];
+        for (size_t i = 0; i < n; i++) {
+                /* The byte's column first, then the state's row in it: the
+                 * column does not depend on the state, so each step waits
+                 * only for the previous step's load (delta[st + c] puts the
+                 * add on that chain too: a cycle a byte). */
+                const uint32_t *column = delta + cls[u[i]];
 
-                /* Skip positions where no literal begins. */
-                for (; i + 1 < n; i++) {
-                        uint32_t b = cls[u[i + 1]];
+                /* keeps the compiler from folding the two adds back together */
+                __asm__("" : "+r"(column));
+                st = column[st];
+                if (_unlikely_(st & OUT_FLAG)) {
+                        st &= ~OUT_FLAG;
+                        const OutSet *o = &p->sets[p->out[st / p->n_cls]];
 
-                        if (pair_begins(p, a, b))
-                                break;
-                        a = b;
-                }
-                if (i + 1 == n && !p->single[a])
-                        break;
-                /* Run the automaton from here until nothing is half-way matched. */
-                for (; i < n; i++) {
-                        uint32_t e = delta[st + cls[u[i]]];
-
-                        st = e & STATE_MASK;
-                        if (_unlikely_(e & OUT_FLAG)) {
-                                const OutSet *o = &p->sets[p->out[st / p->n_cls]];
-
-                                hints |= o->hints;
-                                for (size_t w = 0; w < p->n_words; w++)
-                                        bits[w] |= o->bits[w];
-                        }
-                        /* At depth one only u[i] itself may begin a literal:
-                         * go on only if the pair at i does. */
-                        if ((e & SHALLOW_FLAG) && !(i + 1 < n && pair_begins(p, cls[u[i]], cls[u[i + 1]]))) {
-                                i++;
-                                break;
-                        }
+                        hints |= o->hints;
+                        for (size_t w = 0; w < p->n_words; w++)
+                                bits[w] |= o->bits[w];
                 }
         }
         return hints;

@@ -285,26 +285,15 @@ static size_t timestamp_at(const char *s, size_t n, size_t i) {
         return j;
 }
 
-/* Levels whose prefix is dropped; warnings and notices are not among them.
- * Compared by hand, upper-casing ASCII letters only: this runs on every line
- * that starts with a timestamp or '[', so no strlen() or strncasecmp(). */
+/* Levels whose prefix is dropped; warnings and notices are not among them. */
 static size_t level_word(const char *s, size_t n, size_t i, bool any_case) {
-        static const struct {
-                char word[9];
-                uint8_t len;
-        } words[] = {
-                { "CRITICAL", 8 }, { "CRIT", 4 }, { "DEBUG", 5 }, { "ERROR", 5 }, { "ERR", 3 },
-                { "FATAL", 5 },    { "INFO", 4 }, { "SEVERE", 6 }, { "TRACE", 5 },
-        };
+        static const char *const words[] = { "CRITICAL", "CRIT", "DEBUG", "ERROR", "ERR", "FATAL",
+                                             "INFO", "SEVERE", "TRACE" };
         size_t from, to;
-        unsigned char c0;
 
         if (i + 3 > n)
                 return 0;
-        c0 = (unsigned char) s[i];
-        if (any_case && c0 >= 'a' && c0 <= 'z')
-                c0 -= 'a' - 'A';
-        switch (c0) {
+        switch (any_case ? toupper((unsigned char) s[i]) : s[i]) {
         case 'C': from = 0, to = 2; break;
         case 'D': from = 2, to = 3; break;
         case 'E': from = 3, to = 5; break;
@@ -315,19 +304,11 @@ static size_t level_word(const char *s, size_t n, size_t i, bool any_case) {
         default: return 0;
         }
         for (size_t k = from; k < to; k++) {
-                size_t l = words[k].len, j;
+                size_t l = strlen(words[k]);
 
-                if (i + l > n)
-                        continue;
-                for (j = 1; j < l; j++) {
-                        unsigned char c = (unsigned char) s[i + j];
-
-                        if (any_case && c >= 'a' && c <= 'z')
-                                c -= 'a' - 'A';
-                        if (c != (unsigned char) words[k].word[j])
-                                break;
-                }
-                if (j == l && (i + l == n || !isalnum((unsigned char) s[i + l])))
+                if (i + l <= n &&
+                    (any_case ? strncasecmp(s + i, words[k], l) : memcmp(s + i, words[k], l)) == 0 &&
+                    (i + l == n || !isalnum((unsigned char) s[i + l])))
                         return l;
         }
         return 0;
@@ -442,6 +423,20 @@ static size_t logcat_prefix(const char *s, size_t n) {
 
 /* First bytes of log_prefix()'s prefixes: '[', digits, capitals. */
 static const bool prefix_start[256] = {
+        ['['] = true,
+        ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
+        ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
+        ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
+        ['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
+        ['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
+        ['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
+        ['Y'] = true, ['Z'] = true,
+};
+
+/* First bytes of any decoration detect_line_clean() strips: a quote, a
+ * fence, a frame (UTF-8 lead byte of the box characters) or a prefix. */
+static const bool decoration_start[256] = {
+        ['>'] = true, ['`'] = true, ['~'] = true, [0xe2] = true,
         ['['] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
         ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
@@ -650,6 +645,11 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 end = n;
         }
         if (end == 0)
+                goto done;
+        /* Most lines start with a lower-case letter, white space or
+         * punctuation that begins no decoration, and are shorter than a
+         * terminal: one table look-up, and they are used as they are. */
+        if (end < DETECT_WRAP_COLUMNS && !decoration_start[(unsigned char) d[0]])
                 goto done;
 
         /* Decorations, outermost first. The common undecorated line costs a
