@@ -317,6 +317,20 @@ static const Case cases[] = {
           "Error: [500 Internal Server Error] An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting\n",
           "api_unavailable", "internal error", "none" },
 
+        { "pytest's margin before a missing distribution keeps pip install",
+          "E   ModuleNotFoundError: No module named 'yaml'\n",
+          "python_missing_package", "yaml", "pip_install:PyYAML" },
+        { "pytest's margin before a syntax error",
+          "E     File \"/home/dev/app/tests/test_io.py\", line 7\n"
+          "E       print 'x'\n"
+          "E   SyntaxError: Missing parentheses in call to 'print'\n",
+          "python_syntax", "SyntaxError", "none" },
+        { "an exception as IPython prints it",
+          "---------------------------------------------------------------------------\n"
+          "KeyError                                  Traceback (most recent call last)\n"
+          "<ipython-input-6-e0fb424d12b5> in <module>()\n",
+          "python_runtime", "KeyError", "none" },
+
         /* ---- controls: the fixable twins keep their fix ---- */
         { "packages never fetched keep pub get",
           "Error: Could not resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
