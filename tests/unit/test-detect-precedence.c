@@ -331,6 +331,22 @@ static const Case cases[] = {
           "<ipython-input-6-e0fb424d12b5> in <module>()\n",
           "python_runtime", "KeyError", "none" },
 
+        { "Swift cannot find the Flutter module: an Xcode build failure, no fix",
+          "/Users/dev/app/ios/Runner/AppDelegate.swift:2:8: error: No such module 'Flutter'\n",
+          "ios_pods", "No such module", "none" },
+        { "a Dart front-end message without its file",
+          "Error: The method 'fromJson' isn't defined for the class 'Account'.\n",
+          "dart_syntax", "fromJson", "none" },
+        { "Gradle over a Java version mismatch: a build failure, no flutter clean",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Could not open cp_settings generic class cache for settings file '/home/dev/app/android/settings.gradle' (/home/dev/.gradle/caches/7.4/scripts/4u8ftv).\n"
+          "> BUG! exception in phase 'semantic analysis' in source unit '_BuildScript_' Unsupported class file major version 65\n"
+          "\n"
+          "BUILD FAILED in 1s\n",
+          "flutter_build", "", "none" },
+
         /* ---- controls: the fixable twins keep their fix ---- */
         { "packages never fetched keep pub get",
           "Error: Could not resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
