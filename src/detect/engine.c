@@ -1362,7 +1362,9 @@ static int pending_keep(Stream *s, const char *raw, size_t len, uint64_t rt) {
                 s->n_pending++;
                 s->pending_dirty = true;
         }
-        pending_trim(s);
+        /* nothing kept (most lines, outside any block): nothing to trim */
+        if (s->n_pending > 0)
+                pending_trim(s);
         return 0;
 }
 

@@ -615,17 +615,53 @@ static int strip_ansi(DetectBuf *b, const char *line, size_t n, const char *esc)
         return 0;
 }
 
+/* Whether s[0..n) holds a CR or an ESC, sixteen bytes at a time (through
+ * the compiler's vector extension, as in detect_display_columns()): one
+ * pass instead of a memrchr() and a memchr() on every line, and most lines
+ * hold neither. */
+static bool has_cr_or_esc(const char *s, size_t n) {
+        typedef unsigned char V16 __attribute__((__vector_size__(16)));
+        const unsigned char *u = (const unsigned char *) s;
+        size_t i = 0;
+
+        if (n >= 16)
+                for (;;) {
+                        V16 v, m;
+                        uint64_t lo, hi;
+
+                        /* the last block overlaps the one before: no byte loop */
+                        if (i + 16 > n)
+                                i = n - 16;
+                        memcpy(&v, u + i, 16);
+                        m = (V16) ((v == '\r') | (v == 0x1b));
+                        memcpy(&lo, &m, 8);
+                        memcpy(&hi, (const char *) &m + 8, 8);
+                        if (lo | hi)
+                                return true;
+                        i += 16;
+                        if (i >= n)
+                                return false;
+                }
+        for (; i < n; i++)
+                if (u[i] == '\r' || u[i] == 0x1b)
+                        return true;
+        return false;
+}
+
 int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret) {
         DetectLineInfo info = {};
         bool framed = false;
-        const char *cr, *esc, *d;
+        const char *cr = NULL, *esc = NULL, *d;
+        bool special;
         size_t start = 0, end;
         int r;
 
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 n--;
+        special = has_cr_or_esc(line, n);
         /* "progress\rprogress\rfinal": the terminal shows what follows the last CR. */
-        cr = memrchr(line, '\r', n);
+        if (special)
+                cr = memrchr(line, '\r', n);
         if (cr) {
                 size_t skip = (size_t) (cr - line) + 1;
                 line += skip;
@@ -633,7 +669,8 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         }
         /* Without escape sequences (most lines) the line is used in place:
          * every step below only moves the start and the end. */
-        esc = memchr(line, 0x1b, n);
+        if (special)
+                esc = memchr(line, 0x1b, n);
         if (esc) {
                 r = strip_ansi(b, line, n, esc);
                 if (r < 0)
