@@ -421,9 +421,24 @@ static size_t logcat_prefix(const char *s, size_t n) {
         return i < n && s[i] == ' ' ? i + 1 : i;
 }
 
-/* First bytes of log_prefix()'s prefixes: '[', digits, capitals. */
+/* Docker BuildKit (plain progress): "#12 3.456 " before each line a step prints. */
+static size_t buildkit_prefix(const char *s, size_t n) {
+        size_t i = skip_digits(s, n, 1), d;
+
+        if (i == 1 || i >= n || s[i] != ' ')
+                return 0;
+        d = skip_digits(s, n, i + 1);
+        if (d == i + 1 || d >= n || s[d] != '.')
+                return 0;
+        i = skip_digits(s, n, d + 1);
+        if (i == d + 1 || (i < n && s[i] != ' '))
+                return 0;
+        return i < n ? i + 1 : i;
+}
+
+/* First bytes of log_prefix()'s prefixes: '[', '#', digits, capitals. */
 static const bool prefix_start[256] = {
-        ['['] = true,
+        ['['] = true, ['#'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
         ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
         ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
@@ -437,7 +452,7 @@ static const bool prefix_start[256] = {
  * fence, a frame (UTF-8 lead byte of the box characters) or a prefix. */
 static const bool decoration_start[256] = {
         ['>'] = true, ['`'] = true, ['~'] = true, [0xe2] = true,
-        ['['] = true,
+        ['['] = true, ['#'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
         ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
         ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
@@ -463,6 +478,8 @@ static size_t log_prefix(const char *s, size_t n) {
                         return k;
                 return timestamp_prefix(s, n);
         }
+        if (s[0] == '#')
+                return buildkit_prefix(s, n);
         if (s[1 < n ? 1 : 0] == '/')
                 return logcat_prefix(s, n);
         return 0;
