@@ -347,6 +347,14 @@ static const Case cases[] = {
           "BUILD FAILED in 1s\n",
           "flutter_build", "", "none" },
 
+        { "pip refused by a localized EACCES is a permission problem, not a resolution one",
+          "ERROR: Could not install packages due to an OSError: [Errno 13] Permiso denegado: 'RECORD'\n"
+          "Consider using the `--user` option or check the permissions.\n",
+          "permission", "", "none" },
+        { "a bare exception line without its traceback",
+          "TypeError: 'NoneType' object is not subscriptable\n",
+          "python_runtime", "TypeError", "none" },
+
         /* ---- controls: the fixable twins keep their fix ---- */
         { "packages never fetched keep pub get",
           "Error: Could not resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
