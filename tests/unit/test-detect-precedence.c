@@ -355,6 +355,12 @@ static const Case cases[] = {
           "TypeError: 'NoneType' object is not subscriptable\n",
           "python_runtime", "TypeError", "none" },
 
+        { "the front end's 'Compiler failed on' over Gradle's headline: the code, not the build",
+          "Compiler failed on /home/dev/app/lib/main.dart\n"
+          "Running Gradle task 'assembleDebug'... Done                        10.8s\n"
+          "Gradle task assembleDebug failed with exit code 1\n",
+          "dart_syntax", "Compiler failed on", "none" },
+
         /* ---- controls: the fixable twins keep their fix ---- */
         { "packages never fetched keep pub get",
           "Error: Could not resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
