@@ -291,6 +291,12 @@ static const Case cases[] = {
           "pub get failed (1; Please ensure Git is correctly installed.)\n",
           "flutter_dependency", "", "none" },
 
+        { "no pubspec.yaml where pub looks: no pub get",
+          "Running \"flutter pub get\" in app...\n"
+          "Could not find a file named \"pubspec.yaml\" in \"/home/dev/app/packages/ui_kit\".\n"
+          "pub get failed (66)\n",
+          "flutter_dependency", "pubspec.yaml", "none" },
+
         /* ---- root cause over headline, more shapes ---- */
         { "dependencies without null safety under compileFlutterBuildDebug: no build fix",
           "Error: Cannot run with sound null safety, because the following dependencies\n"
