@@ -190,7 +190,7 @@ static const Case cases[] = {
           "\n"
           "* What went wrong:\n"
           "Execution failed for task ':app:compileFlutterBuildDebug'.\n"
-          "> Could not read workspace metadata from /home/dev/.gradle/caches/transforms-3/0a1b/metadata.bin\n"
+          "> Stale file '/home/dev/app/build/app/intermediates/merged.dir/values/values.xml' is located outside of the allowed root paths.\n"
           "  The pubspec.lock file has changed since the .dart_tool/package_config.json file was generated, please run \"flutter pub get\" again.\n"
           "\n"
           "BUILD FAILED in 3s\n",
@@ -297,6 +297,11 @@ static const Case cases[] = {
           "pub get failed (66)\n",
           "flutter_dependency", "pubspec.yaml", "none" },
 
+        { "Gradle's workspace metadata in a project's .gradle/<version>: no flutter clean",
+          "FAILURE: Build failed with an exception.\n"
+          "* What went wrong:\n"
+          "java.io.UncheckedIOException: Could not read workspace metadata from /home/dev/app/android/.gradle/8.6/dependencies-accessors/6c0c05/metadata.bin\n",
+          "flutter_build_cache", "", "none" },
         /* ---- root cause over headline, more shapes ---- */
         { "dependencies without null safety under compileFlutterBuildDebug: no build fix",
           "Error: Cannot run with sound null safety, because the following dependencies\n"
