@@ -97,7 +97,7 @@ static const Case cases[] = {
           "  http ^0.13.0 is forbidden.\n"
           "So, because app depends on firebase_core ^2.4.0, version solving failed.\n"
           "pub get failed (1; So, because app depends on firebase_core ^2.4.0, version solving failed.)\n",
-          1, { { "flutter_version_conflict", 2, 4, "version solving failed", "flutter_pub_upgrade", true } } },
+          1, { { "flutter_version_conflict", 2, 4, "version solving failed", "none", false } } },
         { "pub package that does not exist",
           "Because app depends on htttp any which doesn't exist (could not find package htttp at https://pub.dev), version solving failed.\n",
           1, { { "flutter_dependency", 1, 1, "htttp", "none", false } } },

@@ -380,10 +380,17 @@ static const Case cases[] = {
         { "pubspec.lock newer than the package config keeps pub get",
           "The pubspec.lock file has changed since the .dart_tool/package_config.json file was generated, please run \"flutter pub get\" again.\n",
           "flutter_dependency", "pubspec.lock", "flutter_pub_get" },
-        { "a conflict among the app's own packages keeps pub upgrade",
+        { "a conflict among the app's own constraints: no pub upgrade (it keeps the same constraints)",
           "Because app depends on foo ^2.0.0 which depends on bar ^3.0.0, bar ^3.0.0 is required.\n"
           "So, because app depends on bar ^2.1.0, version solving failed.\n",
-          "flutter_version_conflict", "version solving failed", "flutter_pub_upgrade" },
+          "flutter_version_conflict", "version solving failed", "none" },
+        { "pub's own suggestion to change a constraint: no pub upgrade",
+          "Because example depends on chat_ui_kit from path which depends on intl ^0.18.0, intl ^0.18.0 is required.\n"
+          "So, because example depends on intl ^0.17.0, version solving failed.\n"
+          "\n"
+          "You can try the following suggestion to make the pubspec resolve:\n"
+          "* Try upgrading your constraint on intl: flutter pub add dev:intl:^0.18.1\n",
+          "flutter_version_conflict", "version solving failed", "none" },
         { "stale project build outputs keep flutter clean",
           "FAILURE: Build failed with an exception.\n"
           "\n"
