@@ -302,6 +302,18 @@ static const Case cases[] = {
           "* What went wrong:\n"
           "java.io.UncheckedIOException: Could not read workspace metadata from /home/dev/app/android/.gradle/8.6/dependencies-accessors/6c0c05/metadata.bin\n",
           "flutter_build_cache", "", "none" },
+        { "Xcode's stale-file warning under an Xcode failure: no flutter clean",
+          "Failed to build iOS app\n"
+          "Error output from Xcode build:\n"
+          "\xe2\x86\xb3\n"
+          "    ** BUILD FAILED **\n"
+          "\n"
+          "Xcode's output:\n"
+          "\xe2\x86\xb3\n"
+          "    warning: Stale file '/Users/dev/Library/Developer/Xcode/DerivedData/Runner-abc/Build/Products/Debug/a.png' is located outside of the allowed root paths.\n"
+          "    note: Using new build system\n",
+          "ios_pods", "", "none" },
+
         /* ---- root cause over headline, more shapes ---- */
         { "dependencies without null safety under compileFlutterBuildDebug: no build fix",
           "Error: Cannot run with sound null safety, because the following dependencies\n"
