@@ -834,10 +834,12 @@ static const struct {
         { "requests", "requests" },
 };
 
-/* Modules pip cannot provide (they come with the interpreter or the OS) or
- * whose top-level name does not tell which distribution is meant. */
+/* Modules pip cannot provide (they come with the interpreter or the OS, or
+ * are pip itself: a missing pip cannot install anything) or whose top-level
+ * name does not tell which distribution is meant. */
 static const char *const python_not_pip[] = {
         "tkinter", "_tkinter", "_ctypes", "_sqlite3", "_ssl", "_bz2", "_lzma", "readline",
+        "pip", "ensurepip", "venv", "lib2to3", "sqlite3", "ssl", "ctypes", "curses",
         "google", "azure", "apt", "gi", "dbus", "app", "src", "main", "config", "utils", "tests",
 };
 

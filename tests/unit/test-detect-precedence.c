@@ -214,6 +214,16 @@ static const Case cases[] = {
           "Because app depends on foo ^9.0.0 which doesn't match any versions, version solving failed.\n",
           "flutter_version_conflict", "doesn't match any versions", "none" },
 
+        { "pip itself missing: pip install cannot run",
+          "Traceback (most recent call last):\n"
+          "  File \"/usr/bin/pip3\", line 9, in <module>\n"
+          "    from pip import main\n"
+          "ModuleNotFoundError: No module named 'pip'\n",
+          "python_missing_package", "pip", "none" },
+        { "a standard-library module the OS split off (venv): no pip install",
+          "ModuleNotFoundError: No module named 'venv'\n",
+          "python_missing_package", "venv", "none" },
+
         /* ---- pub get only when the app's packages were never fetched ---- */
         { "the app's own package name does not resolve: no pub get",
           "lib/main.dart:1:8: Error: Not found: 'package:my_app/models/user.dart'\n"
