@@ -32,12 +32,13 @@
 
 /* Pass thresholds on the real-world corpus, in percent and counts: what the
  * rules tuned on the tune split achieve (issue 12), so that a change that
- * loses any of it fails. Tune: 178/180 categories, no false alarm.
- * Held out: 97/111 categories (87.4%), no false alarm. Issue 12 asks for 95%
- * on the held-out split; that is not reached, and the held-out split is not
- * to be tuned on to reach it. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 98.5
-#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 87.0
+ * loses any of it fails. Tune: 384/387 categories (99.2%), no false alarm.
+ * Held out, scored once after tuning: 100/111 categories (90.1%), no false
+ * alarm (before: 97/111, 87.4%). Issue 12 asks for 95% on the held-out
+ * split; that is not reached, and the held-out split is not to be tuned on
+ * to reach it. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 99.0
+#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 90.0
 #define REAL_MAX_FALSE_ALARMS_TUNE 0u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
