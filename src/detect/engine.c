@@ -445,6 +445,9 @@ static BlockKind block_start(const char *l, size_t n, uint32_t hints, int *ret_s
         *ret_sub = 0;
         *ret_done = false;
 
+        /* most lines hold none of the literals that can start a block */
+        if (hints == 0)
+                return BLOCK_NONE;
         if ((hints & DETECT_HINT_PY_TRACEBACK) && CONTAINS(l, n, "Traceback (most recent call last):"))
                 return BLOCK_PY;
         if ((hints & DETECT_HINT_PY_FILE) && is_py_file_line(l, n))
@@ -1359,7 +1362,9 @@ static int pending_keep(Stream *s, const char *raw, size_t len, uint64_t rt) {
                 s->n_pending++;
                 s->pending_dirty = true;
         }
-        pending_trim(s);
+        /* nothing kept (most lines, outside any block): nothing to trim */
+        if (s->n_pending > 0)
+                pending_trim(s);
         return 0;
 }
 

@@ -280,7 +280,15 @@ uint32_t detect_prefilter_scan(const DetectPrefilter *p, const char *s, size_t n
         uint32_t st = 0, hints = 0;
 
         for (size_t i = 0; i < n; i++) {
-                st = delta[st + cls[u[i]]];
+                /* The byte's column first, then the state's row in it: the
+                 * column does not depend on the state, so each step waits
+                 * only for the previous step's load (delta[st + c] puts the
+                 * add on that chain too: a cycle a byte). */
+                const uint32_t *column = delta + cls[u[i]];
+
+                /* keeps the compiler from folding the two adds back together */
+                __asm__("" : "+r"(column));
+                st = column[st];
                 if (_unlikely_(st & OUT_FLAG)) {
                         st &= ~OUT_FLAG;
                         const OutSet *o = &p->sets[p->out[st / p->n_cls]];

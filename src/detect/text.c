@@ -421,9 +421,38 @@ static size_t logcat_prefix(const char *s, size_t n) {
         return i < n && s[i] == ' ' ? i + 1 : i;
 }
 
-/* First bytes of log_prefix()'s prefixes: '[', digits, capitals. */
+/* Docker BuildKit (plain progress): "#12 3.456 " before each line a step prints. */
+static size_t buildkit_prefix(const char *s, size_t n) {
+        size_t i = skip_digits(s, n, 1), d;
+
+        if (i == 1 || i >= n || s[i] != ' ')
+                return 0;
+        d = skip_digits(s, n, i + 1);
+        if (d == i + 1 || d >= n || s[d] != '.')
+                return 0;
+        i = skip_digits(s, n, d + 1);
+        if (i == d + 1 || (i < n && s[i] != ' '))
+                return 0;
+        return i < n ? i + 1 : i;
+}
+
+/* First bytes of log_prefix()'s prefixes: '[', '#', digits, capitals. */
 static const bool prefix_start[256] = {
-        ['['] = true,
+        ['['] = true, ['#'] = true,
+        ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
+        ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
+        ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
+        ['G'] = true, ['H'] = true, ['I'] = true, ['J'] = true, ['K'] = true, ['L'] = true,
+        ['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
+        ['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
+        ['Y'] = true, ['Z'] = true,
+};
+
+/* First bytes of any decoration detect_line_clean() strips: a quote, a
+ * fence, a frame (UTF-8 lead byte of the box characters) or a prefix. */
+static const bool decoration_start[256] = {
+        ['>'] = true, ['`'] = true, ['~'] = true, [0xe2] = true,
+        ['['] = true, ['#'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
         ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
         ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
@@ -449,6 +478,8 @@ static size_t log_prefix(const char *s, size_t n) {
                         return k;
                 return timestamp_prefix(s, n);
         }
+        if (s[0] == '#')
+                return buildkit_prefix(s, n);
         if (s[1 < n ? 1 : 0] == '/')
                 return logcat_prefix(s, n);
         return 0;
@@ -601,17 +632,53 @@ static int strip_ansi(DetectBuf *b, const char *line, size_t n, const char *esc)
         return 0;
 }
 
+/* Whether s[0..n) holds a CR or an ESC, sixteen bytes at a time (through
+ * the compiler's vector extension, as in detect_display_columns()): one
+ * pass instead of a memrchr() and a memchr() on every line, and most lines
+ * hold neither. */
+static bool has_cr_or_esc(const char *s, size_t n) {
+        typedef unsigned char V16 __attribute__((__vector_size__(16)));
+        const unsigned char *u = (const unsigned char *) s;
+        size_t i = 0;
+
+        if (n >= 16)
+                for (;;) {
+                        V16 v, m;
+                        uint64_t lo, hi;
+
+                        /* the last block overlaps the one before: no byte loop */
+                        if (i + 16 > n)
+                                i = n - 16;
+                        memcpy(&v, u + i, 16);
+                        m = (V16) ((v == '\r') | (v == 0x1b));
+                        memcpy(&lo, &m, 8);
+                        memcpy(&hi, (const char *) &m + 8, 8);
+                        if (lo | hi)
+                                return true;
+                        i += 16;
+                        if (i >= n)
+                                return false;
+                }
+        for (; i < n; i++)
+                if (u[i] == '\r' || u[i] == 0x1b)
+                        return true;
+        return false;
+}
+
 int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret) {
         DetectLineInfo info = {};
         bool framed = false;
-        const char *cr, *esc, *d;
+        const char *cr = NULL, *esc = NULL, *d;
+        bool special;
         size_t start = 0, end;
         int r;
 
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 n--;
+        special = has_cr_or_esc(line, n);
         /* "progress\rprogress\rfinal": the terminal shows what follows the last CR. */
-        cr = memrchr(line, '\r', n);
+        if (special)
+                cr = memrchr(line, '\r', n);
         if (cr) {
                 size_t skip = (size_t) (cr - line) + 1;
                 line += skip;
@@ -619,7 +686,8 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         }
         /* Without escape sequences (most lines) the line is used in place:
          * every step below only moves the start and the end. */
-        esc = memchr(line, 0x1b, n);
+        if (special)
+                esc = memchr(line, 0x1b, n);
         if (esc) {
                 r = strip_ansi(b, line, n, esc);
                 if (r < 0)
@@ -631,6 +699,11 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 end = n;
         }
         if (end == 0)
+                goto done;
+        /* Most lines start with a lower-case letter, white space or
+         * punctuation that begins no decoration, and are shorter than a
+         * terminal: one table look-up, and they are used as they are. */
+        if (end < DETECT_WRAP_COLUMNS && !decoration_start[(unsigned char) d[0]])
                 goto done;
 
         /* Decorations, outermost first. The common undecorated line costs a
@@ -761,10 +834,12 @@ static const struct {
         { "requests", "requests" },
 };
 
-/* Modules pip cannot provide (they come with the interpreter or the OS) or
- * whose top-level name does not tell which distribution is meant. */
+/* Modules pip cannot provide (they come with the interpreter or the OS, or
+ * are pip itself: a missing pip cannot install anything) or whose top-level
+ * name does not tell which distribution is meant. */
 static const char *const python_not_pip[] = {
         "tkinter", "_tkinter", "_ctypes", "_sqlite3", "_ssl", "_bz2", "_lzma", "readline",
+        "pip", "ensurepip", "venv", "lib2to3", "sqlite3", "ssl", "ctypes", "curses",
         "google", "azure", "apt", "gi", "dbus", "app", "src", "main", "config", "utils", "tests",
 };
 

@@ -32,12 +32,13 @@
 
 /* Pass thresholds on the real-world corpus, in percent and counts: what the
  * rules tuned on the tune split achieve (issue 12), so that a change that
- * loses any of it fails. Tune: 178/180 categories, no false alarm.
- * Held out: 97/111 categories (87.4%), no false alarm. Issue 12 asks for 95%
- * on the held-out split; that is not reached, and the held-out split is not
- * to be tuned on to reach it. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 98.5
-#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 87.0
+ * loses any of it fails. Tune: 384/387 categories (99.2%), no false alarm.
+ * Held out, scored once after tuning: 100/111 categories (90.1%), no false
+ * alarm (before: 97/111, 87.4%). Issue 12 asks for 95% on the held-out
+ * split; that is not reached, and the held-out split is not to be tuned on
+ * to reach it. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 99.0
+#define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 90.0
 #define REAL_MAX_FALSE_ALARMS_TUNE 0u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
@@ -47,13 +48,14 @@
  * list cannot go stale), and any wrong fix not listed here fails the test.
  * Fix the rules, then delete the entry. */
 static const char *const KNOWN_WRONG_FIX[] = {
-        /* Held out, so their contents were not read; the rules for their
-         * classes (python_own_module_missing, pub_flutter_sdk_unavailable)
-         * were written from the tune split and do not catch them. */
+        /* Held out, so its contents were not read; the rule for its class
+         * (python_own_module_missing) was written from the tune split and
+         * does not catch it. "251-pub-no-flutter-sdk.log" (pub upgrade where
+         * the SDK is missing) was listed too: no shipped rule proposes
+         * flutter_pub_upgrade any more (pub_version_solving has no fix, see
+         * etc/rules.d/README.md), so it cannot go wrong that way. */
         /* pip install of a module that is the project's own, not on PyPI */
         "172-local-module-not-on-pypi.log",
-        /* pub upgrade where the SDK is missing */
-        "251-pub-no-flutter-sdk.log",
         NULL,
 };
 
@@ -355,6 +357,9 @@ TEST(real_corpus_accuracy_and_auto_fix_safety) {
                         else if (got_sev != want_sev)
                                 printf("SEVERITY %-5s %-40s want %s got %s\n", split_names[split], col[0], col[3],
                                        severity_to_string(got_sev));
+                        else if (strcmp(proposed, col[4]) != 0)
+                                printf("FIX %-5s %-45s want %s got %s\n", split_names[split], col[0], col[4],
+                                       proposed);
                 }
                 if (v.any_auto_fix && strcmp(v.auto_fix, col[4]) != 0) {
                         s->wrong_fix[want]++;

@@ -130,6 +130,7 @@ static const Decoration decorations[] = {
         { "[INFO]", .prefix = "[INFO] " },
         { "logcat", .prefix = "E/flutter (12345): " },
         { "syslog", .prefix = "Nov 30 10:00:01 ci-runner app[812]: " },
+        { "docker buildkit", .prefix = "#12 3.456 " },
         { "ANSI and CRLF", .line = ansi_line },
         { "CRLF", .suffix = "\r" },
         { "markdown quote", .line = quote_line },

@@ -97,7 +97,7 @@ static const Case cases[] = {
           "  http ^0.13.0 is forbidden.\n"
           "So, because app depends on firebase_core ^2.4.0, version solving failed.\n"
           "pub get failed (1; So, because app depends on firebase_core ^2.4.0, version solving failed.)\n",
-          1, { { "flutter_version_conflict", 2, 4, "version solving failed", "flutter_pub_upgrade", true } } },
+          1, { { "flutter_version_conflict", 2, 4, "version solving failed", "none", false } } },
         { "pub package that does not exist",
           "Because app depends on htttp any which doesn't exist (could not find package htttp at https://pub.dev), version solving failed.\n",
           1, { { "flutter_dependency", 1, 1, "htttp", "none", false } } },
@@ -122,11 +122,17 @@ static const Case cases[] = {
           "import 'package:http/http.dart' as http;\n"
           "       ^\n",
           1, { { "flutter_dependency", 1, 3, "Couldn't resolve the package 'http'", "none", false } } },
-        { "even package:flutter does not resolve: pub get missing",
+        { "even package:flutter does not resolve, nor the others: pub get missing",
+          "lib/main.dart:1:8: Error: Couldn't resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
+          "lib/main.dart:2:8: Error: Couldn't resolve the package 'http' in 'package:http/http.dart'.\n"
+          "import 'package:flutter/material.dart';\n"
+          "       ^\n",
+          1, { { "flutter_dependency", 1, 4, "Couldn't resolve the package 'flutter'", "flutter_pub_get", true } } },
+        { "only package:flutter does not resolve: the SDK is not seen, no pub get",
           "lib/main.dart:1:8: Error: Couldn't resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
           "import 'package:flutter/material.dart';\n"
           "       ^\n",
-          1, { { "flutter_dependency", 1, 3, "Couldn't resolve the package 'flutter'", "flutter_pub_get", true } } },
+          1, { { "flutter_dependency", 1, 3, "Couldn't resolve the package 'flutter'", "none", false } } },
         { "dart unhandled exception stack",
           "Unhandled exception:\n"
           "FormatException: Unexpected character (at character 1)\n"

@@ -190,7 +190,7 @@ static const Case cases[] = {
           "\n"
           "* What went wrong:\n"
           "Execution failed for task ':app:compileFlutterBuildDebug'.\n"
-          "> Could not read workspace metadata from /home/dev/.gradle/caches/transforms-3/0a1b/metadata.bin\n"
+          "> Stale file '/home/dev/app/build/app/intermediates/merged.dir/values/values.xml' is located outside of the allowed root paths.\n"
           "  The pubspec.lock file has changed since the .dart_tool/package_config.json file was generated, please run \"flutter pub get\" again.\n"
           "\n"
           "BUILD FAILED in 3s\n",
@@ -213,6 +213,16 @@ static const Case cases[] = {
         { "versions missing from the index: no pub upgrade",
           "Because app depends on foo ^9.0.0 which doesn't match any versions, version solving failed.\n",
           "flutter_version_conflict", "doesn't match any versions", "none" },
+
+        { "pip itself missing: pip install cannot run",
+          "Traceback (most recent call last):\n"
+          "  File \"/usr/bin/pip3\", line 9, in <module>\n"
+          "    from pip import main\n"
+          "ModuleNotFoundError: No module named 'pip'\n",
+          "python_missing_package", "pip", "none" },
+        { "a standard-library module the OS split off (venv): no pip install",
+          "ModuleNotFoundError: No module named 'venv'\n",
+          "python_missing_package", "venv", "none" },
 
         /* ---- pub get only when the app's packages were never fetched ---- */
         { "the app's own package name does not resolve: no pub get",
@@ -262,6 +272,128 @@ static const Case cases[] = {
           "ModuleNotFoundError: No module named 'src'\n",
           "python_missing_package", "src", "none" },
 
+        { "a capitalised layout folder of the project: no pip install",
+          "ModuleNotFoundError: No module named 'Source'\n",
+          "python_missing_package", "Source", "none" },
+        { "an indented traceback of the project's own package: no pip install",
+          "  Traceback (most recent call last):\n"
+          "    File \"/home/dev/tool/run.py\", line 3, in <module>\n"
+          "      from src.cli import main\n"
+          "  ModuleNotFoundError: No module named 'src'\n",
+          "python_missing_package", "src", "none" },
+
+        /* ---- pub get only when the app's packages were never fetched ---- */
+        { "only the SDK's flutter package unresolved: the SDK is not seen, no pub get",
+          "Target of URI doesn't exist: 'package:flutter/material.dart'.\n",
+          "flutter_dependency", "package:flutter/material.dart", "none" },
+        { "one package unresolved reads like one not declared: no pub get",
+          "Target of URI doesn't exist: 'package:package_info/package_info.dart'.\n"
+          "Try creating the file referenced by the URI, or try using a URI for a file that does exist.\n",
+          "flutter_dependency", "package_info", "none" },
+        { "plain pub without the Flutter SDK, pub's message wrapped: no pub fix",
+          "Resolving dependencies...\n"
+          "Because secondapp depends on flutter_test any from sdk which doesn't exist (the Flutter SDK is not\n"
+          "  available), version solving failed.\n",
+          "flutter_dependency", "", "none" },
+        { "git missing for pub's git dependencies: no pub fix",
+          "Cannot find a Git executable.\n"
+          "Please ensure Git is correctly installed.\n"
+          "pub get failed (1; Please ensure Git is correctly installed.)\n",
+          "flutter_dependency", "", "none" },
+
+        { "no pubspec.yaml where pub looks: no pub get",
+          "Running \"flutter pub get\" in app...\n"
+          "Could not find a file named \"pubspec.yaml\" in \"/home/dev/app/packages/ui_kit\".\n"
+          "pub get failed (66)\n",
+          "flutter_dependency", "pubspec.yaml", "none" },
+
+        { "Gradle's workspace metadata in a project's .gradle/<version>: no flutter clean",
+          "FAILURE: Build failed with an exception.\n"
+          "* What went wrong:\n"
+          "java.io.UncheckedIOException: Could not read workspace metadata from /home/dev/app/android/.gradle/8.6/dependencies-accessors/6c0c05/metadata.bin\n",
+          "flutter_build_cache", "", "none" },
+        { "Xcode's stale-file warning under an Xcode failure: no flutter clean",
+          "Failed to build iOS app\n"
+          "Error output from Xcode build:\n"
+          "\xe2\x86\xb3\n"
+          "    ** BUILD FAILED **\n"
+          "\n"
+          "Xcode's output:\n"
+          "\xe2\x86\xb3\n"
+          "    warning: Stale file '/Users/dev/Library/Developer/Xcode/DerivedData/Runner-abc/Build/Products/Debug/a.png' is located outside of the allowed root paths.\n"
+          "    note: Using new build system\n",
+          "ios_pods", "", "none" },
+
+        /* ---- root cause over headline, more shapes ---- */
+        { "dependencies without null safety under compileFlutterBuildDebug: no build fix",
+          "Error: Cannot run with sound null safety, because the following dependencies\n"
+          "don't support null safety:\n"
+          "\n"
+          " - package:simple_animations\n"
+          "\n"
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:compileFlutterBuildDebug'.\n"
+          "> Process 'command 'C:\\flutter\\bin\\flutter.bat'' finished with non-zero exit value 1\n"
+          "\n"
+          "BUILD FAILED in 1m 31s\n",
+          "flutter_version_conflict", "sound null safety", "none" },
+        { "gradlew without its execute bit is a permission problem, not a build failure",
+          "ProcessException: ProcessException: Permission denied\n"
+          "  Command: /home/dev/app/android/gradlew -v\n",
+          "permission", "Permission denied", "none" },
+        { "an Anthropic API overloaded (529)",
+          "API Error: 529 {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n",
+          "api_unavailable", "529", "none" },
+        { "a Google API's own 500 (INTERNAL)",
+          "Error: [500 Internal Server Error] An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting\n",
+          "api_unavailable", "internal error", "none" },
+
+        { "pytest's margin before a missing distribution keeps pip install",
+          "E   ModuleNotFoundError: No module named 'yaml'\n",
+          "python_missing_package", "yaml", "pip_install:PyYAML" },
+        { "pytest's margin before a syntax error",
+          "E     File \"/home/dev/app/tests/test_io.py\", line 7\n"
+          "E       print 'x'\n"
+          "E   SyntaxError: Missing parentheses in call to 'print'\n",
+          "python_syntax", "SyntaxError", "none" },
+        { "an exception as IPython prints it",
+          "---------------------------------------------------------------------------\n"
+          "KeyError                                  Traceback (most recent call last)\n"
+          "<ipython-input-6-e0fb424d12b5> in <module>()\n",
+          "python_runtime", "KeyError", "none" },
+
+        { "Swift cannot find the Flutter module: an Xcode build failure, no fix",
+          "/Users/dev/app/ios/Runner/AppDelegate.swift:2:8: error: No such module 'Flutter'\n",
+          "ios_pods", "No such module", "none" },
+        { "a Dart front-end message without its file",
+          "Error: The method 'fromJson' isn't defined for the class 'Account'.\n",
+          "dart_syntax", "fromJson", "none" },
+        { "Gradle over a Java version mismatch: a build failure, no flutter clean",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Could not open cp_settings generic class cache for settings file '/home/dev/app/android/settings.gradle' (/home/dev/.gradle/caches/7.4/scripts/4u8ftv).\n"
+          "> BUG! exception in phase 'semantic analysis' in source unit '_BuildScript_' Unsupported class file major version 65\n"
+          "\n"
+          "BUILD FAILED in 1s\n",
+          "flutter_build", "", "none" },
+
+        { "pip refused by a localized EACCES is a permission problem, not a resolution one",
+          "ERROR: Could not install packages due to an OSError: [Errno 13] Permiso denegado: 'RECORD'\n"
+          "Consider using the `--user` option or check the permissions.\n",
+          "permission", "", "none" },
+        { "a bare exception line without its traceback",
+          "TypeError: 'NoneType' object is not subscriptable\n",
+          "python_runtime", "TypeError", "none" },
+
+        { "the front end's 'Compiler failed on' over Gradle's headline: the code, not the build",
+          "Compiler failed on /home/dev/app/lib/main.dart\n"
+          "Running Gradle task 'assembleDebug'... Done                        10.8s\n"
+          "Gradle task assembleDebug failed with exit code 1\n",
+          "dart_syntax", "Compiler failed on", "none" },
+
         /* ---- controls: the fixable twins keep their fix ---- */
         { "packages never fetched keep pub get",
           "Error: Could not resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
@@ -270,10 +402,17 @@ static const Case cases[] = {
         { "pubspec.lock newer than the package config keeps pub get",
           "The pubspec.lock file has changed since the .dart_tool/package_config.json file was generated, please run \"flutter pub get\" again.\n",
           "flutter_dependency", "pubspec.lock", "flutter_pub_get" },
-        { "a conflict among the app's own packages keeps pub upgrade",
+        { "a conflict among the app's own constraints: no pub upgrade (it keeps the same constraints)",
           "Because app depends on foo ^2.0.0 which depends on bar ^3.0.0, bar ^3.0.0 is required.\n"
           "So, because app depends on bar ^2.1.0, version solving failed.\n",
-          "flutter_version_conflict", "version solving failed", "flutter_pub_upgrade" },
+          "flutter_version_conflict", "version solving failed", "none" },
+        { "pub's own suggestion to change a constraint: no pub upgrade",
+          "Because example depends on chat_ui_kit from path which depends on intl ^0.18.0, intl ^0.18.0 is required.\n"
+          "So, because example depends on intl ^0.17.0, version solving failed.\n"
+          "\n"
+          "You can try the following suggestion to make the pubspec resolve:\n"
+          "* Try upgrading your constraint on intl: flutter pub add dev:intl:^0.18.1\n",
+          "flutter_version_conflict", "version solving failed", "none" },
         { "stale project build outputs keep flutter clean",
           "FAILURE: Build failed with an exception.\n"
           "\n"

@@ -820,6 +820,8 @@ TEST(shipped_rules_propose_catalogue_fixes) {
                 }
         }
         free(list);
-        ASSERT_TRUE(fixes >= 5);
+        /* pub get (2), flutter clean, pip install: pub_version_solving lost
+         * its pub upgrade (issue 12, etc/rules.d/README.md) */
+        ASSERT_TRUE(fixes >= 4);
         return 0;
 }

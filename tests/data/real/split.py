@@ -11,6 +11,11 @@ moves at most one other excerpt of its category across the boundary. Rules
 are tuned on the `tune` part only; the `heldout` part is scored, never read
 for tuning.
 
+Excerpts added after the one-time split (numbered above LAST_SPLIT_FILE,
+collected later as more tuning material) are always `tune`: the split of
+the first LAST_SPLIT_FILE excerpts is computed from them alone, so the
+held-out part stays exactly what it was and is never read.
+
     split.py [--check] [--seed N] [labels.tsv]
 
 Without --check the split column of labels.tsv is (re)written; with --check
@@ -25,14 +30,22 @@ import sys
 
 SEED = 20261201
 HELDOUT_FRACTION = 0.35
+# The highest file number of the corpus as it was split once, before tuning.
+LAST_SPLIT_FILE = 291
 COLUMNS = ["file", "provenance", "category", "severity", "fix", "split", "note"]
+
+
+def after_split(f):
+    return int(f.split("-", 1)[0]) > LAST_SPLIT_FILE
 
 
 def assign(rows, seed):
     by_cat = {}
+    split = {r["file"]: "tune" for r in rows if after_split(r["file"])}
     for r in rows:
+        if after_split(r["file"]):
+            continue
         by_cat.setdefault(r["category"], []).append(r["file"])
-    split = {}
     for cat in sorted(by_cat):
         files = sorted(by_cat[cat], key=lambda f: hashlib.sha256(("%d:%s" % (seed, f)).encode()).hexdigest())
         k = math.ceil(HELDOUT_FRACTION * len(files))
