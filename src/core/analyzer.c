@@ -90,6 +90,7 @@ struct Analyzer {
         size_t n_flying;
         char *block_reason;         /* key or model refused: no calls */
         int64_t block_incident;     /* appwatch's own incident about it, or 0 */
+        int64_t quota_incident;     /* appwatch's own incident about an exhausted quota, or 0 */
         usec_t quota_until;         /* CLOCK_REALTIME; no calls before */
         char *quota_reason;
         AnalyzerThrottleFunc throttle;
@@ -585,6 +586,26 @@ static int record_calls(Analyzer *a, Job *j) {
                         free(a->quota_reason);
                         a->quota_reason = j->ai_note ? strdup(j->ai_note) : NULL;
                 }
+                /* The users' guide's scenario 2: an exhausted quota is told
+                 * at once, as one incident (however many calls meet it),
+                 * resolved by the next answer. */
+                if (a->quota_incident == 0) {
+                        _cleanup_free_ char *title = NULL;
+                        bool ko = a->language == LANGUAGE_KO;
+
+                        if (asprintf(&title, "%s: %s",
+                                     ko ? "Gemini API 할당량 초과 (API 키 확인 필요)"
+                                        : "Gemini API quota exhausted (check the API key's plan)",
+                                     j->ai_note ?: "429 RESOURCE_EXHAUSTED") < 0)
+                                return -ENOMEM;
+                        log_warning("%s", title);
+                        r = lifecycle_record_internal(a->txn, a->store, a->bus, a->host,
+                                                      "gemini:quota", CATEGORY_API_QUOTA,
+                                                      SEVERITY_HIGH, title, title,
+                                                      &a->quota_incident);
+                        if (r < 0)
+                                return r;
+                }
         }
         if (j->ai_ok && j->plan == AI_CALL) {
                 AiCacheKey k = {
@@ -603,6 +624,11 @@ static int record_calls(Analyzer *a, Job *j) {
                         (void) lifecycle_set_status(a->txn, a->store, a->bus, a->block_incident,
                                                     INCIDENT_RESOLVED, INCIDENT_REASON_SYSTEM);
                         a->block_incident = 0;
+                }
+                if (a->quota_incident > 0) {
+                        (void) lifecycle_set_status(a->txn, a->store, a->bus, a->quota_incident,
+                                                    INCIDENT_RESOLVED, INCIDENT_REASON_SYSTEM);
+                        a->quota_incident = 0;
                 }
         }
         return 0;

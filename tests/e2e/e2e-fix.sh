@@ -18,7 +18,10 @@
 #      appwatchctl show and the units' logs in journalctl -u UNIT;
 #   c) a storm across 5 apps (2 failures each, every tool call 2 s): how
 #      many fix units run at once (sampled with systemctl list-units), at
-#      most one per app; the figure is printed as "storm: max N".
+#      most one per app; the figure is printed as "storm: max N";
+#   d) appwatchd restarted while a fix unit runs: the new appwatchd follows
+#      the unit again (it is systemd's, it kept running), verifies, and the
+#      incident is Resolved.
 # Only appwatch's units are judged.
 #
 # Needs root and systemd-nspawn (exit 77, skipped, otherwise). Environment:
@@ -68,7 +71,7 @@ Python=/srv/pyapp/venv/bin/python
 AutoFix=yes
 Environment=PIP_NO_INDEX=1 PIP_FIND_LINKS=/srv/wheels PIP_DISABLE_PIP_VERSION_CHECK=1
 "
-for app in fl1 fl2 $STORM_APPS; do
+for app in fl1 fl2 rs $STORM_APPS; do
         in_ct_sh "mkdir -p /srv/flutter-$app && chown $APPUSER: /srv/flutter-$app"
         conf+="
 [App.$app]
@@ -185,6 +188,27 @@ settled || fail "the storm did not settle within 300 s"
 log "storm: max $max fix units at once across 5 apps (10 incidents)"
 ((max >= 2)) || fail "the apps' fixes did not run side by side (max $max)"
 ((max <= 5)) || fail "more than one fix unit per app (max $max)"
+
+# --- d) a restart while a fix runs -----------------------------------------------------------
+
+log "d) appwatchd restarts while rs's fix unit runs"
+printf 'sleep 4\n' | ct_write /srv/flutter-rs/.fake-flutter-control
+run_as_app rs /srv/flutter-rs /srv/tools/flutter build apk >/dev/null 2>&1 || :
+wait_for 300 '[[ -n $(in_ct systemctl list-units --plain --no-legend --state=activating,active "appwatch-fix-rs-*") ]]' ||
+        fail "no fix unit of rs ran"
+RS_UNIT=$(in_ct systemctl list-units --plain --no-legend --state=activating,active 'appwatch-fix-rs-*' | sed 's/ .*//')
+in_ct systemctl restart appwatch.service || fail "systemctl restart appwatch failed"
+[[ $(in_ct systemctl is-active "$RS_UNIT") =~ ^(active|activating|deactivating)$ ]] ||
+        log "note: $RS_UNIT ended before appwatchd was back"
+wait_for 600 '[[ $(status_of rs) == Resolved ]]' || fail "rs is '$(status_of rs)' after the restart, not Resolved"
+journal_has -g "Following $RS_UNIT again" ||
+        fail "the new appwatchd did not follow $RS_UNIT again: $(in_ct journalctl --no-pager -q -o cat -u appwatch -g rs | tail -n 5)"
+RS_ID=$(inc_field id app=rs)
+# The unit was the fix's or, if the restart came later, its verification's.
+[[ $(show_eval "$RS_ID" 'a["state"]') == resolved &&
+   $(show_eval "$RS_ID" "'$RS_UNIT' in (a['unit'], a['verify_unit'])") == True ]] ||
+        fail "rs's attempt: $(show_eval "$RS_ID" 'a')"
+log "d) $RS_UNIT followed again after the restart; Resolved"
 
 [[ $(in_ct systemctl is-active appwatch.service) == active ]] || fail "appwatch.service is not active"
 [[ $(in_ct systemctl show -P NRestarts appwatch.service) == 0 ]] || fail "appwatchd restarted (crashed?)"

@@ -369,7 +369,13 @@ class Gemini(unittest.TestCase):
         reqs = self.calls()
         self.assertEqual(len(reqs), 2)
         self.assertGreaterEqual(reqs[1].monotonic - reqs[0].monotonic, 3.0)
-        self.assertEqual(d.incidents("--app", "appwatch"), [])
+        # Scenario 2: the exhausted quota was one High incident of appwatch's
+        # own, told once, and the answer that came resolved it.
+        own = d.incidents("--app", "appwatch")
+        self.assertEqual(len(own), 1, own)
+        self.assertEqual((own[0]["severity"], own[0]["category"], own[0]["count"], own[0]["status"]),
+                         ("High", "api_quota", 1, "Resolved"), own)
+        self.assertIn("할당량 초과", own[0]["title"])
         self.assert_clean()
 
     def test_hourly_budget(self):
