@@ -170,3 +170,12 @@ typedef struct DetectDisabledRule {
 /* The n-th rule disabled, in the order they were (n < stats.rules_disabled).
  * The strings are valid while the engine lives. Returns 0 or -ENOENT. */
 int detect_engine_get_disabled_rule(const DetectEngine *e, size_t n, DetectDisabledRule *ret);
+
+/*
+ * Whether dist is the distribution of one of the well-known import names
+ * whose distribution the engine knows by name (cv2 -> opencv-python, yaml ->
+ * PyYAML, requests, ...; PEP 503 comparison). The fixer installs a missing
+ * module by itself only when its distribution is one of these, on
+ * [Fix] PipAllowlist=, or declared by the app (fix/declared.h).
+ */
+bool detect_python_distribution_known(const char *dist);

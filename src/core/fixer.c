@@ -17,7 +17,9 @@
 
 #include "core/fixer.h"
 #include "core/lifecycle.h"
+#include "detect/engine.h"
 #include "detect/redact.h"
+#include "fix/declared.h"
 #include "shared/catalog-ids.h"
 #include "shared/log.h"
 #include "shared/parse.h"
@@ -665,6 +667,34 @@ static int decide(Fixer *f, const Incident *inc, const char *fix_id, bool on_req
                 if (!err)
                         return -ENOMEM;
                 r = -EPERM;
+        }
+        if ((r == 0 || r == FIX_PLAN_DRY_RUN) && !on_request && plan.kind == FIX_PIP_INSTALL) {
+                /* A name from a log line alone is not enough to install it
+                 * from PyPI: it may be the project's own module, a typo, or
+                 * a package registered to catch that typo. See fix/declared.h. */
+                const ConfigApp *app = config_find_app(f->config, inc->app);
+                _cleanup_free_ char *file = NULL;
+                int d = 0;
+
+                if ((f->config->fix_pip_allowlist && f->config->fix_pip_allowlist[0]) ||
+                    detect_python_distribution_known(plan.param))
+                        d = 1;
+                else if (app && app->directory)
+                        d = fix_pip_declared(app->directory, plan.param, &file);
+                if (d == -ENOMEM)
+                        return -ENOMEM;
+                if (d <= 0) {
+                        free(err);
+                        if (asprintf(&err, "pip_install:%s: '%s' is not declared by the app "
+                                     "(requirements*.txt, pyproject.toml, Pipfile in %s), not a "
+                                     "well-known module's distribution and not on [Fix] "
+                                     "PipAllowlist=; a name from a log alone is not installed "
+                                     "(appwatchctl fix %" PRIi64 " installs it)", plan.param,
+                                     plan.param, app && app->directory ? app->directory : "?",
+                                     inc->id) < 0)
+                                return -ENOMEM;
+                        r = -EPERM;
+                }
         }
         if (r == 0 && !on_request) {
                 /* Automatic attempts only: someone who asks gets a run. */

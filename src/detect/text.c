@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "detect-internal.h"
+#include "detect/engine.h"
+#include "shared/parse.h"
 #include "shared/cleanup.h"
 
 int detect_buf_reserve(DetectBuf *b, size_t extra) {
@@ -833,6 +835,18 @@ static const struct {
         { "schedule", "schedule" },
         { "requests", "requests" },
 };
+
+bool detect_python_distribution_known(const char *dist) {
+        char a[129], b[129];
+
+        if (!dist || !python_dist_name_normalize(dist, a, sizeof a))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(python_dists); i++)
+                if (python_dist_name_normalize(python_dists[i].dist, b, sizeof b) &&
+                    strcmp(a, b) == 0)
+                        return true;
+        return false;
+}
 
 /* Modules pip cannot provide (they come with the interpreter or the OS, or
  * are pip itself: a missing pip cannot install anything) or whose top-level

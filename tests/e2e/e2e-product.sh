@@ -217,11 +217,19 @@ for app in $APPS; do
         [[ $(show_eval "$id" 'a["state"]') == resolved ]] || fail "$app's attempt is $(show_eval "$id" 'a["state"]')"
         unit=$(show_eval "$id" 'a["unit"]')
         [[ $unit == appwatch-fix-$app-* ]] || fail "$app's fix ran as '$unit'"
-        in_ct journalctl --no-pager -q -o json "_SYSTEMD_UNIT=$unit" | python3 -c '
-import json, sys
-uids = {json.loads(l).get("_UID") for l in sys.stdin if l.strip()}
-assert uids == {sys.argv[1]}, uids' "$APPUID" || fail "$unit did not run as $APPUSER"
 done
+# As the app's user, in its directory: what the fake flutter recorded of
+# each fix step, and who owns what pip installed.
+in_ct /usr/bin/python3 - "$APPUID" <<'EOF' || fail "a fix step did not run as $APPUSER in its app's directory"
+import json, sys
+steps = [json.loads(l) for l in open("/srv/tools/fake-tools.log") if l.strip()]
+steps = [s for s in steps if s["argv"] in (["clean"], ["pub", "get"])]
+assert len(steps) == 4, steps
+for s in steps:
+    assert s["uid"] == int(sys.argv[1]) and s["cwd"].startswith("/srv/flutter-fl"), s
+EOF
+owner=$(in_ct_sh "stat -c %U /srv/pyapp/venv/lib/python3*/site-packages/awdemo/__init__.py")
+[[ $owner == "$APPUSER" ]] || fail "what pip installed belongs to '$owner'"
 [[ $(show_eval "$(inc_field id app=fl2)" 'i["origin"]') == unit ]] || fail "fl2's incident is not from its unit"
 [[ $(show_eval "$(inc_field id app=pyapp)" 'a["command_line"]') == "/srv/pyapp/venv/bin/python -m pip install awdemo" ]] ||
         fail "pyapp's fix ran $(show_eval "$(inc_field id app=pyapp)" 'a["command_line"]')"

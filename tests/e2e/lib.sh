@@ -531,7 +531,8 @@ APPGID=
 # Creates $APPUSER (in group appwatch, so that appwatchctl run may submit),
 # /srv/wheels with a wheel of the module awdemo built by hand (METADATA,
 # WHEEL, RECORD: no internet, no build tools), a venv at /srv/pyapp/venv
-# whose script /srv/pyapp/main.py imports awdemo, and the fake flutter at
+# whose script /srv/pyapp/main.py imports awdemo (declared in its
+# requirements.txt), and the fake flutter at
 # /srv/tools/flutter (and as dart next to it).
 e2e_app_setup() {
         local src="${MESON_SOURCE_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
@@ -565,6 +566,8 @@ with zipfile.ZipFile("/srv/wheels/awdemo-1.0-py3-none-any.whl", "w") as z:
 PY
         in_ct chmod -R a+rX /srv/wheels
         printf 'import awdemo\nprint("ok", awdemo.VALUE)\n' | ct_write /srv/pyapp/main.py
+        # Declared: appwatch installs a module by itself only then.
+        printf 'awdemo>=1.0\n' | ct_write /srv/pyapp/requirements.txt
         ct_write /srv/tools/flutter <"$src/tests/lib/fake-flutter"
         in_ct_sh "chmod 755 /srv/tools/flutter && ln -s flutter /srv/tools/dart &&
                 chown -R $APPUSER: /srv/pyapp /srv/tools"

@@ -216,6 +216,41 @@ class Fix(unittest.TestCase):
                                  [pip, script]])
         self.assertEqual(a["command_line"], "%s -m pip install PyYAML" % pip)
 
+    def test_pip_only_for_a_declared_or_well_known_name(self):
+        """A name from a log alone is not installed: a typo (`reqeusts`)
+        may be a package registered to catch it. Declared in
+        requirements.txt, the same failure is fixed."""
+        d = self.daemon([("tool", "python", "")])
+        pip = os.path.join(self.tooldir, "fake-pip")
+        proj = self.projects["tool"]
+        for name in ("reqeusts", "awlocal"):
+            with open(os.path.join(proj, "%s.py" % name), "w") as f:
+                f.write("import %s\n" % name)
+            d.ctl("run", "--app", "tool", "--", pip, os.path.join(proj, "%s.py" % name),
+                  check=False, cwd=proj)
+            inc = d.wait_incidents(lambda l: any(name in x["title"] and x["status"] == "Manual Required"
+                                                 for x in l), what="%s Manual Required" % name)
+            inc = [x for x in inc if name in x["title"]][0]
+            self.assertEqual(inc["fix"], "pip_install:%s" % name)
+            a = self.wait_attempt(d, inc["id"], ["refused"])["fix_attempts"][0]
+            self.assertIn("is not declared by the app", a["reason"])
+            self.assertIn("appwatchctl fix %d" % inc["id"], a["reason"])
+        self.assertTrue(all(c["argv"][:2] != ["-m", "pip"] for c in self.calls(d, "pip")))
+        # Declared: a new failure of the same kind is fixed by itself.
+        with open(os.path.join(proj, "requirements.txt"), "w") as f:
+            f.write("# the tool's dependencies\nawdeclared>=1.0\n")
+        with open(os.path.join(proj, "awdeclared.py"), "w") as f:
+            f.write("import awdeclared\n")
+        d.ctl("run", "--app", "tool", "--", pip, os.path.join(proj, "awdeclared.py"),
+              check=False, cwd=proj)
+        inc = d.wait_incidents(lambda l: any("awdeclared" in x["title"] and x["status"] in FINAL
+                                             for x in l), what="awdeclared settled")
+        inc = [x for x in inc if "awdeclared" in x["title"]][0]
+        a = self.show(d, inc["id"])["fix_attempts"][0]
+        self.assertNotEqual(a["state"], "refused", a)
+        self.assertIn([pip, "-m", "pip", "install", "awdeclared"],
+                      [[c["argv0"]] + c["argv"] for c in self.calls(d, "pip")])
+
     def refused(self, fix="", app_keys="", kill=False, state="refused", status="Manual Required"):
         d = self.daemon([("shop", "flutter", app_keys)], fix=fix)
         if kill:
