@@ -11,6 +11,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -100,6 +102,12 @@ int store_step_errno(Store *s, int rc);
 
 /* Steps a statement that returns no rows: 0 or -errno. */
 int store_step_done(Store *s, sqlite3_stmt *st);
+
+/* Binds v to parameter idx, or SQL NULL when v is NULL (or, for the
+ * integer, when !present). Text is bound SQLITE_STATIC: v must stay valid
+ * until the statement has been stepped. Return SQLite's result code. */
+int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *v);
+int store_bind_int64_or_null(sqlite3_stmt *st, int idx, int64_t v, bool present);
 
 /* A malloc'ed copy of a text column, made valid UTF-8 (invalid bytes as
  * \xHH: also a database written before every input was checked gives text

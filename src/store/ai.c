@@ -6,13 +6,6 @@
 
 #include "store/ai.h"
 
-static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *v) {
-        if (v)
-                sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(st, idx);
-}
-
 static void bind_key(sqlite3_stmt *st, const AiCacheKey *k) {
         sqlite3_bind_text(st, 1, k->fingerprint, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, k->model, -1, SQLITE_STATIC);
@@ -74,24 +67,15 @@ int ai_call_add(Store *s, const AiCall *c) {
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, c->time);
-        if (c->incident_id > 0)
-                sqlite3_bind_int64(st, 2, c->incident_id);
-        else
-                sqlite3_bind_null(st, 2);
+        store_bind_int64_or_null(st, 2, c->incident_id, c->incident_id > 0);
         sqlite3_bind_text(st, 3, c->model, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, c->outcome, -1, SQLITE_STATIC);
-        if (c->http_status > 0)
-                sqlite3_bind_int64(st, 5, c->http_status);
-        else
-                sqlite3_bind_null(st, 5);
+        store_bind_int64_or_null(st, 5, c->http_status, c->http_status > 0);
         /* The columns are CHECKed >= 0; a count beyond INT64_MAX is no count. */
         sqlite3_bind_int64(st, 6, (int64_t) (c->prompt_tokens & INT64_MAX));
         sqlite3_bind_int64(st, 7, (int64_t) (c->output_tokens & INT64_MAX));
         sqlite3_bind_int64(st, 8, (int64_t) (c->thoughts_tokens & INT64_MAX));
-        if (c->latency_usec >= 0)
-                sqlite3_bind_int64(st, 9, c->latency_usec);
-        else
-                sqlite3_bind_null(st, 9);
+        store_bind_int64_or_null(st, 9, c->latency_usec, c->latency_usec >= 0);
         return store_step_done(s, st);
 }
 
@@ -148,9 +132,9 @@ int incident_set_ai(Store *s, int64_t id, const char *source, const char *note,
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text_or_null(st, 1, source);
-        bind_text_or_null(st, 2, note);
-        bind_text_or_null(st, 3, ai_category);
+        store_bind_text_or_null(st, 1, source);
+        store_bind_text_or_null(st, 2, note);
+        store_bind_text_or_null(st, 3, ai_category);
         sqlite3_bind_int64(st, 4, id);
         r = store_step_done(s, st);
         if (r < 0)

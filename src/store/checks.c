@@ -146,10 +146,7 @@ int store_meta_set(Store *s, const char *key, const char *value) {
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        if (value)
-                sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(st, 2);
+        store_bind_text_or_null(st, 2, value);
         return store_step_done(s, st);
 }
 

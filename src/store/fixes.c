@@ -58,18 +58,27 @@ void fix_attempt_list_free(FixAttempt **l, size_t n) {
         free(l);
 }
 
-static void bind_text(sqlite3_stmt *st, int idx, const char *v) {
-        if (v)
-                (void) sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
-        else
-                (void) sqlite3_bind_null(st, idx);
+/* What changes as an attempt goes on, as parameters first .. first + 9 of
+ * both the INSERT and the UPDATE: command_line, state, reason, the units,
+ * their results and outputs, finished. */
+static void bind_progress(sqlite3_stmt *st, int first, const FixAttempt *a) {
+        store_bind_text_or_null(st, first, a->command_line ?: "");
+        store_bind_text_or_null(st, first + 1, fix_state_to_string(a->state));
+        store_bind_text_or_null(st, first + 2, a->reason);
+        store_bind_text_or_null(st, first + 3, a->unit);
+        store_bind_text_or_null(st, first + 4, a->verify_unit);
+        store_bind_text_or_null(st, first + 5, a->fix_result);
+        store_bind_text_or_null(st, first + 6, a->verify_result);
+        store_bind_text_or_null(st, first + 7, a->fix_output);
+        store_bind_text_or_null(st, first + 8, a->verify_output);
+        store_bind_int64_or_null(st, first + 9, a->finished, a->finished > 0);
 }
 
 int fix_attempt_insert(Store *s, const FixAttempt *a, int64_t *ret_id) {
         static const char *const sql =
                 "INSERT INTO fix_attempts (incident_id, app, fingerprint, attempt, fix_id, "
-                "on_request, command_line, state, reason, unit, verify_unit, fix_result, "
-                "verify_result, fix_output, verify_output, started, finished) "
+                "on_request, started, command_line, state, reason, unit, verify_unit, "
+                "fix_result, verify_result, fix_output, verify_output, finished) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         sqlite3_stmt *st;
         int r;
@@ -78,25 +87,13 @@ int fix_attempt_insert(Store *s, const FixAttempt *a, int64_t *ret_id) {
         if (r < 0)
                 return r;
         sqlite3_bind_int64(st, 1, a->incident_id);
-        bind_text(st, 2, a->app);
-        bind_text(st, 3, a->fingerprint);
+        store_bind_text_or_null(st, 2, a->app);
+        store_bind_text_or_null(st, 3, a->fingerprint);
         sqlite3_bind_int64(st, 4, a->attempt);
-        bind_text(st, 5, a->fix_id);
+        store_bind_text_or_null(st, 5, a->fix_id);
         sqlite3_bind_int(st, 6, a->on_request);
-        bind_text(st, 7, a->command_line ?: "");
-        bind_text(st, 8, fix_state_to_string(a->state));
-        bind_text(st, 9, a->reason);
-        bind_text(st, 10, a->unit);
-        bind_text(st, 11, a->verify_unit);
-        bind_text(st, 12, a->fix_result);
-        bind_text(st, 13, a->verify_result);
-        bind_text(st, 14, a->fix_output);
-        bind_text(st, 15, a->verify_output);
-        sqlite3_bind_int64(st, 16, a->started);
-        if (a->finished > 0)
-                sqlite3_bind_int64(st, 17, a->finished);
-        else
-                sqlite3_bind_null(st, 17);
+        sqlite3_bind_int64(st, 7, a->started);
+        bind_progress(st, 8, a);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -116,19 +113,7 @@ int fix_attempt_update(Store *s, const FixAttempt *a) {
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text(st, 1, a->command_line ?: "");
-        bind_text(st, 2, fix_state_to_string(a->state));
-        bind_text(st, 3, a->reason);
-        bind_text(st, 4, a->unit);
-        bind_text(st, 5, a->verify_unit);
-        bind_text(st, 6, a->fix_result);
-        bind_text(st, 7, a->verify_result);
-        bind_text(st, 8, a->fix_output);
-        bind_text(st, 9, a->verify_output);
-        if (a->finished > 0)
-                sqlite3_bind_int64(st, 10, a->finished);
-        else
-                sqlite3_bind_null(st, 10);
+        bind_progress(st, 1, a);
         sqlite3_bind_int64(st, 11, a->id);
         r = store_step_done(s, st);
         if (r < 0)
@@ -249,7 +234,7 @@ int fix_attempt_list_state(Store *s, FixState state, FixAttempt ***ret, size_t *
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text(st, 1, fix_state_to_string(state));
+        store_bind_text_or_null(st, 1, fix_state_to_string(state));
         return collect(s, st, ret, ret_n);
 }
 
@@ -374,8 +359,8 @@ int fix_backoff_get(Store *s, const char *app, const char *fingerprint, unsigned
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text(st, 1, app);
-        bind_text(st, 2, fingerprint);
+        store_bind_text_or_null(st, 1, app);
+        store_bind_text_or_null(st, 2, fingerprint);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
                 *ret_failures = (unsigned) sqlite3_column_int64(st, 0);
@@ -411,8 +396,8 @@ int fix_backoff_failed(Store *s, const char *app, const char *fingerprint, int64
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text(st, 1, app);
-        bind_text(st, 2, fingerprint);
+        store_bind_text_or_null(st, 1, app);
+        store_bind_text_or_null(st, 2, fingerprint);
         sqlite3_bind_int64(st, 3, failures);
         sqlite3_bind_int64(st, 4, next);
         r = store_step_done(s, st);
@@ -432,8 +417,8 @@ int fix_backoff_clear(Store *s, const char *app, const char *fingerprint) {
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text(st, 1, app);
-        bind_text(st, 2, fingerprint);
+        store_bind_text_or_null(st, 1, app);
+        store_bind_text_or_null(st, 2, fingerprint);
         return store_step_done(s, st);
 }
 
@@ -446,7 +431,7 @@ int incident_set_fix_state(Store *s, int64_t id, const char *fix_state, bool bum
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text(st, 1, fix_state);
+        store_bind_text_or_null(st, 1, fix_state);
         sqlite3_bind_int(st, 2, bump ? 1 : 0);
         sqlite3_bind_int64(st, 3, id);
         r = store_step_done(s, st);
@@ -464,8 +449,8 @@ int incident_set_run_command(Store *s, int64_t id, const char *command, const ch
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text(st, 1, command);
-        bind_text(st, 2, cwd);
+        store_bind_text_or_null(st, 1, command);
+        store_bind_text_or_null(st, 2, cwd);
         sqlite3_bind_int64(st, 3, id);
         r = store_step_done(s, st);
         if (r < 0)

@@ -38,9 +38,6 @@ static int bind_text(sqlite3_stmt *st, int idx, const char *v) {
         return sqlite3_bind_text(st, idx, v ?: "", -1, SQLITE_STATIC);
 }
 
-static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *v) {
-        return v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
-}
 
 int incident_record(Store *s, const Occurrence *o, int64_t *ret_id) {
         return incident_record_counted(s, o, ret_id, NULL);
@@ -112,7 +109,7 @@ int incident_record_counted(Store *s, const Occurrence *o, int64_t *ret_id, int6
                 bind_text(st, 5, severity_to_string(o->severity));
                 bind_text(st, 6, o->title);
                 bind_text(st, 7, o->excerpt);
-                bind_text_or_null(st, 8, o->fix_id);
+                store_bind_text_or_null(st, 8, o->fix_id);
                 bind_text(st, 9, o->origin);
                 sqlite3_bind_int64(st, 10, o->seen);
                 sqlite3_bind_int64(st, 11, o->seen);
@@ -243,8 +240,8 @@ int incident_list(Store *s, const IncidentFilter *f, Incident ***ret, size_t *re
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text_or_null(st, 1, f->app);
-        bind_text_or_null(st, 2, f->status >= 0 ? incident_status_to_string(f->status) : NULL);
+        store_bind_text_or_null(st, 1, f->app);
+        store_bind_text_or_null(st, 2, f->status >= 0 ? incident_status_to_string(f->status) : NULL);
         sqlite3_bind_int64(st, 3, f->since);
         sqlite3_bind_int64(st, 4, f->limit > 0 ? (int64_t) f->limit : 1000);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -436,7 +433,7 @@ int position_save(Store *s, const char *source, const StorePosition *p, int64_t 
         if (r < 0)
                 return r;
         bind_text(st, 1, source);
-        bind_text_or_null(st, 2, p->cursor);
+        store_bind_text_or_null(st, 2, p->cursor);
         sqlite3_bind_int64(st, 3, (int64_t) p->dev);
         sqlite3_bind_int64(st, 4, (int64_t) p->inode);
         sqlite3_bind_int64(st, 5, (int64_t) p->offset);
@@ -573,7 +570,7 @@ int incident_set_notion_page(Store *s, int64_t id, const char *page_id) {
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        bind_text_or_null(st, 1, page_id);
+        store_bind_text_or_null(st, 1, page_id);
         sqlite3_bind_int64(st, 2, id);
         r = store_step_done(s, st);
         if (r < 0)

@@ -161,10 +161,7 @@ static int update_one(Store *s, const char *sql, int64_t id, int64_t t, const ch
                 return r;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, t);
-        if (error)
-                sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(st, 3);
+        store_bind_text_or_null(st, 3, error);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;

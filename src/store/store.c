@@ -593,6 +593,14 @@ int store_step_done(Store *s, sqlite3_stmt *st) {
         return rc == SQLITE_DONE ? 0 : store_step_errno(s, rc);
 }
 
+int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *v) {
+        return v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
+}
+
+int store_bind_int64_or_null(sqlite3_stmt *st, int idx, int64_t v, bool present) {
+        return present ? sqlite3_bind_int64(st, idx, v) : sqlite3_bind_null(st, idx);
+}
+
 char *store_column_dup(sqlite3_stmt *st, int col) {
         const char *t = (const char *) sqlite3_column_text(st, col);
 
