@@ -289,22 +289,32 @@ static int active_new(Fixer *f, const FixAttempt *a, bool verify, FixPlan *plan,
 
 static void on_run_done(FixRun *run, const FixRunResult *res, void *userdata);
 
-/* The module whose import failed, from the incident's title
- * ("ModuleNotFoundError: No module named 'yaml'"), for pip's verification. */
-static char *module_from_title(const char *title) {
+/* The name of "No module named 'X'" (or of an unquoted "No module named X")
+ * in an incident's title, as written: NULL when there is none or it is
+ * longer than FIX_MODULE_MAX. */
+static char *title_module(const char *title) {
         const char *p = title ? strstr(title, "No module named ") : NULL;
-        char *m;
         size_t l;
 
         if (!p)
                 return NULL;
         p += strlen("No module named ");
-        if (*p == '\'')
-                p++;
-        l = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
+        if (*p == '\'') {
+                const char *e = strchr(++p, '\'');
+
+                l = e ? (size_t) (e - p) : 0;
+        } else
+                l = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
         if (l == 0 || l > FIX_MODULE_MAX)
                 return NULL;
-        m = strndup(p, l);
+        return strndup(p, l);
+}
+
+/* The module whose import failed, for pip's verification: a valid module
+ * name, else NULL. */
+static char *module_from_title(const char *title) {
+        char *m = title_module(title);
+
         if (m && !fix_python_module_valid(m)) {
                 free(m);
                 return NULL;
@@ -312,21 +322,12 @@ static char *module_from_title(const char *title) {
         return m;
 }
 
-/* The quoted name of "No module named '...'" when it is no Python module
- * name at all ("x; rm -rf /", "--index-url=…"): detection proposed no fix
- * for it, and the fixer says why nothing runs. NULL otherwise. */
+/* The name when it is no Python module name at all ("x; rm -rf /",
+ * "--index-url=…"): detection proposed no fix for it, and the fixer says
+ * why nothing runs. NULL otherwise. */
 static char *hostile_module_from_title(const char *title) {
-        const char *p = title ? strstr(title, "No module named '") : NULL;
-        const char *e;
-        char *m;
+        char *m = title_module(title);
 
-        if (!p)
-                return NULL;
-        p += strlen("No module named '");
-        e = strchr(p, '\'');
-        if (!e || e == p || (size_t) (e - p) > FIX_MODULE_MAX)
-                return NULL;
-        m = strndup(p, e - p);
         if (m && fix_python_module_valid(m)) {
                 free(m);
                 return NULL;
