@@ -63,13 +63,7 @@ e2e_app_setup
 conf="[Fix]
 TimeoutSec=2min
 
-[App.pyapp]
-Directory=/srv/pyapp
-Kind=python
-User=$APPUSER
-Python=/srv/pyapp/venv/bin/python
-AutoFix=yes
-Environment=PIP_NO_INDEX=1 PIP_FIND_LINKS=/srv/wheels PIP_DISABLE_PIP_VERSION_CHECK=1
+$(e2e_pyapp_section)
 "
 for app in fl1 fl2 rs $STORM_APPS; do
         in_ct_sh "mkdir -p /srv/flutter-$app && chown $APPUSER: /srv/flutter-$app"
@@ -83,14 +77,7 @@ AutoFix=yes
 "
 done
 ct_write /etc/appwatch/appwatch.conf.d/50-e2e-fix.conf <<<"$conf"
-ct_write /etc/appwatch/rules.d/50-e2e-fix.rules <<'EOF'
-[Rule.e2e_fake_flutter_cache]
-Pattern=FAKE-FLUTTER: build cache is stale
-Category=flutter_build_cache
-AutoFixable=yes
-Fix=flutter_clean_pub_get
-Priority=95
-EOF
+e2e_fake_flutter_rules
 printf 'fail build\n' | ct_write /srv/flutter-fl2/.fake-flutter-control
 in_ct $PREFIX/bin/appwatchd --check-config >"$TMP/check-config.log" 2>&1 ||
         { cat "$TMP/check-config.log"; fail "appwatchd --check-config rejects the test configuration"; }

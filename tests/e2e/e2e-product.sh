@@ -116,13 +116,7 @@ FingerprintProperty=Fingerprint
 [Fix]
 TimeoutSec=2min
 
-[App.pyapp]
-Directory=/srv/pyapp
-Kind=python
-User=$APPUSER
-Python=/srv/pyapp/venv/bin/python
-AutoFix=yes
-Environment=PIP_NO_INDEX=1 PIP_FIND_LINKS=/srv/wheels PIP_DISABLE_PIP_VERSION_CHECK=1
+$(e2e_pyapp_section)
 "
 if [[ $MODE == ai ]]; then
         in_ct_sh "umask 077 && printf '%s' '$(fake_info gemini api_key)' >/etc/credstore/appwatch.gemini_api_key" ||
@@ -156,15 +150,7 @@ AutoFix=yes
 "
 done
 ct_write /etc/appwatch/appwatch.conf.d/50-e2e-product.conf <<<"$conf"
-# The shipped rules give the fake flutter's stale cache no fix of its own.
-ct_write /etc/appwatch/rules.d/50-e2e-product.rules <<'EOF'
-[Rule.e2e_fake_flutter_cache]
-Pattern=FAKE-FLUTTER: build cache is stale
-Category=flutter_build_cache
-AutoFixable=yes
-Fix=flutter_clean_pub_get
-Priority=95
-EOF
+e2e_fake_flutter_rules
 # fl2's build is a unit that reports its own failure.
 ct_write /etc/systemd/system/aw-build@.service <<EOF
 [Unit]

@@ -573,6 +573,26 @@ PY
                 chown -R $APPUSER: /srv/pyapp /srv/tools"
 }
 
+# The [App.pyapp] section of e2e_app_setup's venv: pip from the local wheel
+# directory only (PIP_* from the app's configuration, never from a log).
+e2e_pyapp_section() {
+        cat <<EOF
+[App.pyapp]
+Directory=/srv/pyapp
+Kind=python
+User=$APPUSER
+Python=/srv/pyapp/venv/bin/python
+AutoFix=yes
+Environment=PIP_NO_INDEX=1 PIP_FIND_LINKS=/srv/wheels PIP_DISABLE_PIP_VERSION_CHECK=1
+EOF
+}
+
+# Installs tests/lib/fake-flutter.rules in the container's rules.d.
+e2e_fake_flutter_rules() {
+        local src="${MESON_SOURCE_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
+        ct_write /etc/appwatch/rules.d/50-fake-flutter.rules <"$src/tests/lib/fake-flutter.rules"
+}
+
 # appwatchctl run --app APP as $APPUSER in DIR (setpriv, not runuser: the
 # container's /etc/pam.d is empty).
 run_as_app() { # APP DIR COMMAND...
