@@ -27,6 +27,10 @@ typedef struct Finding {
         Severity severity;
         bool auto_fixable;                      /* true only if the taxonomy, the rule and
                                                  * the parameter check all agree */
+        bool needs_declaration;                 /* auto_fixable, but it runs by itself only
+                                                 * where the app declares the distribution:
+                                                 * a pip install whose name the log alone
+                                                 * does not vouch for (fix/declared.h) */
         int priority;                           /* of the deciding rule */
         char *rule;                             /* name of the deciding rule */
         char *fix;                              /* fix id, "none" when manual */

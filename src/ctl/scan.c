@@ -83,11 +83,12 @@ static int print_json(const ScanState *st, const Finding *f, const char *analysi
                         return -ENOMEM;
                 }
         }
-        o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o*}",
+        o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o*}",
                       "category", category_to_string(f->category),
                       "type", detect_category_label(f->category, st->language),
                       "severity", severity_to_string(f->severity),
                       "auto_fixable", (int) f->auto_fixable,
+                      "needs_declaration", (int) f->needs_declaration,
                       "fix", f->fix,
                       "fingerprint", f->fingerprint,
                       "title", title,
@@ -136,7 +137,9 @@ static int print_human(const ScanState *st, const Finding *f, const Analysis *a)
                detect_category_label(f->category, st->language), category_to_string(f->category));
         printf("  %s %s\n", ko ? "제목:      " : "title:       ", title);
         printf("  %s %s\n", ko ? "자동수정:  " : "auto-fix:    ",
-               f->auto_fixable ? (ko ? "가능" : "yes") : (ko ? "불가" : "no"));
+               !f->auto_fixable ? (ko ? "불가" : "no") :
+               f->needs_declaration ? (ko ? "앱이 선언한 패키지일 때만 가능" : "only if the app declares it") :
+               (ko ? "가능" : "yes"));
         printf("  %s %s\n", ko ? "수정:      " : "fix:         ", f->fix);
         printf("  %s %s\n", ko ? "지문:      " : "fingerprint: ", f->fingerprint);
         printf("  %s %s\n", ko ? "원인:      " : "cause:       ", cause);

@@ -813,6 +813,15 @@ static int build_finding(DetectEngine *e, Stream *s, const DetectRule *rule, con
                 f->auto_fixable = false;
         }
 
+        /* "No module named X" names a module, not a distribution on PyPI: X
+         * may be the project's own, a typo, or a name registered on PyPI to
+         * catch that typo. Only the well-known import names vouch for
+         * themselves; any other install waits for the app's own declaration
+         * (requirements, pyproject, Pipfile), which the fixer reads. */
+        if (f->auto_fixable && strncmp(f->fix, "pip_install:", strlen("pip_install:")) == 0 &&
+            !detect_python_distribution_known(f->fix + strlen("pip_install:")))
+                f->needs_declaration = true;
+
         r = detect_fingerprint(f->category, f->excerpt, strlen(f->excerpt), f->fingerprint);
         if (r < 0)
                 return r;

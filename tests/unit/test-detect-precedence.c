@@ -479,6 +479,41 @@ TEST(precedence_and_fix_safety_table) {
         return 0;
 }
 
+/* A module name from a log is not a PyPI distribution by itself. A
+ * well-known import name (cv2, yaml, requests) vouches for its distribution
+ * and may run by itself; any other name is still the fix to propose, but it
+ * runs only where the app declares it (needs_declaration; the fixer reads
+ * the app's requirements): it may be the project's own module, a typo, or a
+ * name registered on PyPI to catch that typo. */
+TEST(pip_install_needs_a_declaration_unless_well_known) {
+        static const struct {
+                const char *text, *fix;
+                bool needs_declaration;
+        } pip[] = {
+                { "ModuleNotFoundError: No module named 'cv2'\n", "pip_install:opencv-python", false },
+                { "ModuleNotFoundError: No module named 'requests'\n", "pip_install:requests", false },
+                { "ModuleNotFoundError: No module named 'yaml.constructor'\n", "pip_install:PyYAML", false },
+                { "ModuleNotFoundError: No module named 'frobnicator'\n", "pip_install:frobnicator", true },
+                { "ImportError: No module named reqeusts\n", "pip_install:reqeusts", true },
+                { "ModuleNotFoundError: No module named 'vision_pipeline'\n", "pip_install:vision_pipeline", true },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(pip); i++) {
+                _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+                _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+                Collected got = {};
+
+                ASSERT_OK(detect_engine_new(rules, NULL, &e));
+                ASSERT_OK(feed_text(e, "s", pip[i].text, &got));
+                ASSERT_EQ(got.n, 1u);
+                ASSERT_STREQ(got.items[0]->fix, pip[i].fix);
+                ASSERT_TRUE(got.items[0]->auto_fixable);
+                ASSERT_EQ(got.items[0]->needs_declaration, pip[i].needs_declaration);
+                collected_done(&got);
+        }
+        return 0;
+}
+
 /* Role= is data: an unknown role is an error naming the rule, the file and
  * the line, and the rule is skipped. */
 TEST(role_is_validated) {
