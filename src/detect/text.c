@@ -438,9 +438,55 @@ static size_t buildkit_prefix(const char *s, size_t n) {
         return i < n ? i + 1 : i;
 }
 
-/* First bytes of log_prefix()'s prefixes: '[', '#', digits, capitals. */
+/* GitHub Actions' workflow commands as its log shows them: "##[error]",
+ * "##[group]", "##[endgroup]", "##[command]", "##[debug]", and as a step
+ * prints them: "::error::", "::error file=a.py,line=3::". "##[warning]" and
+ * "::warning" stay: a warning that quotes an error is still a warning. */
+static size_t actions_prefix(const char *s, size_t n) {
+        static const char *const marks[] = { "##[error]", "##[group]", "##[endgroup]", "##[command]",
+                                             "##[debug]" };
+
+        for (size_t i = 0; i < ELEMENTSOF(marks); i++)
+                if (detect_startswith(s, n, marks[i]))
+                        return strlen(marks[i]);
+        if (detect_startswith(s, n, "::error::"))
+                return strlen("::error::");
+        if (detect_startswith(s, n, "::error ")) {
+                const char *e = detect_memmem_str(s + 8, n - 8 < 512 ? n - 8 : 512, "::");
+
+                if (e && !memchr(s + 8, '\n', (size_t) (e - s) - 8))
+                        return (size_t) (e - s) + 2;
+        }
+        return 0;
+}
+
+/* docker compose: "web_1     | " (v1) and "app-1  | " (v2), a service name
+ * and its replica number, padded to the widest, before each line the
+ * container prints. The number is required: "cat | grep x" is no prefix. */
+static size_t compose_prefix(const char *s, size_t n) {
+        size_t i = 0, d;
+
+        while (i < n && i < 64 && (islower((unsigned char) s[i]) || isdigit((unsigned char) s[i]) ||
+                                   s[i] == '_' || s[i] == '-' || s[i] == '.'))
+                i++;
+        if (i < 3 || i >= n || s[i] != ' ')
+                return 0;
+        d = i;
+        while (d > 0 && isdigit((unsigned char) s[d - 1]))
+                d--;
+        if (d == i || d < 2 || (s[d - 1] != '_' && s[d - 1] != '-'))
+                return 0;
+        while (i < n && s[i] == ' ')
+                i++;
+        if (i >= n || s[i] != '|')
+                return 0;
+        i++;
+        return i < n && s[i] == ' ' ? i + 1 : i;
+}
+
+/* First bytes of log_prefix()'s prefixes: '[', '#', ':', digits, capitals. */
 static const bool prefix_start[256] = {
-        ['['] = true, ['#'] = true,
+        ['['] = true, ['#'] = true, [':'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
         ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
         ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
@@ -454,7 +500,7 @@ static const bool prefix_start[256] = {
  * fence, a frame (UTF-8 lead byte of the box characters) or a prefix. */
 static const bool decoration_start[256] = {
         ['>'] = true, ['`'] = true, ['~'] = true, [0xe2] = true,
-        ['['] = true, ['#'] = true,
+        ['['] = true, ['#'] = true, [':'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
         ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
         ['A'] = true, ['B'] = true, ['C'] = true, ['D'] = true, ['E'] = true, ['F'] = true,
@@ -481,7 +527,9 @@ static size_t log_prefix(const char *s, size_t n) {
                 return timestamp_prefix(s, n);
         }
         if (s[0] == '#')
-                return buildkit_prefix(s, n);
+                return s[1 < n ? 1 : 0] == '#' ? actions_prefix(s, n) : buildkit_prefix(s, n);
+        if (s[0] == ':')
+                return actions_prefix(s, n);
         if (s[1 < n ? 1 : 0] == '/')
                 return logcat_prefix(s, n);
         return 0;
@@ -705,7 +753,8 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         /* Most lines start with a lower-case letter, white space or
          * punctuation that begins no decoration, and are shorter than a
          * terminal: one table look-up, and they are used as they are. */
-        if (end < DETECT_WRAP_COLUMNS && !decoration_start[(unsigned char) d[0]])
+        if (end < DETECT_WRAP_COLUMNS && !decoration_start[(unsigned char) d[0]] &&
+            !(islower((unsigned char) d[0]) && compose_prefix(d, end) > 0))
                 goto done;
 
         /* Decorations, outermost first. The common undecorated line costs a
@@ -744,8 +793,11 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 info.columns = detect_display_columns(d + start, end - start);
         /* Most lines start with a lower-case letter, white space or
          * punctuation, which begin no prefix: one table look-up. */
-        for (int round = 0; round < 4 && start < end && prefix_start[(unsigned char) d[start]]; round++) {
-                size_t k = log_prefix(d + start, end - start);
+        for (int round = 0; round < 4 && start < end &&
+                            (prefix_start[(unsigned char) d[start]] || islower((unsigned char) d[start]));
+             round++) {
+                size_t k = islower((unsigned char) d[start]) ? compose_prefix(d + start, end - start) :
+                                                                log_prefix(d + start, end - start);
 
                 if (k == 0)
                         break;

@@ -131,6 +131,11 @@ static const Decoration decorations[] = {
         { "logcat", .prefix = "E/flutter (12345): " },
         { "syslog", .prefix = "Nov 30 10:00:01 ci-runner app[812]: " },
         { "docker buildkit", .prefix = "#12 3.456 " },
+        { "docker compose v2", .prefix = "app-1  | " },
+        { "docker compose v1", .prefix = "web_1     | " },
+        { "GitHub Actions ##[error]", .prefix = "##[error]" },
+        { "Actions timestamp and ##[error]", .prefix = "2024-01-01T00:00:00.0000000Z ##[error]" },
+        { "::error file=::", .prefix = "::error file=app/main.py,line=3::" },
         { "ANSI and CRLF", .line = ansi_line },
         { "CRLF", .suffix = "\r" },
         { "markdown quote", .line = quote_line },
@@ -308,6 +313,10 @@ TEST(cleaning_keeps_what_is_not_a_decoration) {
                 /* a CI timestamp before a Dart error is no syslog host */
                 { "2024-01-01T00:00:00Z lib/main.dart:3:5: Error: Expected ';' after this.\n", 1,
                   "dart_syntax" },
+                /* a GitHub Actions warning that quotes an error stays a warning */
+                { "##[warning]Failed to save cache: Error: ENOSPC\n", 0, NULL },
+                /* a pipe in a command line is no compose prefix */
+                { "cat | grep 'No module named'\n", 0, NULL },
                 /* an exactly 80-column ruler is no wrapped line */
                 { "================================================================================\n"
                   "ModuleNotFoundError: No module named 'yaml'\n",
