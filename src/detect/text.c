@@ -886,6 +886,37 @@ static const struct {
         { "lxml", "lxml" },
         { "schedule", "schedule" },
         { "requests", "requests" },
+        { "git", "GitPython" },
+        { "grpc", "grpcio" },
+        { "sentry_sdk", "sentry-sdk" },
+        { "requests_oauthlib", "requests-oauthlib" },
+        { "jinja2", "Jinja2" },
+        { "sqlalchemy", "SQLAlchemy" },
+        /* Popular distributions imported under their own name. A name the
+         * log gives that is on this list vouches for itself; any other one
+         * is installed only where the app declares it. The big frameworks
+         * whose build depends on the machine (torch, tensorflow: CUDA or
+         * not) are not here: a person picks the variant. */
+        { "numpy", "numpy" }, { "pandas", "pandas" }, { "scipy", "scipy" },
+        { "matplotlib", "matplotlib" }, { "seaborn", "seaborn" }, { "plotly", "plotly" },
+        { "flask", "Flask" }, { "django", "Django" }, { "fastapi", "fastapi" },
+        { "uvicorn", "uvicorn" }, { "gunicorn", "gunicorn" }, { "werkzeug", "Werkzeug" },
+        { "pydantic", "pydantic" }, { "httpx", "httpx" }, { "aiohttp", "aiohttp" },
+        { "urllib3", "urllib3" }, { "certifi", "certifi" }, { "websockets", "websockets" },
+        { "boto3", "boto3" }, { "botocore", "botocore" }, { "openai", "openai" },
+        { "anthropic", "anthropic" }, { "tiktoken", "tiktoken" }, { "tqdm", "tqdm" },
+        { "rich", "rich" }, { "click", "click" }, { "colorama", "colorama" },
+        { "tabulate", "tabulate" }, { "toml", "toml" }, { "tomli", "tomli" },
+        { "pytz", "pytz" }, { "six", "six" }, { "mock", "mock" }, { "pytest", "pytest" },
+        { "selenium", "selenium" }, { "redis", "redis" }, { "celery", "celery" },
+        { "pymongo", "pymongo" }, { "psutil", "psutil" }, { "paramiko", "paramiko" },
+        { "cryptography", "cryptography" }, { "openpyxl", "openpyxl" }, { "xlrd", "xlrd" },
+        { "streamlit", "streamlit" }, { "gradio", "gradio" }, { "nltk", "nltk" },
+        { "sympy", "sympy" }, { "networkx", "networkx" }, { "joblib", "joblib" },
+        { "tweepy", "tweepy" }, { "stripe", "stripe" }, { "twilio", "twilio" },
+        { "jsonschema", "jsonschema" }, { "alembic", "alembic" }, { "chardet", "chardet" },
+        { "emoji", "emoji" }, { "regex", "regex" }, { "docker", "docker" },
+        { "setuptools", "setuptools" }, { "wheel", "wheel" },
 };
 
 bool detect_python_distribution_known(const char *dist) {
@@ -914,15 +945,17 @@ const char *detect_python_distribution(const char *module, char *buf, size_t buf
 
         if (!module || !*module)
                 return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(python_dists); i++) {
-                size_t l = strlen(python_dists[i].module);
-
-                if (strncmp(module, python_dists[i].module, l) == 0 &&
-                    (module[l] == 0 || module[l] == '.'))
+        for (size_t i = 0; i < ELEMENTSOF(python_dists); i++)
+                if (strcmp(module, python_dists[i].module) == 0)
                         return python_dists[i].dist;
-        }
+        /* Python names the first part of a dotted name that failed: for
+         * "a.b" it imported "a", so a's distribution is installed and lacks
+         * b (a submodule it stopped shipping, like sklearn.externals.joblib,
+         * or a local a.py shadowing it). Installing it changes nothing. Only
+         * the namespace packages listed above (google.genai, ...) name a
+         * distribution of their own. */
         top = strcspn(module, ".");
-        if (top == 0 || top >= bufsz)
+        if (top == 0 || top >= bufsz || module[top] == '.')
                 return NULL;
         memcpy(buf, module, top);
         buf[top] = 0;

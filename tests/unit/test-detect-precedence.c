@@ -492,7 +492,7 @@ TEST(pip_install_needs_a_declaration_unless_well_known) {
         } pip[] = {
                 { "ModuleNotFoundError: No module named 'cv2'\n", "pip_install:opencv-python", false },
                 { "ModuleNotFoundError: No module named 'requests'\n", "pip_install:requests", false },
-                { "ModuleNotFoundError: No module named 'yaml.constructor'\n", "pip_install:PyYAML", false },
+                { "ModuleNotFoundError: No module named 'google.genai'\n", "pip_install:google-genai", false },
                 { "ModuleNotFoundError: No module named 'frobnicator'\n", "pip_install:frobnicator", true },
                 { "ImportError: No module named reqeusts\n", "pip_install:reqeusts", true },
                 { "ModuleNotFoundError: No module named 'vision_pipeline'\n", "pip_install:vision_pipeline", true },
