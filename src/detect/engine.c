@@ -385,6 +385,10 @@ static bool is_dart_header(const char *l, size_t n) {
                         continue;
                 if (detect_startswith(l + i, n - i, ": Error: "))
                         return true;
+                /* the web compiler and a terminal wrap put "Error: ..." on
+                 * the next line: "lib/main.dart:3:8:" ends the line */
+                if (i < n && l[i] == ':' && is_blank(l + i + 1, n - i - 1))
+                        return true;
         }
         return false;
 }

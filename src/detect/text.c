@@ -339,10 +339,16 @@ static size_t timestamp_prefix(const char *s, size_t n) {
                 if (i >= n || s[i] != ']')
                         return 0;
                 i++;
+                /* fastlane: "[10:35:51]: " */
+                if (i + 1 < n && s[i] == ':' && s[i + 1] == ' ')
+                        i++;
         }
         i = prefix_separator(s, n, i);
         if (i == 0)
                 return 0;
+        /* fastlane's xcpretty and gradle lines: "[10:35:51]: ▸ " */
+        if (bracket && detect_startswith(s + i, n - i, "\xe2\x96\xb8 "))
+                return i + 4;
         if (i < n && s[i] == '[' && (l = level_word(s, n, i + 1, true)) && i + 1 + l < n &&
             s[i + 1 + l] == ']') {
                 size_t j = prefix_separator(s, n, i + 2 + l);

@@ -128,6 +128,7 @@ static const Decoration decorations[] = {
         { "GitHub Actions", .prefix = "2024-01-01T00:00:00.0000000Z " },
         { "bracketed time", .prefix = "[10:00:01.512] " },
         { "[INFO]", .prefix = "[INFO] " },
+        { "fastlane", .prefix = "[10:35:51]: \xe2\x96\xb8 " },
         { "logcat", .prefix = "E/flutter (12345): " },
         { "syslog", .prefix = "Nov 30 10:00:01 ci-runner app[812]: " },
         { "docker buildkit", .prefix = "#12 3.456 " },

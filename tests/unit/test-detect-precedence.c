@@ -431,6 +431,35 @@ static const Case cases[] = {
           "    import cv2\n"
           "ModuleNotFoundError: No module named 'cv2'\n",
           "python_missing_package", "cv2", "pip_install:opencv-python" },
+        /* ---- near misses of flutter pub get and flutter clean (issue 12, second corpus) ---- */
+        { "the SDK's own flutter_tools without its package config is not the app's pub get",
+          "/opt/hostedtoolcache/flutter/3.1.0/x64/packages/flutter_tools/.dart_tool/package_config.json does not exist.Did you run this command from the same directory as your pubspec.yaml file?\n",
+          "flutter_dependency", "flutter_tools", "none" },
+        { "pub asking whether it ran in the right directory proposes nothing",
+          "/work/app/.packages does not exist.\n"
+          "Did you run \"flutter pub get\" in this directory?\n",
+          "flutter_dependency", "Did you run", "none" },
+        { "pub naming the missing package config keeps pub get",
+          "No .dart_tool/package_config.json file found, please run \"pub get\" first.\n",
+          "flutter_dependency", "package_config.json", "flutter_pub_get" },
+        { "a build that cannot delete its own outputs is busy files, not permissions",
+          "FileSystemException: FileSystemException: Cannot delete file, path = 'C:\\dev\\app\\build\\app\\intermediates\\flutter\\debug\\flutter_assets\\a.png' (OS Error: Access is denied.\n"
+          ", errno = 5)\n",
+          "flutter_build_cache", "Cannot delete file", "none" },
+        { "the build's own app.dill gone mid-build is no flutter clean",
+          "PathNotFoundException: Cannot open file, path = '/home/dev/app/.dart_tool/flutter_build/0123abcd/app.dill' (OS Error: No such file or directory, errno = 2)\n",
+          "flutter_build_cache", "app.dill", "none" },
+        { "a pub-cache package's error with the location on its own line is not the user's syntax",
+          "Target dart2js failed: Exception: /root/.pub-cache/hosted/pub.dev/auto_route-2.4.2/lib/src/provider.dart:28:8:\n"
+          "Error: The method 'A.report' doesn't have the named parameter 'type' of overridden method 'B.report'.\n",
+          "flutter_version_conflict", "auto_route", "none" },
+        { "the user's Dart error with the location on its own line",
+          "Target dart2js failed: Exception: lib/main.dart:3:8:\n"
+          "Error: Error when reading 'lib/src/globals.dart': Error reading 'lib/src/globals.dart'  (No such file or directory)\n",
+          "dart_syntax", "lib/main.dart:3:8:", "none" },
+        { "a javac error in Chinese is a native build error",
+          "/home/u/app/android/app/src/main/java/io/flutter/plugins/GeneratedPluginRegistrant.java:5: \xe9\x94\x99\xe8\xaf\xaf: \xe6\x89\xbe\xe4\xb8\x8d\xe5\x88\xb0\xe7\xac\xa6\xe5\x8f\xb7\n",
+          "flutter_build", "GeneratedPluginRegistrant.java:5", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
