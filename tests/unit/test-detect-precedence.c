@@ -460,6 +460,46 @@ static const Case cases[] = {
         { "a javac error in Chinese is a native build error",
           "/home/u/app/android/app/src/main/java/io/flutter/plugins/GeneratedPluginRegistrant.java:5: \xe9\x94\x99\xe8\xaf\xaf: \xe6\x89\xbe\xe4\xb8\x8d\xe5\x88\xb0\xe7\xac\xa6\xe5\x8f\xb7\n",
           "flutter_build", "GeneratedPluginRegistrant.java:5", "none" },
+        { "tensorflow's ResourceExhaustedError over an OOM is memory, not an API quota",
+          "ResourceExhaustedError: 2 root error(s) found.\n"
+          "  (0) Resource exhausted: OOM when allocating tensor with shape[16,112,112,147] and type float on /job:localhost/replica:0/task:0/device:GPU:0 by allocator GPU_0_bfc\n",
+          "out_of_memory", "", "none" },
+        { "a pod whose git clone lost the connection is the network, not the pod",
+          "[!] Error installing BoringSSL-GRPC\n"
+          "[!] /usr/bin/git clone https://github.com/google/boringssl.git /tmp/d20200212-7955-k20ky --template=\n"
+          "\n"
+          "Cloning into '/tmp/d20200212-7955-k20ky'...\n"
+          "error: RPC failed; curl 18 transfer closed with outstanding read data remaining\n"
+          "fatal: the remote end hung up unexpectedly\n",
+          "network", "", "none" },
+        { "gradle's artifact download over a corrupted TLS record is the network",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':compileJava'.\n"
+          "> Could not resolve all files for configuration ':compileClasspath'.\n"
+          "   > Could not download testng-6.13.1.jar (org.testng:testng:6.13.1)\n"
+          "      > Could not get resource 'https://repo.maven.apache.org/maven2/org/testng/testng/6.13.1/testng-6.13.1.jar'.\n"
+          "         > Tag mismatch!\n"
+          "\n"
+          "BUILD FAILED in 25s\n",
+          "network", "", "none" },
+        { "a retried API call that is overloaded each time is the API down, not a retry notice",
+          "API Error (529 {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}) · Retrying in 1 seconds… (attempt 1/10)\n",
+          "api_unavailable", "", "none" },
+        { "python's faulthandler on a segfault is a crash, not a python runtime error",
+          "Fatal Python error: Segmentation fault\n"
+          "\n"
+          "Current thread 0x00007fa2972464c0 (most recent call first):\n"
+          "  File \"/home/dev/app/env.py\", line 498 in compute_reward\n",
+          "other", "", "none" },
+        { "pod install's warning about a target's build setting is no pods error",
+          "[!] The `App [Debug]` target overrides the `OTHER_LDFLAGS` build setting defined in `Pods/Target Support Files/Pods-App/Pods-App.debug.xcconfig'. This can lead to problems with the CocoaPods installation\n"
+          "    - Use the `$(inherited)` flag, or\n"
+          "    - Remove the build settings from the target.\n"
+          "\n"
+          "[!] Unable to find a specification for `Foo`\n",
+          "ios_pods", "Unable to find a specification", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
