@@ -500,6 +500,26 @@ static const Case cases[] = {
           "\n"
           "[!] Unable to find a specification for `Foo`\n",
           "ios_pods", "Unable to find a specification", "none" },
+        { "a relative import without a parent package is the project's layout, not pip",
+          "Traceback (most recent call last):\n"
+          "  File \"task/get_info.py\", line 10, in <module>\n"
+          "    from ..tools.util import *\n"
+          "ImportError: attempted relative import with no known parent package\n",
+          "python_missing_package", "attempted relative import", "none" },
+        { "python -m of a package that is not there names no distribution",
+          "/usr/local/bin/python: Error while finding module specification for 'checker.action' "
+          "(ModuleNotFoundError: No module named 'checker')\n",
+          "python_missing_package", "Error while finding module specification", "none" },
+        { "poetry's version solving failed is pip resolution, not pub",
+          "  Because app depends on Flask (>=2.0.2) which doesn't match any versions, version solving failed.\n",
+          "pip_resolution", "Flask (>=2.0.2)", "none" },
+        { "a traceback joined into one line keeps pip install",
+          "Traceback (most recent call last):   File \"scrape.py\", line 2, in <module>     "
+          "from bs4 import BeautifulSoup ModuleNotFoundError: No module named 'bs4'\n",
+          "python_missing_package", "bs4", "pip_install:beautifulsoup4" },
+        { "pytest's short summary of the project's own module is no pip install",
+          "FAILED tests/test_io.py::test_read - ModuleNotFoundError: No module named 'utils'\n",
+          "python_missing_package", "utils", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
