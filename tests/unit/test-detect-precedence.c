@@ -520,6 +520,9 @@ static const Case cases[] = {
         { "pytest's short summary of the project's own module is no pip install",
           "FAILED tests/test_io.py::test_read - ModuleNotFoundError: No module named 'utils'\n",
           "python_missing_package", "utils", "none" },
+        { "a failed target quoting a deprecation warning is still a failure",
+          "Target dart2js failed: Exception: Warning: The 'dart2js' entrypoint script is deprecated, please use 'dart compile js' instead.\n",
+          "flutter_build", "Target dart2js failed", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
