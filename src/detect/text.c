@@ -261,13 +261,21 @@ static size_t clock_time(const char *s, size_t n, size_t i) {
 }
 
 /* "2026-11-30 10:00:01,123", "2024-01-01T00:00:00.0000000Z", "...+02:00",
+ * "2026/11/30 10:00:01" (Go's log), "30-Nov-2026 10:00:01" (Bamboo, Tomcat),
  * "10:00:01.123"; returns the end or 0. */
 static size_t timestamp_at(const char *s, size_t n, size_t i) {
         size_t j;
 
-        if (i + 19 <= n && s[i + 4] == '-' && s[i + 7] == '-' && (s[i + 10] == 'T' || s[i + 10] == ' ') &&
+        if (i + 19 <= n && ((s[i + 4] == '-' && s[i + 7] == '-') || (s[i + 4] == '/' && s[i + 7] == '/')) &&
+            (s[i + 10] == 'T' || s[i + 10] == ' ') &&
             digit2(s + i) && digit2(s + i + 2) && digit2(s + i + 5) && digit2(s + i + 8)) {
                 j = clock_time(s, n, i + 11);
+                if (j == 0)
+                        return 0;
+        } else if (i + 20 <= n && digit2(s + i) && s[i + 2] == '-' && isupper((unsigned char) s[i + 3]) &&
+                   islower((unsigned char) s[i + 4]) && islower((unsigned char) s[i + 5]) && s[i + 6] == '-' &&
+                   digit2(s + i + 7) && digit2(s + i + 9) && s[i + 11] == ' ') {
+                j = clock_time(s, n, i + 12);
                 if (j == 0)
                         return 0;
         } else {
