@@ -483,16 +483,22 @@ static size_t compose_prefix(const char *s, size_t n) {
         while (i < n && i < 64 && (islower((unsigned char) s[i]) || isdigit((unsigned char) s[i]) ||
                                    s[i] == '_' || s[i] == '-' || s[i] == '.'))
                 i++;
+        size_t name = i;
+        bool numbered;
+
         if (i < 3 || i >= n || s[i] != ' ')
                 return 0;
         d = i;
         while (d > 0 && isdigit((unsigned char) s[d - 1]))
                 d--;
-        if (d == i || d < 2 || (s[d - 1] != '_' && s[d - 1] != '-'))
-                return 0;
+        numbered = d < i && d >= 2 && (s[d - 1] == '_' || s[d - 1] == '-');
         while (i < n && s[i] == ' ')
                 i++;
         if (i >= n || s[i] != '|')
+                return 0;
+        /* a container_name: has no number; then the padding and a "-" or
+         * "_" in the name must tell it from a shell pipe */
+        if (!numbered && (i - name < 2 || (!memchr(s, '-', name) && !memchr(s, '_', name))))
                 return 0;
         i++;
         return i < n && s[i] == ' ' ? i + 1 : i;
@@ -780,6 +786,11 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 info.boundary = true;
                 start = end;
                 goto done;
+        }
+        /* a whole line in `inline code`, as issue threads quote one line */
+        if (end - start > 2 && d[start] == '`' && d[start + 1] != '`' && d[end - 1] == '`') {
+                start = skip_quotes(d, start + 1, end - 1);
+                end--;
         }
         if (start + 3 <= end && (unsigned char) d[start] == 0xe2) {
                 size_t e = end;

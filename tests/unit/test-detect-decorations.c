@@ -120,6 +120,14 @@ static void quote_line(Text *out, const char *l, size_t n, size_t index, size_t 
         text_str(out, "\n");
 }
 
+/* One line quoted as `inline code` (an empty line stays empty). */
+static void inline_code_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        if (n > 0)
+                text_str(out, "`");
+        text_add(out, l, n);
+        text_str(out, n > 0 ? "`\n" : "\n");
+}
+
 static const Decoration decorations[] = {
         { "flutter -v", .line = verbose_line },
         { "python logging", .prefix = "2026-11-30 10:00:01,123 ERROR " },
@@ -136,6 +144,8 @@ static const Decoration decorations[] = {
         { "docker buildkit", .prefix = "#12 3.456 " },
         { "docker compose v2", .prefix = "app-1  | " },
         { "docker compose v1", .prefix = "web_1     | " },
+        { "docker compose container_name", .prefix = "pytube-downloader  | " },
+        { "inline code", .line = inline_code_line },
         { "GitHub Actions ##[error]", .prefix = "##[error]" },
         { "Actions timestamp and ##[error]", .prefix = "2024-01-01T00:00:00.0000000Z ##[error]" },
         { "::error file=::", .prefix = "::error file=app/main.py,line=3::" },
