@@ -541,6 +541,11 @@ static const Case cases[] = {
           "pub get failed (69) -- attempting retry 1 in 1 second...\n"
           "pub get failed (1)\n",
           "network", "", "none" },
+        { "pip retrying a connect timeout is the network, not a retry notice",
+          "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by "
+          "'ConnectTimeoutError(<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f398570bf98>, "
+          "'Connection to pypi.org timed out. (connect timeout=15)')': /simple/pandas/\n",
+          "network", "", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
