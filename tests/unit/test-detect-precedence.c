@@ -523,6 +523,29 @@ static const Case cases[] = {
         { "a failed target quoting a deprecation warning is still a failure",
           "Target dart2js failed: Exception: Warning: The 'dart2js' entrypoint script is deprecated, please use 'dart compile js' instead.\n",
           "flutter_build", "Target dart2js failed", "none" },
+        { "pod's smart-quotes warning about the Podfile is no pods error",
+          "Pod installation complete! There are 0 dependencies from the Podfile and 0 total pods installed.\n"
+          "\n"
+          "[!] Smart quotes were detected and ignored in your Podfile. To avoid issues in the future, you should not use TextEdit for editing it.\n"
+          "\n"
+          "[!] Unable to find a specification for `Foo`\n",
+          "ios_pods", "Unable to find a specification", "none" },
+        { "grpc's ServiceUnavailable that failed to connect is the network, not the API down",
+          "google.api_core.exceptions.ServiceUnavailable: 503 failed to connect to all addresses; "
+          "Last error: UNKNOWN: ipv4:142.250.1.1:443: TCP handshake shutdown\n",
+          "network", "", "none" },
+        { "pub's git dependency that cannot be cloned for a lookup failure is the network, not pub get",
+          "Git error. Command: git clone --mirror git://github.com/example/pkg.git /home/dev/.pub-cache/git/cache/pkg-0123\n"
+          "Cloning into bare repository '/home/dev/.pub-cache/git/cache/pkg-0123'...\n"
+          "fatal: unable to look up github.com (port 9418) (No error)\n"
+          "pub get failed (69) -- attempting retry 1 in 1 second...\n"
+          "pub get failed (1)\n",
+          "network", "", "none" },
+        { "pip retrying a connect timeout is the network, not a retry notice",
+          "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by "
+          "'ConnectTimeoutError(<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f398570bf98>, "
+          "'Connection to pypi.org timed out. (connect timeout=15)')': /simple/pandas/\n",
+          "network", "", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
