@@ -546,6 +546,24 @@ static const Case cases[] = {
           "'ConnectTimeoutError(<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f398570bf98>, "
           "'Connection to pypi.org timed out. (connect timeout=15)')': /simple/pandas/\n",
           "network", "", "none" },
+        { "pip's retries on a failed connection, then no matching distribution: the network, not resolution",
+          "[conda/stderr] WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) "
+          "after connection broken by 'ProtocolError('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))': /simple/web3/\n"
+          "[conda/stderr] ERROR: Could not find a version that satisfies the requirement web3\n",
+          "network", "Retrying", "none", NULL, NULL, 2 },
+        { "no matching version among those the index listed is resolution, whatever pip retried before",
+          "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by "
+          "'ReadTimeoutError(\"HTTPSConnectionPool(host='pypi.org', port=443): Read timed out. (read timeout=15)\")': /simple/torch/\n"
+          "ERROR: Could not find a version that satisfies the requirement torch==1.4.0 (from versions: 2.2.0, 2.2.1)\n"
+          "ERROR: No matching distribution found for torch==1.4.0\n",
+          "pip_resolution", "torch==1.4.0", "none", NULL, NULL, 1 },
+        { "pip's report wrapped before the requirement is still no matching distribution",
+          "      ERROR: Could not find a version that satisfies the requirement \n"
+          "setuptools>=77.0.3 (from versions: 0.6b1, 0.6b2, 0.6b3)\n",
+          "pip_resolution", "Could not find a version", "none" },
+        { "a syntax error under a compose container name is a syntax error, not a runtime error",
+          "downloader  | SyntaxError: unterminated string literal (detected at line 780)\n",
+          "python_syntax", "unterminated string literal", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
