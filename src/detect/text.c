@@ -478,14 +478,13 @@ static size_t actions_prefix(const char *s, size_t n) {
  * and its replica number, padded to the widest, before each line the
  * container prints. The number is required: "cat | grep x" is no prefix. */
 static size_t compose_prefix(const char *s, size_t n) {
-        size_t i = 0, d;
+        size_t i = 0, d, name;
+        bool numbered;
 
         while (i < n && i < 64 && (islower((unsigned char) s[i]) || isdigit((unsigned char) s[i]) ||
                                    s[i] == '_' || s[i] == '-' || s[i] == '.'))
                 i++;
-        size_t name = i;
-        bool numbered;
-
+        name = i;
         if (i < 3 || i >= n || s[i] != ' ')
                 return 0;
         d = i;
@@ -496,9 +495,9 @@ static size_t compose_prefix(const char *s, size_t n) {
                 i++;
         if (i >= n || s[i] != '|')
                 return 0;
-        /* a container_name: has no number; then the padding and a "-" or
-         * "_" in the name must tell it from a shell pipe */
-        if (!numbered && (i - name < 2 || (!memchr(s, '-', name) && !memchr(s, '_', name))))
+        /* a container_name: has no number; then compose's padding (two
+         * spaces or more) must tell it from a shell pipe ("cat | grep") */
+        if (!numbered && i - name < 2)
                 return 0;
         i++;
         return i < n && s[i] == ' ' ? i + 1 : i;
