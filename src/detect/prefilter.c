@@ -154,10 +154,23 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
         for (size_t i = 0; i < ELEMENTSOF(hint_literals); i++)
                 for (const char *c = hint_literals[i].literal; *c; c++)
                         used[(uint8_t) *c] = true;
+        /* Bytes of non-ASCII text (0x80-0xff) share one class. Literals in
+         * other scripts (javac's "错误", "Отказано в доступе") would add a
+         * class for each byte they use, and the table grows with the classes
+         * (states x classes) past the cache; sharing one only makes the
+         * filter pass a few more lines on to PCRE2, which decides. */
+        bool high = false;
+        for (int c = 0x80; c < 256; c++)
+                high = high || used[c];
         p->n_cls = 1;
-        for (int c = 0; c < 256; c++)
+        for (int c = 0; c < 0x80; c++)
                 if (used[c] && !(c >= 'A' && c <= 'Z'))
                         p->cls[c] = (uint8_t) p->n_cls++;
+        if (high) {
+                for (int c = 0x80; c < 256; c++)
+                        p->cls[c] = (uint8_t) p->n_cls;
+                p->n_cls++;
+        }
         for (int c = 'A'; c <= 'Z'; c++)
                 p->cls[c] = p->cls[tolower(c)];
         /* 256 byte values, at most 230 after folding: always fits a uint8_t. */

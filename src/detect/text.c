@@ -481,6 +481,9 @@ static size_t compose_prefix(const char *s, size_t n) {
         size_t i = 0, d, name;
         bool numbered;
 
+        /* most lines have no '|' near their start: one vector search */
+        if (!memchr(s, '|', n < 80 ? n : 80))
+                return 0;
         while (i < n && i < 64 && (islower((unsigned char) s[i]) || isdigit((unsigned char) s[i]) ||
                                    s[i] == '_' || s[i] == '-' || s[i] == '.'))
                 i++;

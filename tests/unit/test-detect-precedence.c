@@ -520,9 +520,6 @@ static const Case cases[] = {
         { "pytest's short summary of the project's own module is no pip install",
           "FAILED tests/test_io.py::test_read - ModuleNotFoundError: No module named 'utils'\n",
           "python_missing_package", "utils", "none" },
-        { "a failed target quoting a deprecation warning is still a failure",
-          "Target dart2js failed: Exception: Warning: The 'dart2js' entrypoint script is deprecated, please use 'dart compile js' instead.\n",
-          "flutter_build", "Target dart2js failed", "none" },
         { "pod's smart-quotes warning about the Podfile is no pods error",
           "Pod installation complete! There are 0 dependencies from the Podfile and 0 total pods installed.\n"
           "\n"
