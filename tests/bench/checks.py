@@ -17,7 +17,6 @@ Usage: tests/bench/checks.py [BUILD_DIR] [--n N] [--incidents I]
 Prints a table; asserts nothing."""
 
 import argparse
-import math
 import os
 import sqlite3
 import sys
@@ -25,12 +24,10 @@ import time
 import unittest
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "lib"))
+sys.path.insert(0, here)
+from benchlib import awtest_for, pct  # noqa: E402
 
 
-def pct(values, p):
-    v = sorted(values)
-    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)]
 
 
 def row(name, values):
@@ -54,9 +51,7 @@ def main():
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--incidents", type=int, default=100000)
     a = ap.parse_args()
-    os.environ["APPWATCHD"] = os.path.abspath(os.path.join(a.build, "appwatchd"))
-    os.environ["APPWATCHCTL"] = os.path.abspath(os.path.join(a.build, "appwatchctl"))
-    import awtest
+    awtest = awtest_for(a.build)
 
     tc = unittest.TestCase()
     print("%-52s %9s %9s %9s" % ("ms", "median", "max", "min"))

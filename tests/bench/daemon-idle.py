@@ -18,7 +18,8 @@ import time
 import unittest
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "lib"))
+sys.path.insert(0, here)
+from benchlib import awtest_for  # noqa: E402
 
 
 
@@ -31,9 +32,8 @@ def main():
     ap.add_argument("--starts", type=int, default=20)
     ap.add_argument("--idle", type=int, default=60)
     a = ap.parse_args()
-    os.environ["APPWATCHD"] = os.path.abspath(os.path.join(a.build, "appwatchd"))
     global awtest
-    import awtest
+    awtest = awtest_for(a.build)
 
     tc = unittest.TestCase()
     times = []

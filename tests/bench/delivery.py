@@ -27,7 +27,6 @@ Prints a table; asserts nothing."""
 
 import argparse
 import json
-import math
 import os
 import shutil
 import sqlite3
@@ -37,13 +36,10 @@ import time
 import unittest
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "lib"))
+sys.path.insert(0, here)
+from benchlib import awtest_for, pct  # noqa: E402
 
 
-def pct(values, p):
-    """The p-th percentile by nearest rank (values not empty)."""
-    v = sorted(values)
-    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)]
 
 
 def ms(x):
@@ -215,9 +211,7 @@ def main():
     ap.add_argument("--only", choices=["latency", "drain", "drain0"], action="append",
                     help="run only these parts (repeatable); drain0 is GroupWindowSec=0, Slack only")
     a = ap.parse_args()
-    os.environ["APPWATCHD"] = os.path.abspath(os.path.join(a.build, "appwatchd"))
-    os.environ["APPWATCHCTL"] = os.path.abspath(os.path.join(a.build, "appwatchctl"))
-    import awtest
+    awtest = awtest_for(a.build)
     import fakes
 
     parts = a.only or ["latency", "drain", "drain0"]

@@ -24,7 +24,8 @@ import time
 import unittest
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "lib"))
+sys.path.insert(0, here)
+from benchlib import awtest_for  # noqa: E402
 
 LINE = "ERROR: churn probe failed\n"
 
@@ -51,8 +52,7 @@ def main():
     ap.add_argument("--rate", type=float, default=0,
                     help="at most this many files a second (0: as fast as they are read)")
     a = ap.parse_args()
-    os.environ["APPWATCHD"] = os.path.abspath(os.path.join(a.build, "appwatchd"))
-    import awtest
+    awtest = awtest_for(a.build)
 
     tc = unittest.TestCase()
     logdir = tempfile.mkdtemp(prefix="appwatch-churn.")

@@ -19,7 +19,6 @@ Prints a table; asserts nothing."""
 
 import argparse
 import json
-import math
 import os
 import sqlite3
 import sys
@@ -27,7 +26,8 @@ import time
 import unittest
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "lib"))
+sys.path.insert(0, here)
+from benchlib import awtest_for, pct  # noqa: E402
 
 GOOD = {"category": "python_missing_package", "cause": "The module is not installed.",
         "fix_summary": "Installs the missing distribution.", "fix_id": "pip_install",
@@ -38,9 +38,6 @@ TRACEBACK = ("Traceback (most recent call last):\n"
              "ModuleNotFoundError: No module named '{mod}'\n")
 
 
-def pct(values, p):
-    v = sorted(values)
-    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)]
 
 
 def row(name, values):
@@ -131,9 +128,7 @@ def main():
     ap.add_argument("--delay", type=float, default=0.2, help="the fake's fixed delay, seconds")
     ap.add_argument("--regressions", type=int, default=20)
     a = ap.parse_args()
-    os.environ["APPWATCHD"] = os.path.abspath(os.path.join(a.build, "appwatchd"))
-    os.environ["APPWATCHCTL"] = os.path.abspath(os.path.join(a.build, "appwatchctl"))
-    import awtest
+    awtest = awtest_for(a.build)
     import fakes
 
     run_latency(awtest, fakes, a.n, a.delay)

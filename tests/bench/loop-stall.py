@@ -26,7 +26,8 @@ import time
 import unittest
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "lib"))
+sys.path.insert(0, here)
+from benchlib import awtest_for  # noqa: E402
 
 
 def longest_gap(times):
@@ -45,9 +46,7 @@ def main():
     ap.add_argument("--watchdog-usec", type=int, default=2000000)
     ap.add_argument("--timeout", type=float, default=300)
     a = ap.parse_args()
-    os.environ["APPWATCHD"] = os.path.abspath(os.path.join(a.build, "appwatchd"))
-    os.environ["APPWATCHCTL"] = os.path.abspath(os.path.join(a.build, "appwatchctl"))
-    import awtest
+    awtest = awtest_for(a.build)
 
     tc = unittest.TestCase()
     logdir = tempfile.mkdtemp(prefix="appwatch-stall.")
