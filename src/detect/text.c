@@ -264,25 +264,20 @@ static size_t clock_time(const char *s, size_t n, size_t i) {
  * "2026/11/30 10:00:01" (Go's log), "30-Nov-2026 10:00:01" (Bamboo, Tomcat),
  * "10:00:01.123"; returns the end or 0. */
 static size_t timestamp_at(const char *s, size_t n, size_t i) {
-        size_t j;
+        size_t j, clock = i;
 
+        /* the date, if any, then the time of day */
         if (i + 19 <= n && ((s[i + 4] == '-' && s[i + 7] == '-') || (s[i + 4] == '/' && s[i + 7] == '/')) &&
             (s[i + 10] == 'T' || s[i + 10] == ' ') &&
-            digit2(s + i) && digit2(s + i + 2) && digit2(s + i + 5) && digit2(s + i + 8)) {
-                j = clock_time(s, n, i + 11);
-                if (j == 0)
-                        return 0;
-        } else if (i + 20 <= n && digit2(s + i) && s[i + 2] == '-' && isupper((unsigned char) s[i + 3]) &&
-                   islower((unsigned char) s[i + 4]) && islower((unsigned char) s[i + 5]) && s[i + 6] == '-' &&
-                   digit2(s + i + 7) && digit2(s + i + 9) && s[i + 11] == ' ') {
-                j = clock_time(s, n, i + 12);
-                if (j == 0)
-                        return 0;
-        } else {
-                j = clock_time(s, n, i);
-                if (j == 0)
-                        return 0;
-        }
+            digit2(s + i) && digit2(s + i + 2) && digit2(s + i + 5) && digit2(s + i + 8))
+                clock = i + 11;
+        else if (i + 20 <= n && digit2(s + i) && s[i + 2] == '-' && isupper((unsigned char) s[i + 3]) &&
+                 islower((unsigned char) s[i + 4]) && islower((unsigned char) s[i + 5]) && s[i + 6] == '-' &&
+                 digit2(s + i + 7) && digit2(s + i + 9) && s[i + 11] == ' ')
+                clock = i + 12;
+        j = clock_time(s, n, clock);
+        if (j == 0)
+                return 0;
         if (j < n && s[j] == 'Z')
                 j++;
         else if (j + 2 < n && (s[j] == '+' || s[j] == '-') && is_digit_at(s, n, j + 1) &&
@@ -506,7 +501,8 @@ static size_t compose_prefix(const char *s, size_t n) {
         return i < n && s[i] == ' ' ? i + 1 : i;
 }
 
-/* First bytes of log_prefix()'s prefixes: '[', '#', ':', digits, capitals. */
+/* First bytes of log_prefix()'s prefixes: '[', '#', ':', digits, letters
+ * (lower case: docker compose's service names). */
 static const bool prefix_start[256] = {
         ['['] = true, ['#'] = true, [':'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
@@ -516,6 +512,11 @@ static const bool prefix_start[256] = {
         ['M'] = true, ['N'] = true, ['O'] = true, ['P'] = true, ['Q'] = true, ['R'] = true,
         ['S'] = true, ['T'] = true, ['U'] = true, ['V'] = true, ['W'] = true, ['X'] = true,
         ['Y'] = true, ['Z'] = true,
+        ['a'] = true, ['b'] = true, ['c'] = true, ['d'] = true, ['e'] = true, ['f'] = true,
+        ['g'] = true, ['h'] = true, ['i'] = true, ['j'] = true, ['k'] = true, ['l'] = true,
+        ['m'] = true, ['n'] = true, ['o'] = true, ['p'] = true, ['q'] = true, ['r'] = true,
+        ['s'] = true, ['t'] = true, ['u'] = true, ['v'] = true, ['w'] = true, ['x'] = true,
+        ['y'] = true, ['z'] = true,
 };
 
 /* First bytes of any decoration detect_line_clean() strips: a quote, a
@@ -552,6 +553,8 @@ static size_t log_prefix(const char *s, size_t n) {
                 return s[1 < n ? 1 : 0] == '#' ? actions_prefix(s, n) : buildkit_prefix(s, n);
         if (s[0] == ':')
                 return actions_prefix(s, n);
+        if (islower((unsigned char) s[0]))
+                return compose_prefix(s, n);
         if (s[1 < n ? 1 : 0] == '/')
                 return logcat_prefix(s, n);
         return 0;
@@ -820,11 +823,8 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 info.columns = detect_display_columns(d + start, end - start);
         /* Most lines start with a lower-case letter, white space or
          * punctuation, which begin no prefix: one table look-up. */
-        for (int round = 0; round < 4 && start < end &&
-                            (prefix_start[(unsigned char) d[start]] || islower((unsigned char) d[start]));
-             round++) {
-                size_t k = islower((unsigned char) d[start]) ? compose_prefix(d + start, end - start) :
-                                                                log_prefix(d + start, end - start);
+        for (int round = 0; round < 4 && start < end && prefix_start[(unsigned char) d[start]]; round++) {
+                size_t k = log_prefix(d + start, end - start);
 
                 if (k == 0)
                         break;
