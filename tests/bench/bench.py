@@ -43,7 +43,10 @@ def pcre_to_ere(p):
             e = p[i + 1]
             i += 2
             if e == "x" and p[i:i + 2] and re.match(r"[0-9a-fA-F]{2}", p[i:i + 2]):
-                out.append(chr(int(p[i:i + 2], 16)))
+                # the byte itself (the rules are compiled without PCRE2_UTF);
+                # written back as that one byte by surrogateescape
+                b = int(p[i:i + 2], 16)
+                out.append(chr(b) if b < 0x80 else chr(0xDC00 + b))
                 i += 2
                 continue
             rep = {"d": ("[0-9]", "0-9"), "s": ("[[:space:]]", "[:space:]"), "S": ("[^[:space:]]", None),
@@ -67,7 +70,7 @@ def pcre_to_ere(p):
         if in_class:
             if c == "]" and out and out[-1] not in ("[", "[^"):
                 in_class = False
-            if icase and c.isalpha():
+            if icase and c.isascii() and c.isalpha():
                 out.append(c.lower() + c.upper())
             else:
                 out.append(c)
@@ -96,7 +99,7 @@ def pcre_to_ere(p):
             out.append(c)
             i += 2
             continue
-        if icase and c.isalpha():
+        if icase and c.isascii() and c.isalpha():
             out.append("[%s%s]" % (c.lower(), c.upper()))
         else:
             out.append(c)
@@ -146,7 +149,9 @@ def main():
         else:
             ere.append(e)
     pfile = os.path.join(a.workdir, "bench-patterns.ere")
-    with open(pfile, "w", encoding="latin-1") as f:
+    # Literals in other scripts are UTF-8 text, \xHH escapes raw bytes;
+    # grep runs with LC_ALL=C, so both are byte sequences to it.
+    with open(pfile, "w", encoding="utf-8", errors="surrogateescape") as f:
         f.write("\n".join(ere) + "\n")
     print("file: %s, %.1f MB, %d lines; %d patterns (%d without an ERE equivalent, left out of grep)"
           % (log, size / 1e6, lines, len(pats), len(skipped)))
