@@ -919,6 +919,9 @@ static const struct {
         { "requests_oauthlib", "requests-oauthlib" },
         { "jinja2", "Jinja2" },
         { "sqlalchemy", "SQLAlchemy" },
+        /* IPython extensions a notebook loads with %load_ext NAME */
+        { "lab_black", "nb_black" },
+        { "autotime", "ipython-autotime" },
         /* Popular distributions imported under their own name. A name the
          * log gives that is on this list vouches for itself; any other one
          * is installed only where the app declares it. The big frameworks
@@ -944,6 +947,9 @@ static const struct {
         { "jsonschema", "jsonschema" }, { "alembic", "alembic" }, { "chardet", "chardet" },
         { "emoji", "emoji" }, { "regex", "regex" }, { "docker", "docker" },
         { "setuptools", "setuptools" }, { "wheel", "wheel" },
+        { "nb_black", "nb_black" }, { "jupyter_black", "jupyter-black" },
+        { "watermark", "watermark" }, { "line_profiler", "line_profiler" },
+        { "memory_profiler", "memory_profiler" },
 };
 
 bool detect_python_distribution_known(const char *dist) {

@@ -561,6 +561,28 @@ static const Case cases[] = {
         { "a syntax error under a compose container name is a syntax error, not a runtime error",
           "downloader  | SyntaxError: unterminated string literal (detected at line 780)\n",
           "python_syntax", "unterminated string literal", "none" },
+        { "aws lambda missing a well-known dependency keeps pip install",
+          "[ERROR] Runtime.ImportModuleError: Unable to import module 'lambda_function': No module named 'requests'\n",
+          "python_missing_package", "Unable to import module", "pip_install:requests" },
+        { "aws lambda missing the handler's own module is the deployment package, not pip",
+          "[ERROR] Runtime.ImportModuleError: Unable to import module 'lambda_function': No module named 'lambda_function'\n",
+          "python_missing_package", "Unable to import module", "none" },
+        { "aws lambda missing a project-layout module (Python 2, unquoted) is no pip install",
+          "Unable to import module 'main': No module named utils\n",
+          "python_missing_package", "Unable to import module", "none" },
+        { "aws lambda's errorMessage without the missing module names no distribution",
+          "{\n  \"errorMessage\": \"Unable to import module 'bot'\"\n}\n",
+          "python_missing_package", "Unable to import module 'bot'", "none" },
+        { "cannot import a name from the project's own package is an unbuilt extension, not pip",
+          "tamoc\\dbm.py:47: in <module>\n"
+          "    from tamoc import dbm_f\n"
+          "E   ImportError: cannot import name 'dbm_f' from 'tamoc' (d:\\tamoc-master\\tamoc\\__init__.py)\n",
+          "python_missing_package", "cannot import name", "none" },
+        { "a notebook's %load_ext of a well-known extension keeps pip install",
+          "----> 1 get_ipython().run_line_magic('load_ext', 'nb_black')\n"
+          "\n"
+          "ModuleNotFoundError: No module named 'nb_black'\n",
+          "python_missing_package", "nb_black", "pip_install:nb_black" },
 };
 
 TEST(precedence_and_fix_safety_table) {
