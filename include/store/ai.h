@@ -39,6 +39,11 @@ typedef struct AiCall {
 } AiCall;
 
 int ai_call_add(Store *s, const AiCall *c);
+/* Forgets the calls made before `before` (CLOCK_REALTIME µs): the budget
+ * looks back an hour and the reports a day, so the daily report keeps the
+ * table to AI_CALL_KEEP_USEC. Returns how many rows went, or -errno. */
+#define AI_CALL_KEEP_USEC (90 * 24 * 3600 * UINT64_C(1000000))
+int ai_call_prune(Store *s, int64_t before);
 
 /* The calls made in [from, to) (CLOCK_REALTIME µs) and their tokens. */
 typedef struct AiUsage {

@@ -26,6 +26,7 @@
 #include "manager-internal.h"
 #include "shared/log.h"
 #include "shared/protocol.h"
+#include "store/ai.h"
 #include "store/reports.h"
 
 #define REPORT_FIRST_WINDOW (24 * 3600 * (int64_t) USEC_PER_SEC)
@@ -191,6 +192,9 @@ int manager_verb_report(ControlRequest *req, void *userdata, json_t **ret, char 
                                   (int64_t) now_realtime(), text, &id);
         if (r >= 0)
                 r = queued = outbox_writer_add_report(m->outbox, id, slack, title, text);
+        /* The daily timer is what keeps the call log bounded. */
+        if (r >= 0)
+                r = ai_call_prune(m->store, (int64_t) (now_realtime() - AI_CALL_KEEP_USEC));
         if (r >= 0)
                 r = manager_heartbeat(m, false);
         if (r >= 0)

@@ -55,6 +55,19 @@ int ai_answer_put(Store *s, const AiCacheKey *k, const char *answer, int64_t cre
         return store_step_done(s, st);
 }
 
+int ai_call_prune(Store *s, int64_t before) {
+        static const char *const sql = "DELETE FROM ai_calls WHERE time < ?";
+        sqlite3_stmt *st;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, before);
+        r = store_step_done(s, st);
+        return r < 0 ? r : sqlite3_changes(store_db(s));
+}
+
 int ai_call_add(Store *s, const AiCall *c) {
         static const char *const sql =
                 "INSERT INTO ai_calls (time, incident_id, model, outcome, http_status, "

@@ -162,6 +162,23 @@ class Report(unittest.TestCase):
         self.assertEqual(len(self.reports_in_slack()), 2)
         self.assertEqual(len(self.report_pages()), 2)
 
+    def test_report_forgets_ai_calls_older_than_90_days(self):
+        d = self.daemon(notion=False)
+        d.stop()
+        now = int(time.time() * 1000000)
+        db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"))
+        for age in (91 * DAY, 89 * DAY, DAY):
+            db.execute("INSERT INTO ai_calls (time, model, outcome) VALUES (?, 'm', 'ok')",
+                       (now - age,))
+        db.commit()
+        db.close()
+        d.start()
+        self.report(d)
+        db = sqlite3.connect(os.path.join(d.state_dir, "appwatch.db"))
+        left = [r[0] for r in db.execute("SELECT time FROM ai_calls ORDER BY time")]
+        db.close()
+        self.assertEqual(left, [now - 89 * DAY, now - DAY])
+
     def test_missed_days_are_caught_up_once(self):
         d = self.daemon(notion=False)
         self.submit(d, "tool", TRACEBACK.format(mod="yaml"))

@@ -74,6 +74,25 @@ TEST(calls_and_usage_between) {
         return 0;
 }
 
+TEST(calls_pruned_by_age) {
+        _cleanup_(store_freep) Store *s = test_open_store();
+        AiUsage u;
+
+        ASSERT_OK(store_begin(s));
+        for (int64_t t = 100; t <= 500; t += 100)
+                ASSERT_OK(ai_call_add(s, &(AiCall) { .time = t, .model = "m", .outcome = "ok",
+                                                     .latency_usec = -1 }));
+        /* Calls before the cut go; the one made at it stays. */
+        ASSERT_EQ(ai_call_prune(s, 300), 2);
+        ASSERT_EQ(ai_call_prune(s, 300), 0);
+        ASSERT_OK(store_commit(s));
+        ASSERT_OK(ai_usage_between(s, 0, INT64_MAX, &u));
+        ASSERT_EQ(u.calls, 3);
+        ASSERT_OK(ai_usage_between(s, 300, 301, &u));
+        ASSERT_EQ(u.calls, 1);
+        return 0;
+}
+
 TEST(incident_source_note_and_category) {
         _cleanup_(store_freep) Store *s = test_open_store();
         _cleanup_(incident_ai_done) IncidentAi a = {}, b = {};
