@@ -583,6 +583,56 @@ static const Case cases[] = {
           "\n"
           "ModuleNotFoundError: No module named 'nb_black'\n",
           "python_missing_package", "nb_black", "pip_install:nb_black" },
+        { "buildSrc's classpath that cannot be resolved for a connection reset is the network, not a dependency",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "A problem occurred configuring project ':buildSrc'.\n"
+          "> Could not resolve all artifacts for configuration ':buildSrc:classpath'.\n"
+          "   > Could not download bcprov-jdk15on-1.64.jar (org.bouncycastle:bcprov-jdk15on:1.64)\n"
+          "      > Could not get resource 'https://plugins.gradle.org/m2/org/bouncycastle/bcprov-jdk15on/1.64/bcprov-jdk15on-1.64.jar'.\n"
+          "         > Connection reset\n"
+          "\n"
+          "BUILD FAILED in 12s\n",
+          "network", "", "none", NULL, NULL, 1 },
+        { "maven's dependency resolution over a connection reset is the network, not a dependency",
+          "[ERROR] Failed to execute goal on project app: Could not resolve dependencies for project com.example:app:jar:1.0: "
+          "Could not transfer artifact com.google.api:gax:jar:0.80.0 from/to central (https://repo.maven.apache.org/maven2): "
+          "Transfer failed for https://repo.maven.apache.org/maven2/com/google/api/gax/0.80.0/gax-0.80.0.jar: Connection reset -> [Help 1]\n",
+          "network", "", "none" },
+        { "pub get under Windows' semaphore timeout is the network, not a pub get",
+          "Running \"flutter pub get\" in app...\n"
+          "OS Error: The semaphore timeout period has expired.\n"
+          "\n"
+          ", errno = 121, address = storage.googleapis.com, port = 52508\n"
+          "pub get failed\n",
+          "network", "", "none" },
+        { "npm's audit banner with a [!] marker is no pods error",
+          "added 934 packages in 31.2s\n"
+          "[!] 3 vulnerabilities found [120 packages audited]\n"
+          "    Severity: 3 Low\n"
+          "    Run `npm audit` for more detail\n"
+          "$ node publish.js\n"
+          "HttpError: Bad credentials\n",
+          "api_key_invalid", "Bad credentials", "none", NULL, NULL, 1 },
+        { "docker hub's pull rate limit wrapped as a server error 500 is a quota, not the service down",
+          "Error: (HTTP code 500) server error - toomanyrequests: You have reached your pull rate limit. "
+          "You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit\n",
+          "api_quota", "toomanyrequests", "none" },
+        { "GitHub's secondary rate limit answered with 403 is a quota, not a bad key",
+          "Octokit::TooManyRequests GET https://api.github.com/repos/o/r/issues/1/events: 403 - You have exceeded a secondary rate limit. "
+          "Please wait a few minutes before you try again.\n",
+          "api_quota", "secondary rate limit", "none" },
+        { "a web server's access line for its own 500 is not an API down",
+          "INFO:     127.0.0.1:54882 - \"GET / HTTP/1.1\" 500 Internal Server Error\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/app/main.py\", line 3, in app\n"
+          "    raise ValueError('boom')\n"
+          "ValueError: boom\n",
+          "python_runtime", "ValueError: boom", "none" },
+        { "npm retrying a registry 503 reports the registry down, not a retry notice",
+          "npm WARN retry will retry, error on last attempt: Error: fetch failed with status code 503\n",
+          "api_unavailable", "", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
