@@ -633,6 +633,77 @@ static const Case cases[] = {
         { "npm retrying a registry 503 reports the registry down, not a retry notice",
           "npm WARN retry will retry, error on last attempt: Error: fetch failed with status code 503\n",
           "api_unavailable", "", "none" },
+        { "gradle unable to delete the project's build outputs (path wrapped) is no flutter clean",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:mergeDebugJavaResource'.\n"
+          "> Unable to delete directory\n"
+          "'C:\\src\\shop\\build\\app\\intermediates\\merged_java_res\\debug' after 10\n"
+          "attempts\n"
+          "\n"
+          "BUILD FAILED in 12s\n",
+          "flutter_build_cache", "Unable to delete directory", "none", NULL, NULL, 1 },
+        { "a gradle clean task that cannot delete a busy build directory is no flutter clean",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:cleanMergeReleaseAssets'.\n"
+          "> Unable to delete directory 'D:\\work\\notes\\build\\app\\intermediates\\merged_assets\\release\\out'\n"
+          "    Failed to delete some children. This might happen because a process has files open or has its working directory set in the target directory.\n"
+          "    - D:\\work\\notes\\build\\app\\intermediates\\merged_assets\\release\\out\\flutter_assets\n"
+          "\n"
+          "BUILD FAILED in 3s\n",
+          "flutter_build_cache", "Unable to delete directory", "none", NULL, NULL, 1 },
+        { "dart run of an executable the app does not depend on is no pub get",
+          "Could not find package \"build_runner\". Did you forget to add a dependency?\n"
+          "pub finished with exit code 65\n",
+          "flutter_dependency", "Could not find package \"build_runner\"", "none" },
+        { "a code generator relaying dart run's missing executable is no pub get",
+          "stderr=Could not find package `freezed` or file `freezed`\n",
+          "flutter_dependency", "Could not find package `freezed`", "none" },
+        { "the flutter tool run outside the project root is no pub get",
+          "Error: No pubspec.yaml file found.\n"
+          "This command should be run from the root of your Flutter project.\n",
+          "flutter_dependency", "No pubspec.yaml file found", "none" },
+        { "the podfile missing Flutter.framework in the SDK's engine cache is no flutter clean",
+          "[!] Invalid `Podfile` file: No such file or directory @ rb_file_s_stat - /opt/flutter/bin/cache/artifacts/engine/ios/Flutter.framework.\n",
+          "flutter_build_cache", "Invalid `Podfile` file", "none" },
+        { "a strict androidx version gradle cannot satisfy is a maven version conflict, no pub fix",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Could not determine the dependencies of task ':app:compileDebugJavaWithJavac'.\n"
+          "> Could not resolve all task dependencies for configuration ':app:debugCompileClasspath'.\n"
+          "   > Could not resolve androidx.annotation:annotation:{strictly 1.1.0}.\n"
+          "     Required by:\n"
+          "         project :app\n"
+          "      > Cannot find a version of 'androidx.annotation:annotation' that satisfies the version constraints:\n"
+          "\n"
+          "BUILD FAILED in 4s\n",
+          "flutter_version_conflict", "androidx.annotation:annotation", "none", NULL, NULL, 1 },
+        { "an app named like the package it adds is no version conflict and no pub fix",
+          "Because http depends on http any, version solving failed.\n",
+          "flutter_dependency", "depends on http any", "none" },
+        { "duplicate classes of two different libraries are a build setup problem",
+          "FAILURE: Build failed with an exception.\n"
+          "\n"
+          "* What went wrong:\n"
+          "Execution failed for task ':app:checkReleaseDuplicateClasses'.\n"
+          "> A failure occurred while executing com.android.build.gradle.internal.tasks.CheckDuplicatesRunnable\n"
+          "   > Duplicate class android.support.v4.app.INotificationSideChannel found in modules core-1.5.0-runtime "
+          "(androidx.core:core:1.5.0) and support-compat-27.1.1-runtime (com.android.support:support-compat:27.1.1)\n"
+          "\n"
+          "BUILD FAILED in 9s\n",
+          "flutter_build", "Duplicate class", "none", NULL, NULL, 1 },
+        { "duplicate classes of kotlin-stdlib and its jdk8 part at other versions are a version conflict",
+          "   > Duplicate class kotlin.internal.jdk8.JDK8PlatformImplementations found in modules kotlin-stdlib-jdk8-1.7.10 "
+          "(org.jetbrains.kotlin:kotlin-stdlib-jdk8:1.7.10) and kotlin-stdlib-1.9.0 (org.jetbrains.kotlin:kotlin-stdlib:1.9.0)\n",
+          "flutter_version_conflict", "Duplicate class", "none" },
+        { "a dart error in a path dependency outside the app is not the app's syntax",
+          "../lib/src/widgets/picker.dart:42:17: Error: The getter 'headline6' isn't defined for the class 'TextTheme'.\n",
+          "flutter_version_conflict", "picker.dart:42:17", "none" },
+
 };
 
 TEST(precedence_and_fix_safety_table) {
