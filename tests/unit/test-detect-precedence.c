@@ -703,6 +703,37 @@ static const Case cases[] = {
         { "a dart error in a path dependency outside the app is not the app's syntax",
           "../lib/src/widgets/picker.dart:42:17: Error: The getter 'headline6' isn't defined for the class 'TextTheme'.\n",
           "flutter_version_conflict", "picker.dart:42:17", "none" },
+        { "a package the flutter SDK does not ship is an old SDK, no pub fix",
+          "Could not find package flutter_localizations in the Flutter SDK.\n"
+          "Depended on by:\n"
+          "- shuttertop \n",
+          "flutter_dependency", "flutter_localizations", "none", "package", "flutter_localizations" },
+        { "a plugin's kotlin error without its e: prefix in the pub cache is a build failure, no clean",
+          ".pub-cache/hosted/pub.dev/flutter_callkit_incoming-2.5.8/android/src/main/kotlin/com/hiennv/"
+          "flutter_callkit_incoming/CallkitIncomingActivity.kt:84:37 Unresolved reference 'Utils'\n",
+          "flutter_build", "Unresolved reference", "none" },
+        { "kotlin's old (line, column) format without e: is a build failure, no clean",
+          ".pub-cache/hosted/pub.dartlang.org/flutter_cognito_plugin-2.2.0/android/src/main/kotlin/com/pycampers/"
+          "flutter_cognito_plugin/Cognito.kt: (29, 17): Unresolved reference: trySend\n",
+          "flutter_build", "Unresolved reference", "none" },
+        { "the engine's isolate not prepared on its own is the app's missing main, no clean",
+          "[VERBOSE-2:dart_isolate.cc(144)] Could not prepare isolate.\n"
+          "[VERBOSE-2:runtime_controller.cc(396)] Could not create root isolate.\n"
+          "[VERBOSE-2:shell.cc(606)] Could not launch engine with configuration.\n",
+          "dart_syntax", "Could not prepare isolate", "none" },
+        { "the engine's isolate not prepared after a kernel it cannot load is that error's echo",
+          "Dart Error: Can't load Kernel binary: Invalid kernel binary format version.\n"
+          "[VERBOSE-2:dart_isolate.cc(144)] Could not prepare isolate.\n",
+          "flutter_build_cache", "Can't load Kernel binary", "none", NULL, NULL, 1 },
+        { "the VM finding no main in the kernel is the app's code, not a stale kernel",
+          "Dart_LoadScriptFromKernel: The binary program does not contain 'main'.\n",
+          "dart_syntax", "does not contain 'main'", "none" },
+        { "an ambiguous import is the app's code, not a package to fetch",
+          "Error: 'Text' is imported from both 'package:flutter/src/widgets/text.dart' and "
+          "'package:flutter_quill/src/models/documents/nodes/leaf.dart'.\n"
+          "          Text('Font size'),\n"
+          "          ^^^^\n",
+          "dart_syntax", "imported from both", "none" },
 
 };
 
