@@ -26,15 +26,17 @@
 
 #define USEC_PER_SEC INT64_C(1000000)
 
-#define STORE_STMT_CACHE 64
+typedef struct StoreStmt {
+        const char *sql;
+        sqlite3_stmt *stmt;
+} StoreStmt;
 
 struct Store {
         sqlite3 *db;
-        struct {
-                const char *sql;
-                sqlite3_stmt *stmt;
-        } cache[STORE_STMT_CACHE];
-        size_t n_cache;
+        /* One prepared statement per SQL text the code holds (about 70): it
+         * grows as statements are first used, never past that. */
+        StoreStmt *cache;
+        size_t n_cache, n_cache_alloc;
         char *path;
         char *quarantined_path;
         int schema_version;
@@ -426,6 +428,7 @@ Store *store_free(Store *s) {
                 return NULL;
         for (size_t i = 0; i < s->n_cache; i++)
                 (void) sqlite3_finalize(s->cache[i].stmt);
+        free(s->cache);
         if (s->db) {
                 /* Keeps the query planner's statistics fresh, as advised for
                  * long-lived connections; skipped rather than waited for if
@@ -479,9 +482,16 @@ int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret) {
         if (rc != SQLITE_OK)
                 return log_debug_errno(db_errno(s->db, rc), "Cannot prepare '%s': %s", sql,
                                        sqlite3_errmsg(s->db));
-        if (s->n_cache >= STORE_STMT_CACHE) {
-                (void) sqlite3_finalize(stmt);
-                return -ENOBUFS;
+        if (s->n_cache == s->n_cache_alloc) {
+                size_t n = s->n_cache_alloc ? s->n_cache_alloc * 2 : 64;
+                StoreStmt *c = reallocarray(s->cache, n, sizeof(StoreStmt));
+
+                if (!c) {
+                        (void) sqlite3_finalize(stmt);
+                        return -ENOMEM;
+                }
+                s->cache = c;
+                s->n_cache_alloc = n;
         }
         s->cache[s->n_cache].sql = sql;
         s->cache[s->n_cache].stmt = stmt;

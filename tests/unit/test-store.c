@@ -199,6 +199,33 @@ TEST(store_open_fresh) {
         return 0;
 }
 
+/* Every statement the code holds stays prepared, however many there are: a
+ * fixed-size cache once made the daemon's 65th statement fail. */
+TEST(store_prepares_any_number_of_statements) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *path = NULL;
+        char sql[300][32];
+        sqlite3_stmt *st, *again;
+
+        path = join(test_tmpdir(), "/" STORE_FILENAME);
+        ASSERT_EQ(store_open(path, &s), 0);
+        for (size_t i = 0; i < ELEMENTSOF(sql); i++) {
+                snprintf(sql[i], sizeof sql[i], "SELECT %zu", i);
+                ASSERT_OK(store_prepare(s, sql[i], &st));
+                ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+                ASSERT_EQ(sqlite3_column_int64(st, 0), (int64_t) i);
+        }
+        /* The same text (pointer) gives back the same statement. */
+        ASSERT_OK(store_prepare(s, sql[7], &st));
+        ASSERT_OK(store_prepare(s, sql[7], &again));
+        ASSERT_TRUE(st == again);
+        ASSERT_EQ(sqlite3_step(again), SQLITE_ROW);
+        ASSERT_EQ(sqlite3_column_int64(again, 0), 7);
+        /* Statements must not outlive the texts that name them. */
+        s = store_free(TAKE_PTR(s));
+        return 0;
+}
+
 TEST(store_reopen_is_idempotent) {
         _cleanup_(store_freep) Store *s = NULL;
         _cleanup_free_ char *path = NULL, *schema1 = NULL, *schema2 = NULL;
