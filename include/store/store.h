@@ -92,8 +92,8 @@ int store_exec(Store *s, const char *sql);
 /*
  * Returns a cached prepared statement for sql, reset and with its bindings
  * cleared. sql must be a string literal (its address is the cache key). The
- * statement stays owned by the store: never finalize it. Returns 0, -ENOBUFS
- * when the cache is full, or a mapped SQLite error.
+ * statement stays owned by the store: never finalize it. Returns 0, -ENOMEM,
+ * or a mapped SQLite error.
  */
 int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret);
 
@@ -102,6 +102,11 @@ int store_step_errno(Store *s, int rc);
 
 /* Steps a statement that returns no rows: 0 or -errno. */
 int store_step_done(Store *s, sqlite3_stmt *st);
+
+/* Runs sql (a string literal, as for store_prepare()), a DELETE of the rows
+ * older than its one parameter, bound to before: the retention of the
+ * tables that keep a log. Returns how many rows went, or -errno. */
+int store_delete_before(Store *s, const char *sql, int64_t before);
 
 /* Binds v to parameter idx, or SQL NULL when v is NULL (or, for the
  * integer, when !present). Text is bound SQLITE_STATIC: v must stay valid

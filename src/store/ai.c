@@ -57,15 +57,8 @@ int ai_answer_put(Store *s, const AiCacheKey *k, const char *answer, int64_t cre
 
 int ai_call_prune(Store *s, int64_t before) {
         static const char *const sql = "DELETE FROM ai_calls WHERE time < ?";
-        sqlite3_stmt *st;
-        int r;
 
-        r = store_prepare(s, sql, &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, before);
-        r = store_step_done(s, st);
-        return r < 0 ? r : sqlite3_changes(store_db(s));
+        return store_delete_before(s, sql, before);
 }
 
 int ai_call_add(Store *s, const AiCall *c) {

@@ -219,15 +219,8 @@ int outbox_retry_dead(Store *s, int64_t id, int64_t now) {
 int outbox_prune(Store *s, int64_t before) {
         static const char *const sql =
                 "DELETE FROM outbox WHERE state = 'done' AND next_attempt < ?";
-        sqlite3_stmt *st;
-        int r;
 
-        r = store_prepare(s, sql, &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, before);
-        r = store_step_done(s, st);
-        return r < 0 ? r : sqlite3_changes(store_db(s));
+        return store_delete_before(s, sql, before);
 }
 
 int outbox_list_json(Store *s, size_t limit, json_t **ret) {

@@ -603,6 +603,18 @@ int store_step_done(Store *s, sqlite3_stmt *st) {
         return rc == SQLITE_DONE ? 0 : store_step_errno(s, rc);
 }
 
+int store_delete_before(Store *s, const char *sql, int64_t before) {
+        sqlite3_stmt *st;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, before);
+        r = store_step_done(s, st);
+        return r < 0 ? r : sqlite3_changes(store_db(s));
+}
+
 int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *v) {
         return v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
 }

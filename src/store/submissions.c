@@ -49,13 +49,6 @@ int submission_record(Store *s, const char *id, int64_t taken) {
 
 int submission_prune(Store *s, int64_t before) {
         static const char *const sql = "DELETE FROM submissions WHERE taken < ?";
-        sqlite3_stmt *st;
-        int r;
 
-        r = store_prepare(s, sql, &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, before);
-        r = store_step_done(s, st);
-        return r < 0 ? r : sqlite3_changes(store_db(s));
+        return store_delete_before(s, sql, before);
 }
