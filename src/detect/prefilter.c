@@ -139,6 +139,38 @@ size_t detect_prefilter_states(const DetectPrefilter *p) {
         return p ? p->n_states : 0;
 }
 
+/* Renumbers the states in breadth-first order (the order of queue[]). The
+ * trie numbers them as the literals were added, so the few shallow states
+ * that almost every byte visits lie scattered over the whole table; in
+ * breadth-first order they share the table's first pages and stay in the
+ * nearest cache however many literals the rules add. */
+static int prefilter_renumber(DetectPrefilter *p, const uint32_t *queue) {
+        _cleanup_free_ uint32_t *perm = NULL, *delta = NULL, *out = NULL;
+        uint32_t n_cls = p->n_cls;
+
+        perm = calloc(p->n_states, sizeof(uint32_t));
+        delta = calloc((size_t) p->n_states * n_cls, sizeof(uint32_t));
+        out = calloc(p->n_states, sizeof(uint32_t));
+        if (!perm || !delta || !out)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < p->n_states; i++)
+                perm[queue[i]] = i;
+        for (uint32_t s = 0; s < p->n_states; s++) {
+                for (uint32_t c = 0; c < n_cls; c++) {
+                        uint32_t d = p->delta[(size_t) s * n_cls + c];
+
+                        delta[(size_t) perm[s] * n_cls + c] =
+                                perm[(d & ~OUT_FLAG) / n_cls] * n_cls | (d & OUT_FLAG);
+                }
+                out[perm[s]] = p->out[s];
+        }
+        free(p->delta);
+        free(p->out);
+        p->delta = TAKE_PTR(delta);
+        p->out = TAKE_PTR(out);
+        return 0;
+}
+
 static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
         _cleanup_free_ uint32_t *queue = NULL;
         Builder b = { .n_words = rules->n_words };
@@ -266,7 +298,7 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
                 if (p->out[t] != UINT32_MAX)
                         p->delta[i] |= OUT_FLAG;
         }
-        r = 0;
+        r = prefilter_renumber(p, queue);
 finish:
         builder_done(&b);
         return r;
