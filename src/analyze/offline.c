@@ -3,7 +3,8 @@
  * Offline analysis texts per category, in ko and en, with ${param} and
  * ${param|fallback} placeholders filled from the finding and the context.
  * The first entry of a category whose required parameter is present wins,
- * so specific advice ("pip install PyYAML") comes before the general one.
+ * so specific advice ("pip install PyYAML") comes before the general one,
+ * and a fix's command is only advised when the finding proposes that fix.
  * Pure; thread-safe.
  */
 #include <errno.h>
@@ -31,26 +32,45 @@ static const Text texts[] = {
             EN("The package '${package}' cannot be resolved: it is missing from pubspec.yaml or 'pub get' has not run.") },
           { KO("${app|앱} 디렉터리(${dir|프로젝트 루트})에서 pubspec.yaml의 dependencies에 '${package}'가 있는지 확인하고 `${fix_command|flutter pub get}`을 실행하세요."),
             EN("Check that '${package}' is listed under dependencies in pubspec.yaml, then run `${fix_command|flutter pub get}` in ${app|the app}'s directory (${dir|the project root}).") } },
-        { CATEGORY_FLUTTER_DEPENDENCY, NULL,
+        { CATEGORY_FLUTTER_DEPENDENCY, "fix_command",
           { KO("Flutter 의존성이 최신 상태가 아니거나 내려받지 못했습니다."),
             EN("The Flutter dependencies are out of date or could not be fetched.") },
-          { KO("${app|앱} 디렉터리(${dir|프로젝트 루트})에서 `${fix_command|flutter clean && flutter pub get}`을 실행한 뒤 다시 빌드하세요."),
-            EN("Run `${fix_command|flutter clean && flutter pub get}` in ${app|the app}'s directory (${dir|the project root}) and build again.") } },
+          { KO("${app|앱} 디렉터리(${dir|프로젝트 루트})에서 `${fix_command}`을 실행한 뒤 다시 빌드하세요."),
+            EN("Run `${fix_command}` in ${app|the app}'s directory (${dir|the project root}) and build again.") } },
+        { CATEGORY_FLUTTER_DEPENDENCY, NULL,
+          { KO("의존성(pub 패키지 또는 Gradle/Maven 아티팩트)을 해석하거나 내려받지 못했습니다."),
+            EN("A dependency (a pub package or a Gradle/Maven artifact) could not be resolved or fetched.") },
+          { KO("오류에 나온 패키지나 아티팩트의 선언(pubspec.yaml, android/build.gradle, 저장소 주소)을 확인해 고치세요. 다시 내려받기로 해결되는 문제가 아니므로 자동 수정하지 않습니다."),
+            EN("Check the declaration of the package or artifact the error names (pubspec.yaml, android/build.gradle, the repositories) and fix it. Fetching again does not repair this, so it is not fixed automatically.") } },
         { CATEGORY_FLUTTER_VERSION_CONFLICT, "sdk_version",
           { KO("패키지가 요구하는 Dart/Flutter SDK 버전과 설치된 SDK(${sdk_version})가 맞지 않습니다."),
             EN("A package requires a different Dart/Flutter SDK than the installed one (${sdk_version}).") },
           { KO("`flutter upgrade`로 SDK를 올리거나 pubspec.yaml의 해당 패키지 버전을 SDK에 맞게 낮추세요. 자동 수정 대상이 아닙니다."),
             EN("Upgrade the SDK with `flutter upgrade`, or pin the package to a version that supports this SDK in pubspec.yaml. This is not fixed automatically.") } },
-        { CATEGORY_FLUTTER_VERSION_CONFLICT, NULL,
+        { CATEGORY_FLUTTER_VERSION_CONFLICT, "fix_command",
           { KO("패키지 버전 제약이 서로 충돌하여 pub/Gradle이 버전을 결정하지 못했습니다."),
             EN("Package version constraints conflict, so pub/Gradle cannot pick versions.") },
-          { KO("${app|앱} 디렉터리에서 `${fix_command|flutter pub upgrade}`를 실행하고, 계속 실패하면 오류에 나온 패키지의 버전 제약을 pubspec.yaml에서 완화하세요."),
-            EN("Run `${fix_command|flutter pub upgrade}` in ${app|the app}'s directory; if it still fails, relax the constraint of the package named in the error in pubspec.yaml.") } },
-        { CATEGORY_FLUTTER_BUILD_CACHE, NULL,
+          { KO("${app|앱} 디렉터리에서 `${fix_command}`를 실행하고, 계속 실패하면 오류에 나온 패키지의 버전 제약을 pubspec.yaml에서 완화하세요."),
+            EN("Run `${fix_command}` in ${app|the app}'s directory; if it still fails, relax the constraint of the package named in the error in pubspec.yaml.") } },
+        /* No fix: `flutter pub upgrade` keeps the constraints the solver
+         * already failed on, so the advice is the constraint itself. */
+        { CATEGORY_FLUTTER_VERSION_CONFLICT, NULL,
+          { KO("패키지 버전이 서로 또는 설치된 SDK와 맞지 않습니다."),
+            EN("Package versions do not fit each other or the installed SDK.") },
+          { KO("오류에 나온 패키지의 버전 제약을 pubspec.yaml에서 바꾸거나(호환되는 버전으로 올리거나 내리기) SDK 버전을 맞추세요. 제약을 바꿔야 하므로 자동 수정하지 않습니다."),
+            EN("Change the constraint of the package the error names in pubspec.yaml (to a version that fits), or match the SDK version. A constraint has to change, so it is not fixed automatically.") } },
+        { CATEGORY_FLUTTER_BUILD_CACHE, "fix_command",
           { KO("빌드 캐시(build/, .dart_tool/ 또는 Gradle 캐시)가 오래되었거나 손상되었습니다."),
             EN("The build cache (build/, .dart_tool/ or the Gradle caches) is stale or corrupted.") },
-          { KO("${app|앱} 디렉터리에서 `${fix_command|flutter clean}`을 실행한 뒤 `flutter pub get`과 빌드를 다시 하세요."),
-            EN("Run `${fix_command|flutter clean}` in ${app|the app}'s directory, then `flutter pub get` and build again.") } },
+          { KO("${app|앱} 디렉터리에서 `${fix_command}`을 실행한 뒤 `flutter pub get`과 빌드를 다시 하세요."),
+            EN("Run `${fix_command}` in ${app|the app}'s directory, then `flutter pub get` and build again.") } },
+        /* No fix: the cache is outside the project (~/.gradle/caches, the
+         * pub cache, the SDK's bin/cache), where flutter clean never looks. */
+        { CATEGORY_FLUTTER_BUILD_CACHE, NULL,
+          { KO("프로젝트 밖의 캐시(Gradle 캐시, pub 캐시 또는 Flutter SDK의 bin/cache)가 손상되었습니다."),
+            EN("A cache outside the project (the Gradle caches, the pub cache or the Flutter SDK's bin/cache) is corrupted.") },
+          { KO("오류에 나온 캐시 경로를 지우거나 복구한 뒤 다시 빌드하세요 (flutter clean은 프로젝트의 build/와 .dart_tool/만 지웁니다). 자동 수정하지 않습니다."),
+            EN("Remove or repair the cache at the path the error names, then build again (flutter clean only removes the project's build/ and .dart_tool/). This is not fixed automatically.") } },
         { CATEGORY_FLUTTER_BUILD, "task",
           { KO("Gradle 작업 '${task}'이(가) 실패했습니다. 원인은 같은 보고서의 'What went wrong' 부분에 있습니다."),
             EN("The Gradle task '${task}' failed; the reason is in the 'What went wrong' part of the report.") },
@@ -174,6 +194,17 @@ static const char *fix_command(const char *fix, char *buf, size_t bufsz) {
         return NULL;
 }
 
+/* Whether a text's required parameter is there; "fix_command" is there
+ * when the finding proposes a fix, so that a finding without one is never
+ * told to run the fix that was judged not to apply. */
+static bool has_param(const Finding *f, const char *name) {
+        char buf[300];
+
+        if (strcmp(name, "fix_command") == 0)
+                return fix_command(f->fix, buf, sizeof buf);
+        return finding_get_param(f, name);
+}
+
 static const char *lookup(const Finding *f, const AnalyzeContext *ctx, const char *name,
                           char *buf, size_t bufsz) {
         if (strcmp(name, "app") == 0)
@@ -252,7 +283,7 @@ int analyze_offline(const Finding *f, Language lang, const AnalyzeContext *ctx, 
                 lang = LANGUAGE_EN;
         for (size_t i = 0; i < ELEMENTSOF(texts) && !t; i++)
                 if (texts[i].category == f->category &&
-                    (!texts[i].requires || finding_get_param(f, texts[i].requires)))
+                    (!texts[i].requires || has_param(f, texts[i].requires)))
                         t = &texts[i];
         if (!t)
                 t = &texts[ELEMENTSOF(texts) - 1];
