@@ -54,6 +54,13 @@ typedef enum BlockKind {
 } BlockKind;
 
 enum {
+        GRADLE_REPORT,                          /* from FAILURE: to "* Get more help at" */
+        GRADLE_AFTER_HELP,
+        GRADLE_HEADERLESS,                      /* from "* What went wrong:" or "> Could not resolve all" */
+        GRADLE_HEADERLESS_CAUSES,
+};
+
+enum {
         PY_FRAMES,
         PY_AFTER_EXCEPTION,
         PY_CHAIN,
@@ -443,6 +450,23 @@ static bool is_xcode_line(const char *l, size_t n) {
         return false;
 }
 
+/* A top-level cause of Gradle's report: its "> " went with the quote
+ * markers (detect_line_clean() cannot tell Gradle's from a paste's), so
+ * the openers Gradle's causes use say that the line is still the report. */
+static bool is_gradle_cause(const char *l, size_t n) {
+        static const char *const openers[] = {
+                "Could not ", "A problem occurred ", "Failed to ", "Execution failed for ",
+                "Cannot ", "Unable to ", "Connection ", "Connect to ", "Read timed out",
+                /* the "* Try:" section */
+                "Run with ", "Get more help at ",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(openers); i++)
+                if (STARTS(l, n, openers[i]))
+                        return true;
+        return false;
+}
+
 /* ---- assembly ---- */
 
 static BlockKind block_start(const char *l, size_t n, uint32_t hints, int *ret_sub, bool *ret_done) {
@@ -459,6 +483,15 @@ static BlockKind block_start(const char *l, size_t n, uint32_t hints, int *ret_s
         if ((hints & DETECT_HINT_GRADLE) &&
             (STARTS(l, n, "FAILURE: Build failed") || STARTS(l, n, "FAILURE: Build completed")))
                 return BLOCK_GRADLE;
+        /* Gradle's report without its FAILURE header (pasted from the
+         * middle, or a tool that prints only the report): its nested "> "
+         * causes still belong to one block, so that the cause at the bottom
+         * decides and the report is one finding, not one per level. */
+        if ((hints & DETECT_HINT_GRADLE) &&
+            (STARTS(l, n, "* What went wrong:") || STARTS(l, n, "Could not resolve all "))) {
+                *ret_sub = STARTS(l, n, "* ") ? GRADLE_HEADERLESS : GRADLE_HEADERLESS_CAUSES;
+                return BLOCK_GRADLE;
+        }
         if ((hints & DETECT_HINT_PUB) && STARTS(l, n, "Because ") &&
             (CONTAINS(l, n, "depends on") || CONTAINS(l, n, "requires") ||
              CONTAINS(l, n, "no versions") || CONTAINS(l, n, "incompatible") ||
@@ -544,9 +577,26 @@ static Step block_step(Stream *s, const char *l, size_t n, bool blank, uint32_t 
                         return STEP_END_WITH;
                 if (blank)
                         return STEP_BLANK;
-                if (s->sub == 0) {
+                if (s->sub >= GRADLE_HEADERLESS) {
+                        /* Without the header the block holds only the
+                         * report's own lines: the line under "What went
+                         * wrong", its "> " causes, the "* " sections and
+                         * indented stack frames. */
                         if (STARTS(l, n, "* Get more help at"))
-                                s->sub = 1;
+                                return STEP_END_WITH;
+                        if (s->sub == GRADLE_HEADERLESS) {
+                                s->sub = GRADLE_HEADERLESS_CAUSES;
+                                if (s->n_blank == 0)
+                                        return STEP_CONTINUE;
+                        }
+                        if (STARTS(l, n, "* ") || STARTS(l, n, "> ") || starts_ws(l, n) ||
+                            is_gradle_cause(l, n))
+                                return STEP_CONTINUE;
+                        return STEP_END_BEFORE;
+                }
+                if (s->sub == GRADLE_REPORT) {
+                        if (STARTS(l, n, "* Get more help at"))
+                                s->sub = GRADLE_AFTER_HELP;
                         return STEP_CONTINUE;
                 }
                 return STEP_END_BEFORE;

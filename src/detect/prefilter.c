@@ -24,6 +24,8 @@ static const struct {
         { "traceback (most recent call last)", DETECT_HINT_PY_TRACEBACK },
         { "file \"", DETECT_HINT_PY_FILE },
         { "failure: ", DETECT_HINT_GRADLE },
+        { "* what went wrong:", DETECT_HINT_GRADLE },
+        { "could not resolve all ", DETECT_HINT_GRADLE },
         { "because ", DETECT_HINT_PUB },
         { ".dart:", DETECT_HINT_DART },
         { "unhandled exception", DETECT_HINT_UNHANDLED },

@@ -91,6 +91,30 @@ static const Case cases[] = {
           "BUILD FAILED in 3s\n",
           /* Android/Maven artifacts: no pub fix repairs them (issue 12) */
           1, { { "flutter_dependency", 1, 7, "Could not resolve all files", "none", false } } },
+        /* Pasted from the middle: no FAILURE header, Gradle's "> " gone
+         * with the quote markers. Still one report, and its cause at the
+         * bottom decides (it was two findings: the resolution, then the
+         * network error). */
+        { "gradle report without its header, network at the bottom",
+          "* What went wrong:\n"
+          "A problem occurred configuring project ':buildSrc'.\n"
+          "> Could not resolve all artifacts for configuration ':buildSrc:classpath'.\n"
+          "   > Could not download bcprov-jdk15on-1.64.jar (org.bouncycastle:bcprov-jdk15on:1.64)\n"
+          "      > Could not get resource 'https://plugins.gradle.org/m2/bcprov-jdk15on-1.64.jar'.\n"
+          "         > Connection reset\n"
+          "\n"
+          "* Try:\n"
+          "> Run with --stacktrace option to get the stack trace.\n"
+          "\n"
+          "* Get more help at https://help.gradle.org\n"
+          "Next step of the job\n",
+          1, { { "network", 1, 11, "Connection reset", "none", false } } },
+        { "gradle resolution report alone, network at the bottom",
+          "> Could not resolve all files for configuration ':app:lintClassPath'.\n"
+          "   > Could not download groovy-all-2.4.15.jar (org.codehaus.groovy:groovy-all:2.4.15)\n"
+          "         > Connection reset\n"
+          "Uploading artifacts\n",
+          1, { { "network", 1, 3, "Connection reset", "none", false } } },
         { "pub version solving paragraph",
           "Resolving dependencies...\n"
           "Because app depends on http ^0.13.0 and firebase_core >=2.0.0 depends on http ^1.0.0,\n"
