@@ -19,6 +19,10 @@
  * tune split only: the held-out split is scored, never read for tuning
  * (APPWATCH_SHOW_HELDOUT=1 prints its details too). Run only this part with
  * `test-accuracy real_corpus`.
+ *
+ * The vocabulary: vocabulary.tsv holds one line each of the messages a family
+ * of failures is reported in (category, fix, line); every line alone must be
+ * classified as labelled.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -395,6 +399,74 @@ TEST(real_corpus_accuracy_and_auto_fix_safety) {
         }
         fflush(stdout);
         return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* The vocabulary (vocabulary.tsv): one line each of the messages a family of
+ * failures is reported in. Every line alone must get its category, and no
+ * automatic fix but the one named: these are what the rules promise, so any
+ * miss fails. */
+TEST(vocabulary) {
+        const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        unsigned n = 0, miss = 0, lineno = 0;
+        char path[4096], *line = NULL;
+        size_t linesz = 0;
+        FILE *f;
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        (void) snprintf(path, sizeof path, "%s/tests/data/vocabulary.tsv", root);
+        f = fopen(path, "re");
+        if (!f) {
+                fprintf(stderr, "cannot open %s: %m\n", path);
+                return EXIT_FAILURE;
+        }
+        while (getline(&line, &linesz, f) > 0) {
+                char *cat, *fix, *text, *save = NULL, stream[32];
+                Category want, got;
+                Verdict v = {};
+                int r;
+
+                lineno++;
+                if (line[0] == '#' || line[0] == '\n')
+                        continue;
+                cat = strtok_r(line, "\t", &save);
+                fix = strtok_r(NULL, "\t", &save);
+                text = strtok_r(NULL, "", &save);
+                if (!cat || !fix || !text || (want = category_from_string(cat)) < 0 || !valid_fix_label(fix)) {
+                        fprintf(stderr, "%s:%u: bad line (want category, fix, text)\n", path, lineno);
+                        free(line);
+                        fclose(f);
+                        return EXIT_FAILURE;
+                }
+                /* a stream of its own: nothing joins a line to the one before */
+                (void) snprintf(stream, sizeof stream, "vocabulary:%u", lineno);
+                r = detect_engine_feed_data(e, stream, text, strlen(text), 0, verdict_cb, &v);
+                if (r >= 0)
+                        r = detect_engine_flush(e, stream, UINT64_MAX, verdict_cb, &v);
+                detect_engine_forget(e, stream);
+                if (r < 0) {
+                        free(line);
+                        fclose(f);
+                        TEST_FAIL("%s:%u: cannot scan: %s", path, lineno, strerror(-r));
+                }
+                got = v.primary ? v.primary->category : CATEGORY_NONE;
+                text[strcspn(text, "\n")] = 0;
+                n++;
+                if (got != want || strcmp(v.any_auto_fix ? v.auto_fix : "none", fix) != 0) {
+                        miss++;
+                        printf("MISS %s:%u want %s/%s got %s/%s: %s\n", "vocabulary.tsv", lineno, cat, fix,
+                               category_to_string(got), v.any_auto_fix ? v.auto_fix : "none", text);
+                }
+                finding_free(v.primary);
+                free(v.auto_fix);
+        }
+        free(line);
+        fclose(f);
+        printf("vocabulary: %u lines, %u missed\n", n, miss);
+        ASSERT_TRUE(n >= 300);
+        ASSERT_EQ(miss, 0u);
+        return EXIT_SUCCESS;
 }
 
 /* The prefilter must never change an answer: compare every finding of every
