@@ -365,7 +365,11 @@ static size_t timestamp_prefix(const char *s, size_t n) {
                 while (j < n && s[j] == ' ' && j + 1 < n && s[j + 1] == ' ' && j - i < 5)
                         j++;
                 j = prefix_separator(s, n, j);
-                if (j > 0)
+                /* "FATAL ERROR" is a message's first words (Node's "FATAL
+                 * ERROR: Reached heap limit"), not a level and a message;
+                 * a level before a line of its own ("ERROR ERROR: ...",
+                 * pip's line logged) is still a level */
+                if (j > 0 && !(l == 5 && memcmp(s + i, "FATAL", 5) == 0 && detect_startswith(s + j, n - j, "ERROR")))
                         i = j;
         }
         return i;

@@ -303,6 +303,54 @@ TEST(decorated_logs_match_their_undecorated_twins) {
         return 0;
 }
 
+/* The same for every line of the vocabulary (tests/data/vocabulary.tsv), one
+ * failure's message alone: a prefix or a frame must not hide its words. */
+TEST(decorated_vocabulary_matches_its_undecorated_twin) {
+        const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        _cleanup_free_ char *line = NULL;
+        char path[4096];
+        size_t linesz = 0;
+        unsigned lines = 0, failures = 0;
+        FILE *f;
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        (void) snprintf(path, sizeof path, "%s/tests/data/vocabulary.tsv", root);
+        f = fopen(path, "re");
+        ASSERT_TRUE(f);
+        while (getline(&line, &linesz, f) > 0) {
+                char want[8192], got[8192], *text;
+
+                if (line[0] == '#' || line[0] == '\n')
+                        continue;
+                /* category, fix, then the line itself */
+                text = strchr(line, '\t');
+                text = text ? strchr(text + 1, '\t') : NULL;
+                if (!text) {
+                        fclose(f);
+                        TEST_FAIL("%s: a line without its three columns", path);
+                }
+                text++;
+                ASSERT_OK(summarize(e, text, want, sizeof want));
+                for (size_t i = 0; i < ELEMENTSOF(decorations); i++) {
+                        _cleanup_free_ char *decorated = decorate(&decorations[i], text);
+
+                        ASSERT_OK(summarize(e, decorated, got, sizeof got));
+                        if (strcmp(want, got) != 0) {
+                                printf("%s, %s:\n  undecorated '%s'\n  decorated   '%s'\n", text,
+                                       decorations[i].name, want, got);
+                                failures++;
+                        }
+                }
+                lines++;
+        }
+        fclose(f);
+        ASSERT_TRUE(lines >= 300);
+        ASSERT_EQ(failures, 0u);
+        return 0;
+}
+
 /* Decorations are taken off only where they are unambiguous. */
 TEST(cleaning_keeps_what_is_not_a_decoration) {
         static const struct {
