@@ -281,6 +281,15 @@ static const Case cases[] = {
           "      from src.cli import main\n"
           "  ModuleNotFoundError: No module named 'src'\n",
           "python_missing_package", "src", "none" },
+        { "docker build's step timer before a project layout's name: no pip install",
+          "0.412 ModuleNotFoundError: No module named 'src'\n",
+          "python_missing_package", "src", "none" },
+        { "docker build's step timer before a well-known distribution keeps pip install",
+          "0.142 ModuleNotFoundError: No module named 'setuptools'\n",
+          "python_missing_package", "setuptools", "pip_install:setuptools" },
+        { "a ModuleNotFoundError whose message a host redacted names no module: no pip install",
+          "ModuleNotFoundError: This app has encountered an error. The original error message is redacted to prevent data leaks.\n",
+          "python_missing_package", "redacted", "none" },
 
         /* ---- pub get only when the app's packages were never fetched ---- */
         { "only the SDK's flutter package unresolved: the SDK is not seen, no pub get",
