@@ -743,6 +743,29 @@ static const Case cases[] = {
           "          Text('Font size'),\n"
           "          ^^^^\n",
           "dart_syntax", "imported from both", "none" },
+        { "a package's own URIs missing for the files being analysed keep pub get (no package config there)",
+          "error: Target of URI doesn't exist: 'package:shop_example/cart.dart'. (uri_does_not_exist at [shop_example] lib/main.dart:5)\n"
+          "error: Target of URI doesn't exist: 'package:shop_example/main.dart'. (uri_does_not_exist at [shop_example] lib/cart.dart:2)\n",
+          "flutter_dependency", "package:shop_example", "flutter_pub_get" },
+        { "a package's own URI for a file that is not there is the app's import, no pub get",
+          "error: Target of URI doesn't exist: 'package:shop/screens/cart.dart'. (uri_does_not_exist at [shop] lib/main.dart:5)\n",
+          "flutter_dependency", "package:shop/screens", "none" },
+        { "a package URI with a lib segment is the app's import, no pub get",
+          "error: Target of URI doesn't exist: 'package:shop/lib/cart.dart'. (uri_does_not_exist at [shop] lib/cart.dart:5)\n"
+          "error: Target of URI doesn't exist: 'package:shop/cart.dart'. (uri_does_not_exist at [shop] lib/cart.dart:6)\n",
+          "dart_syntax", "package:shop/lib/", "none" },
+        { "a cached package importing what does not resolve is no pub get, even with package:flutter",
+          "Error: Could not resolve the package 'flutter' in 'package:flutter/material.dart'.\n"
+          "../.pub-cache/hosted/pub.dev/share_helper-1.2.0/lib/share_helper.dart:3:8: Error: Not found: 'package:flutter/material.dart'\n"
+          "../.pub-cache/hosted/pub.dev/share_helper-1.2.0/lib/share_helper.dart:4:8: Error: Not found: 'package:path_provider/path_provider.dart'\n",
+          "flutter_dependency", "", "none" },
+        { "the tool's crash on the project's own depfile keeps flutter clean",
+          "Error reading dependency file /home/dev/app/build/app/intermediates/flutter/debug/snapshot_blob.bin.d: java.lang.ArrayIndexOutOfBoundsException: 1\n",
+          "flutter_build_cache", "Error reading dependency file", "flutter_clean" },
+        { "an invalid depfile before a compile error is no flutter clean",
+          "Invalid depfile: /home/dev/app/.dart_tool/flutter_build/0f1e2d3c/kernel_snapshot.d\n"
+          "lib/main.dart:9:8: Error: Not found: 'package:path_provider/path_provider.dart'\n",
+          "flutter_build_cache", "Invalid depfile", "none" },
 
 };
 
