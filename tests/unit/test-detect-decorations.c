@@ -47,7 +47,9 @@ typedef struct Decoration {
         bool framed;                            /* "│ " + line padded + " │" */
 } Decoration;
 
-/* "/home/dev/app/lib/main.dart" -> "C:\home\dev\app\lib\main.dart" */
+/* "/home/dev/app/lib/main.dart" -> "C:\home\dev\app\lib\main.dart";
+ * "/tmp/x" -> "C:\Users\dev\AppData\Local\Temp\x", where Windows keeps
+ * temporary files */
 static void windows_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
         for (size_t i = 0; i < n; i++) {
                 bool start = l[i] == '/' && i + 1 < n && isalnum((unsigned char) l[i + 1]) &&
@@ -57,7 +59,11 @@ static void windows_line(Text *out, const char *l, size_t n, size_t index, size_
                         text_add(out, l + i, 1);
                         continue;
                 }
-                text_str(out, "C:");
+                if (detect_startswith(l + i, n - i, "/tmp/")) {
+                        text_str(out, "C:\\Users\\dev\\AppData\\Local\\Temp");
+                        i += 4;
+                } else
+                        text_str(out, "C:");
                 for (; i < n && !isspace((unsigned char) l[i]) && !strchr("'\"`<>|", l[i]); i++)
                         text_add(out, l[i] == '/' ? "\\" : l + i, 1);
                 i--;
@@ -334,7 +340,12 @@ TEST(decorated_vocabulary_matches_its_undecorated_twin) {
                 text++;
                 ASSERT_OK(summarize(e, text, want, sizeof want));
                 for (size_t i = 0; i < ELEMENTSOF(decorations); i++) {
-                        _cleanup_free_ char *decorated = decorate(&decorations[i], text);
+                        _cleanup_free_ char *decorated = NULL;
+
+                        /* Xcode and CocoaPods run on macOS only: no Windows paths */
+                        if (decorations[i].line == windows_line && strncmp(line, "ios_pods\t", 9) == 0)
+                                continue;
+                        decorated = decorate(&decorations[i], text);
 
                         ASSERT_OK(summarize(e, decorated, got, sizeof got));
                         if (strcmp(want, got) != 0) {
