@@ -950,7 +950,7 @@ static const struct {
         { "tweepy", "tweepy" }, { "stripe", "stripe" }, { "twilio", "twilio" },
         { "jsonschema", "jsonschema" }, { "alembic", "alembic" }, { "chardet", "chardet" },
         { "emoji", "emoji" }, { "regex", "regex" }, { "docker", "docker" },
-        { "setuptools", "setuptools" }, { "wheel", "wheel" },
+        { "setuptools", "setuptools" }, { "wheel", "wheel" }, { "packaging", "packaging" },
         { "nb_black", "nb_black" }, { "jupyter_black", "jupyter-black" },
         { "watermark", "watermark" }, { "line_profiler", "line_profiler" },
         { "memory_profiler", "memory_profiler" },
