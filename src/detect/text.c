@@ -176,6 +176,54 @@ size_t detect_utf8_truncate(const char *s, size_t n, size_t max) {
         return max;
 }
 
+/* A cheap look before syslog_date(): a first word of 2..12 bytes, then a
+ * day (or the space that pads it). */
+static bool syslog_maybe(const char *s, size_t n) {
+        const char *sp;
+
+        if (n <= 16)
+                return false;
+        sp = memchr(s, ' ', 13);
+        return sp && sp > s + 1 && (isdigit((unsigned char) sp[1]) || sp[1] == ' ');
+}
+
+static size_t skip_digits(const char *s, size_t n, size_t i);
+static size_t clock_time(const char *s, size_t n, size_t i);
+
+/* "Sep 21 09:00:01 ", "Dec  3 09:00:01.123456 " and the month in the
+ * locale journalctl and syslog print it in ("fev 15", "déc. 15", "Mär 15",
+ * "окт 15", "12月 15"): a month word of letters, any non-ASCII bytes and a
+ * dot (or digits before non-ASCII ones), the day, the time of day; returns
+ * the end or 0. */
+static size_t syslog_date(const char *l, size_t n) {
+        size_t i = 0, j;
+        bool letter = false, high = false;
+
+        for (; i < n && i < 12 && l[i] != ' '; i++) {
+                unsigned char c = (unsigned char) l[i];
+
+                if (c >= 0x80)
+                        high = true;
+                else if (isalpha(c))
+                        letter = true;
+                else if (!(c == '.' && i > 0) && !isdigit(c))
+                        return 0;
+        }
+        /* letters, or digits and non-ASCII ("12月"); not a number alone */
+        if (i < 2 || i >= n || !(letter || high) || (isdigit((unsigned char) l[0]) && !high))
+                return 0;
+        i++;
+        if (i < n && l[i] == ' ')
+                i++;                            /* "Dec  3": the day padded */
+        j = skip_digits(l, n, i);
+        if (j == i || j - i > 2 || j >= n || l[j] != ' ')
+                return 0;
+        j = clock_time(l, n, j + 1);
+        if (j == 0 || j >= n || l[j] != ' ')
+                return 0;
+        return j + 1;
+}
+
 /* Length of a syslog/journalctl prefix ("Sep 21 09:00:01 host ident[pid]: ",
  * "2024-09-21T09:00:01+0000 host ident[pid]: "), or 0. Log files written by
  * rsyslog or "journalctl > file" carry one on every line, which would hide
@@ -185,10 +233,8 @@ static size_t syslog_prefix(const char *l, size_t n) {
         const char *colon;
         bool iso = false;
 
-        if (n > 16 && isupper((unsigned char) l[0]) && islower((unsigned char) l[1]) &&
-            islower((unsigned char) l[2]) && l[3] == ' ' && l[6] == ' ' && l[9] == ':' &&
-            l[12] == ':' && l[15] == ' ')
-                i = 16;
+        if ((i = syslog_date(l, n)) > 0)
+                ;
         else if (n > 20 && isdigit((unsigned char) l[0]) && l[4] == '-' && l[7] == '-' && l[10] == 'T' &&
                  l[13] == ':' && l[16] == ':') {
                 const char *sp = memchr(l, ' ', n);
@@ -506,7 +552,8 @@ static size_t compose_prefix(const char *s, size_t n) {
 }
 
 /* First bytes of log_prefix()'s prefixes: '[', '#', ':', digits, letters
- * (lower case: docker compose's service names). */
+ * (lower case: docker compose's service names); and a UTF-8 lead byte, of a
+ * month journalctl prints in the locale ("окт 15 ..."). */
 static const bool prefix_start[256] = {
         ['['] = true, ['#'] = true, [':'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
@@ -544,8 +591,8 @@ static size_t log_prefix(const char *s, size_t n) {
                 return 0;
         if (isdigit((unsigned char) s[0]))
                 return (k = syslog_prefix(s, n)) ? k : timestamp_prefix(s, n);
-        /* "Sep 21 09:00:01 ": checked here, most capitals start no prefix */
-        if (isupper((unsigned char) s[0]) && n > 16 && s[3] == ' ' && s[9] == ':' &&
+        /* "Sep 21 09:00:01 ", "fev 15 ...", "окт 15 ...": most words start no prefix */
+        if ((isalpha((unsigned char) s[0]) || (unsigned char) s[0] >= 0xc0) && syslog_maybe(s, n) &&
             (k = syslog_prefix(s, n)))
                 return k;
         if (s[0] == '[') {
@@ -783,7 +830,9 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
          * punctuation that begins no decoration, and are shorter than a
          * terminal: one table look-up, and they are used as they are. */
         if (end < DETECT_WRAP_COLUMNS && !decoration_start[(unsigned char) d[0]] &&
-            !(islower((unsigned char) d[0]) && compose_prefix(d, end) > 0))
+            !(islower((unsigned char) d[0]) && compose_prefix(d, end) > 0) &&
+            !((islower((unsigned char) d[0]) || (unsigned char) d[0] >= 0xc0) && syslog_maybe(d, end) &&
+              syslog_prefix(d, end) > 0))
                 goto done;
 
         /* Decorations, outermost first. The common undecorated line costs a
@@ -827,7 +876,8 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 info.columns = detect_display_columns(d + start, end - start);
         /* Most lines start with a lower-case letter, white space or
          * punctuation, which begin no prefix: one table look-up. */
-        for (int round = 0; round < 4 && start < end && prefix_start[(unsigned char) d[start]]; round++) {
+        for (int round = 0; round < 4 && start < end &&
+                        (prefix_start[(unsigned char) d[start]] || (unsigned char) d[start] >= 0xc0); round++) {
                 size_t k = log_prefix(d + start, end - start);
 
                 if (k == 0)
