@@ -391,6 +391,15 @@ static size_t timestamp_prefix(const char *s, size_t n) {
                 /* fastlane: "[10:35:51]: " */
                 if (i + 1 < n && s[i] == ':' && s[i + 1] == ' ')
                         i++;
+        } else if (i < n && s[i] == '|' && (l = level_word(s, n, i + 1, true)) && i + 1 + l < n &&
+                   s[i + 1 + l] == '|') {
+                /* NLog's default layout (Sonarr, Radarr, .NET tools):
+                 * "2023-11-06 10:39:02.0|Error|logger|message" */
+                size_t j = i + 2 + l, k = j;
+
+                while (k < n && k - j < 96 && s[k] != '|' && s[k] != ' ')
+                        k++;
+                return k < n && s[k] == '|' ? k + 1 : j;
         }
         i = prefix_separator(s, n, i);
         if (i == 0)
@@ -551,6 +560,21 @@ static size_t compose_prefix(const char *s, size_t n) {
         return i < n && s[i] == ' ' ? i + 1 : i;
 }
 
+/* A journal line without its date and host, as "journalctl -o cat" does
+ * not print it but people trim it to: "python3[19224]: ", "sonarr[812]: " */
+static size_t ident_pid_prefix(const char *s, size_t n) {
+        size_t i = 0, d;
+
+        while (i < n && i < 64 && (isalnum((unsigned char) s[i]) || strchr("_.@-", s[i])))
+                i++;
+        if (i == 0 || i >= n || s[i] != '[' || !isalpha((unsigned char) s[0]))
+                return 0;
+        d = skip_digits(s, n, i + 1);
+        if (d == i + 1 || d - i > 11 || d + 1 >= n || s[d] != ']' || s[d + 1] != ':')
+                return 0;
+        return d + 2 < n && s[d + 2] == ' ' ? d + 3 : d + 2;
+}
+
 /* First bytes of log_prefix()'s prefixes: '[', '#', ':', digits, letters
  * (lower case: docker compose's service names); and a UTF-8 lead byte, of a
  * month journalctl prints in the locale ("окт 15 ..."). */
@@ -594,6 +618,8 @@ static size_t log_prefix(const char *s, size_t n) {
         /* "Sep 21 09:00:01 ", "fev 15 ...", "окт 15 ...": most words start no prefix */
         if ((isalpha((unsigned char) s[0]) || (unsigned char) s[0] >= 0xc0) && syslog_maybe(s, n) &&
             (k = syslog_prefix(s, n)))
+                return k;
+        if (isalpha((unsigned char) s[0]) && (k = ident_pid_prefix(s, n)))
                 return k;
         if (s[0] == '[') {
                 if ((k = flutter_verbose_prefix(s, n)) || (k = level_prefix(s, n)))
@@ -832,7 +858,8 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         if (end < DETECT_WRAP_COLUMNS && !decoration_start[(unsigned char) d[0]] &&
             !(islower((unsigned char) d[0]) && compose_prefix(d, end) > 0) &&
             !((islower((unsigned char) d[0]) || (unsigned char) d[0] >= 0xc0) && syslog_maybe(d, end) &&
-              syslog_prefix(d, end) > 0))
+              syslog_prefix(d, end) > 0) &&
+            !(islower((unsigned char) d[0]) && ident_pid_prefix(d, end) > 0))
                 goto done;
 
         /* Decorations, outermost first. The common undecorated line costs a
