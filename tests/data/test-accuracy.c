@@ -45,7 +45,7 @@
  * material, 102/111 after the fourth, 103/111 with the vocabulary
  * (vocabulary.tsv) and the fifth; issue 12 asks for 95%, and the held-out
  * split is not to be tuned on to reach it. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 97.0
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 95.0
 #define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 92.5
 #define REAL_MAX_FALSE_ALARMS_TUNE 1u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
