@@ -563,12 +563,16 @@ static size_t compose_prefix(const char *s, size_t n) {
 /* A journal line without its date and host, as "journalctl -o cat" does
  * not print it but people trim it to: "python3[19224]: ", "sonarr[812]: " */
 static size_t ident_pid_prefix(const char *s, size_t n) {
-        size_t i = 0, d;
+        /* most lines have no '[' near their start: one vector search */
+        const char *b = memchr(s, '[', n < 65 ? n : 65);
+        size_t i, d;
 
-        while (i < n && i < 64 && (isalnum((unsigned char) s[i]) || strchr("_.@-", s[i])))
-                i++;
-        if (i == 0 || i >= n || s[i] != '[' || !isalpha((unsigned char) s[0]))
+        if (!b || b == s || !isalpha((unsigned char) s[0]))
                 return 0;
+        i = (size_t) (b - s);
+        for (size_t k = 1; k < i; k++)
+                if (!isalnum((unsigned char) s[k]) && s[k] != '_' && s[k] != '.' && s[k] != '@' && s[k] != '-')
+                        return 0;
         d = skip_digits(s, n, i + 1);
         if (d == i + 1 || d - i > 11 || d + 1 >= n || s[d] != ']' || s[d + 1] != ':')
                 return 0;
