@@ -262,11 +262,11 @@ static const Case cases[] = {
           "2024-09-21T09:00:01+0900 factory run_monitoring.py[3121]: ModuleNotFoundError: No module named 'schedule'\n"
           "Sep 21 09:00:02 factory systemd[1]: monitor.service: Main process exited, code=exited, status=1/FAILURE\n",
           1, { { "python_missing_package", 1, 3, "'schedule'", "pip_install:schedule", true } } },
-        { "numpy internal module is a broken install, not a missing package",
+        { "numpy internal module missing: a broken install, no pip install",
           "Traceback (most recent call last):\n"
           "  File \"/app/x.py\", line 1, in <module>\n"
           "ModuleNotFoundError: No module named 'numpy.core._multiarray_umath'\n",
-          1, { { "python_runtime", 1, 3, "numpy.core._multiarray_umath", "none", false } } },
+          1, { { "python_missing_package", 1, 3, "numpy.core._multiarray_umath", "none", false } } },
         { "local module is not pip-installed",
           "Traceback (most recent call last):\n"
           "  File \"/app/x.py\", line 1, in <module>\n"

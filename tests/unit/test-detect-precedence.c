@@ -290,6 +290,30 @@ static const Case cases[] = {
         { "a ModuleNotFoundError whose message a host redacted names no module: no pip install",
           "ModuleNotFoundError: This app has encountered an error. The original error message is redacted to prevent data leaks.\n",
           "python_missing_package", "redacted", "none" },
+        { "a private submodule of an installed package: no pip install",
+          "ModuleNotFoundError: No module named 'torch._six'\n",
+          "python_missing_package", "torch._six", "none" },
+        { "a standard-library module a newer Python removed: no pip install",
+          "ModuleNotFoundError: No module named 'imp'\n",
+          "python_missing_package", "imp", "none" },
+        { "a Python 2 name of a renamed standard-library module: no pip install",
+          "ImportError: No module named urllib2\n",
+          "python_missing_package", "urllib2", "none" },
+        { "the message quoted in a sentence keeps pip install for a well-known distribution",
+          "It fails with \"ModuleNotFoundError: No module named 'requests'\" every time\n",
+          "python_missing_package", "requests", "pip_install:requests" },
+        { "the message alone, as a loader prints str() of it: no pip install",
+          "No module named 'requests'\n",
+          "python_missing_package", "requests", "none" },
+        { "a console script whose package this interpreter does not see: no pip install",
+          "Traceback (most recent call last):\n"
+          "  File \"/usr/local/bin/flask\", line 5, in <module>\n"
+          "    from flask.cli import main\n"
+          "ModuleNotFoundError: No module named 'flask'\n",
+          "python_missing_package", "flask", "none" },
+        { "python -m on a name no module has, after a sentence: no pip install",
+          "I get: /usr/bin/python3: No module named pyinstaller\n",
+          "python_missing_package", "pyinstaller", "none" },
 
         /* ---- pub get only when the app's packages were never fetched ---- */
         { "only the SDK's flutter package unresolved: the SDK is not seen, no pub get",
