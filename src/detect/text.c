@@ -983,6 +983,7 @@ static const struct {
         { "slack_sdk", "slack-sdk" },
         { "notion_client", "notion-client" },
         { "socks", "PySocks" },
+        { "dns", "dnspython" },
         { "websocket", "websocket-client" },
         { "markdown", "Markdown" },
         { "Levenshtein", "python-Levenshtein" },

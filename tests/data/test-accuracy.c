@@ -38,14 +38,15 @@
 
 /* Pass thresholds on the real-world corpus, in percent and counts: what the
  * rules tuned on the tune split achieve (issue 12), so that a change that
- * loses any of it fails. Tune: 1211/1222 categories (99.1%), one false
+ * loses any of it fails. Tune: 1465/1478 categories (99.1%), one false
  * alarm (719, a deliberately broken module byte-compiled in site-packages,
  * which reads like a real one). Held out: 103/111 categories (92.8%), no
  * false alarm: 100/111 through the second and third rounds of tuning
  * material, 102/111 after the fourth, 103/111 with the vocabulary
- * (vocabulary.tsv) and the fifth; issue 12 asks for 95%, and the held-out
- * split is not to be tuned on to reach it. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 95.0
+ * (vocabulary.tsv), and still 103 after the fifth and sixth rounds; issue
+ * 12 asks for 95%, and the held-out split is not to be tuned on to reach
+ * it. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 99.0
 #define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 92.5
 #define REAL_MAX_FALSE_ALARMS_TUNE 1u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
