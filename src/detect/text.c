@@ -199,6 +199,13 @@ static size_t syslog_date(const char *l, size_t n) {
         size_t i = 0, j;
         bool letter = false, high = false;
 
+        /* a number before the month's word only where a non-ASCII one
+         * follows it ("12月"): a digit starts many lines */
+        if (isdigit((unsigned char) l[0])) {
+                i = skip_digits(l, n, 0);
+                if (i > 2 || i >= n || (unsigned char) l[i] < 0x80)
+                        return 0;
+        }
         for (; i < n && i < 12 && l[i] != ' '; i++) {
                 unsigned char c = (unsigned char) l[i];
 
