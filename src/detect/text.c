@@ -176,97 +176,6 @@ size_t detect_utf8_truncate(const char *s, size_t n, size_t max) {
         return max;
 }
 
-static size_t skip_digits(const char *s, size_t n, size_t i);
-static size_t clock_time(const char *s, size_t n, size_t i);
-
-/* "Sep 21 09:00:01 ", "Dec  3 09:00:01.123456 ", "12月 15 09:00:01 ": a
- * month word of letters, non-ASCII bytes and a dot (or digits before
- * non-ASCII ones), the day, the time of day; returns the end or 0.
- * log_prefix() asks only for lines that start with a digit, or with a
- * capital and a space after three bytes: other locales' months ("fev 15",
- * "окт 15") would cost a look at every line that starts with a letter. */
-static size_t syslog_date(const char *l, size_t n) {
-        size_t i = 0, j;
-        bool letter = false, high = false;
-
-        /* a number before the month's word only where a non-ASCII one
-         * follows it ("12月"): a digit starts many lines */
-        if (isdigit((unsigned char) l[0])) {
-                i = skip_digits(l, n, 0);
-                if (i > 2 || i >= n || (unsigned char) l[i] < 0x80)
-                        return 0;
-        }
-        for (; i < n && i < 12 && l[i] != ' '; i++) {
-                unsigned char c = (unsigned char) l[i];
-
-                if (c >= 0x80)
-                        high = true;
-                else if (isalpha(c))
-                        letter = true;
-                else if (!(c == '.' && i > 0) && !isdigit(c))
-                        return 0;
-        }
-        /* letters, or digits and non-ASCII ("12月"); not a number alone */
-        if (i < 2 || i >= n || !(letter || high) || (isdigit((unsigned char) l[0]) && !high))
-                return 0;
-        i++;
-        if (i < n && l[i] == ' ')
-                i++;                            /* "Dec  3": the day padded */
-        j = skip_digits(l, n, i);
-        if (j == i || j - i > 2 || j >= n || l[j] != ' ')
-                return 0;
-        j = clock_time(l, n, j + 1);
-        if (j == 0 || j >= n || l[j] != ' ')
-                return 0;
-        return j + 1;
-}
-
-/* Length of a syslog/journalctl prefix ("Sep 21 09:00:01 host ident[pid]: ",
- * "2024-09-21T09:00:01+0000 host ident[pid]: "), or 0. Log files written by
- * rsyslog or "journalctl > file" carry one on every line, which would hide
- * the indentation that multi-line assembly relies on. */
-static size_t syslog_prefix(const char *l, size_t n) {
-        size_t i;
-        const char *colon;
-        bool iso = false;
-
-        if ((i = syslog_date(l, n)) > 0)
-                ;
-        else if (n > 20 && isdigit((unsigned char) l[0]) && l[4] == '-' && l[7] == '-' && l[10] == 'T' &&
-                 l[13] == ':' && l[16] == ':') {
-                const char *sp = memchr(l, ' ', n);
-                if (!sp)
-                        return 0;
-                i = (size_t) (sp - l) + 1;
-                iso = true;
-        } else
-                return 0;
-        /* host: a host name ("2024-01-01T00:00:00Z Error: x.dart:3:" and
-         * "... * Try:" are CI timestamps before a message, not syslog lines) */
-        for (size_t h = i; i < n && l[i] != ' '; i++)
-                if (!isalnum((unsigned char) l[i]) && !strchr("-._", l[i]))
-                        return 0;
-                else if (i == h && !isalnum((unsigned char) l[i]))
-                        return 0;
-        if (i >= n)
-                return 0;
-        i++;
-        /* ident[pid]: a name, with no space inside, not too long */
-        if (i >= n || !(isalpha((unsigned char) l[i]) || l[i] == '_'))
-                return 0;
-        colon = memchr(l + i, ':', n - i < 96 ? n - i : 96);
-        if (!colon || memchr(l + i, ' ', (size_t) (colon - l) - i))
-                return 0;
-        /* After an ISO timestamp only "ident[pid]:" (journalctl -o short-iso):
-         * CI runners put the same timestamp before "Unhandled exception:". */
-        if (iso && colon[-1] != ']')
-                return 0;
-        i = (size_t) (colon - l) + 1;
-        if (i < n && l[i] == ' ')
-                i++;
-        return i;
-}
-
 /* ---- decorations ----
  *
  * The same failure is printed, stored and pasted with different wrappings:
@@ -331,6 +240,96 @@ static size_t timestamp_at(const char *s, size_t n, size_t i) {
                 j = skip_digits(s, n, j);
         }
         return j;
+}
+
+/* "Sep 21 09:00:01 ", "Dec  3 09:00:01.123456 ", "12月 15 09:00:01 ": a
+ * month word of letters and non-ASCII bytes (or digits before non-ASCII
+ * ones), the day, the time of day; returns the end or 0.
+ * log_prefix() asks only for lines that start with a digit, or with a
+ * capital and a space after three bytes: other locales' months ("fev 15",
+ * "окт 15") would cost a look at every line that starts with a letter. */
+static size_t syslog_date(const char *l, size_t n) {
+        size_t i = 0, j;
+        bool letter = false, high = false;
+
+        /* a number before the month's word only where a non-ASCII one
+         * follows it ("12月"): a digit starts many lines */
+        if (isdigit((unsigned char) l[0])) {
+                i = skip_digits(l, n, 0);
+                if (i > 2 || i >= n || (unsigned char) l[i] < 0x80)
+                        return 0;
+        }
+        for (; i < n && i < 12 && l[i] != ' '; i++) {
+                unsigned char c = (unsigned char) l[i];
+
+                if (c >= 0x80)
+                        high = true;
+                else if (isalpha(c))
+                        letter = true;
+                else if (!isdigit(c))
+                        return 0;
+        }
+        /* letters, or digits and non-ASCII ("12月"); not a number alone */
+        if (i < 2 || i >= n || !(letter || high) || (isdigit((unsigned char) l[0]) && !high))
+                return 0;
+        i++;
+        if (i < n && l[i] == ' ')
+                i++;                            /* "Dec  3": the day padded */
+        j = skip_digits(l, n, i);
+        if (j == i || j - i > 2 || j >= n || l[j] != ' ')
+                return 0;
+        j = clock_time(l, n, j + 1);
+        if (j == 0 || j >= n || l[j] != ' ')
+                return 0;
+        return j + 1;
+}
+
+/* Length of a syslog/journalctl prefix ("Sep 21 09:00:01 host ident[pid]: ",
+ * "2024-09-21T09:00:01+0000 host ident[pid]: "), or 0. Log files written by
+ * rsyslog or "journalctl > file" carry one on every line, which would hide
+ * the indentation that multi-line assembly relies on. */
+static size_t syslog_prefix(const char *l, size_t n) {
+        size_t i;
+        const char *colon;
+        bool iso = false;
+
+        i = syslog_date(l, n);
+        if (i == 0) {
+                const char *sp;
+
+                if (!(n > 20 && isdigit((unsigned char) l[0]) && l[4] == '-' && l[7] == '-' && l[10] == 'T' &&
+                      l[13] == ':' && l[16] == ':'))
+                        return 0;
+                sp = memchr(l, ' ', n);
+                if (!sp)
+                        return 0;
+                i = (size_t) (sp - l) + 1;
+                iso = true;
+        }
+        /* host: a host name ("2024-01-01T00:00:00Z Error: x.dart:3:" and
+         * "... * Try:" are CI timestamps before a message, not syslog lines) */
+        for (size_t h = i; i < n && l[i] != ' '; i++)
+                if (!isalnum((unsigned char) l[i]) && !strchr("-._", l[i]))
+                        return 0;
+                else if (i == h && !isalnum((unsigned char) l[i]))
+                        return 0;
+        if (i >= n)
+                return 0;
+        i++;
+        /* ident[pid]: a name, with no space inside, not too long */
+        if (i >= n || !(isalpha((unsigned char) l[i]) || l[i] == '_'))
+                return 0;
+        colon = memchr(l + i, ':', n - i < 96 ? n - i : 96);
+        if (!colon || memchr(l + i, ' ', (size_t) (colon - l) - i))
+                return 0;
+        /* After an ISO timestamp only "ident[pid]:" (journalctl -o short-iso):
+         * CI runners put the same timestamp before "Unhandled exception:". */
+        if (iso && colon[-1] != ']')
+                return 0;
+        i = (size_t) (colon - l) + 1;
+        if (i < n && l[i] == ' ')
+                i++;
+        return i;
 }
 
 /* Levels whose prefix is dropped; warnings and notices are not among them. */
