@@ -273,6 +273,34 @@ static int summarize(DetectEngine *e, const char *text, char *out, size_t outsz)
         return r < 0 ? r : 0;
 }
 
+/* Decorates text with each decoration (Windows paths too unless told not)
+ * and compares its findings with the undecorated text's; prints each that
+ * differs as name's and returns how many did, or a negative errno. */
+static int count_unlike_twins(DetectEngine *e, const char *name, const char *text, bool windows_paths) {
+        char want[8192], got[8192];
+        int r, failures = 0;
+
+        r = summarize(e, text, want, sizeof want);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(decorations); i++) {
+                _cleanup_free_ char *decorated = NULL;
+
+                if (decorations[i].line == windows_line && !windows_paths)
+                        continue;
+                decorated = decorate(&decorations[i], text);
+                r = summarize(e, decorated, got, sizeof got);
+                if (r < 0)
+                        return r;
+                if (strcmp(want, got) != 0) {
+                        printf("%s, %s:\n  undecorated '%s'\n  decorated   '%s'\n", name, decorations[i].name,
+                               want, got);
+                        failures++;
+                }
+        }
+        return failures;
+}
+
 TEST(decorated_logs_match_their_undecorated_twins) {
         const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
         _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
@@ -286,8 +314,9 @@ TEST(decorated_logs_match_their_undecorated_twins) {
         f = fopen(labels, "re");
         ASSERT_TRUE(f);
         while (fgets(line, sizeof line, f)) {
-                char path[4096], want[8192], got[8192];
+                char path[4096];
                 _cleanup_free_ char *log = NULL;
+                int r;
 
                 if (line[0] == '#' || line[0] == '\n')
                         continue;
@@ -295,17 +324,9 @@ TEST(decorated_logs_match_their_undecorated_twins) {
                 (void) snprintf(path, sizeof path, "%s/tests/data/logs/%s", root, line);
                 log = read_all(path);
                 ASSERT_TRUE(log);
-                ASSERT_OK(summarize(e, log, want, sizeof want));
-                for (size_t i = 0; i < ELEMENTSOF(decorations); i++) {
-                        _cleanup_free_ char *decorated = decorate(&decorations[i], log);
-
-                        ASSERT_OK(summarize(e, decorated, got, sizeof got));
-                        if (strcmp(want, got) != 0) {
-                                printf("%s, %s:\n  undecorated '%s'\n  decorated   '%s'\n", line,
-                                       decorations[i].name, want, got);
-                                failures++;
-                        }
-                }
+                r = count_unlike_twins(e, line, log, true);
+                ASSERT_OK(r);
+                failures += (unsigned) r;
                 logs++;
         }
         fclose(f);
@@ -331,7 +352,8 @@ TEST(decorated_vocabulary_matches_its_undecorated_twin) {
         f = fopen(path, "re");
         ASSERT_TRUE(f);
         while (getline(&line, &linesz, f) > 0) {
-                char want[8192], got[8192], *text;
+                char *text;
+                int r;
 
                 if (line[0] == '#' || line[0] == '\n')
                         continue;
@@ -343,22 +365,10 @@ TEST(decorated_vocabulary_matches_its_undecorated_twin) {
                         TEST_FAIL("%s: a line without its three columns", path);
                 }
                 text++;
-                ASSERT_OK(summarize(e, text, want, sizeof want));
-                for (size_t i = 0; i < ELEMENTSOF(decorations); i++) {
-                        _cleanup_free_ char *decorated = NULL;
-
-                        /* Xcode and CocoaPods run on macOS only: no Windows paths */
-                        if (decorations[i].line == windows_line && strncmp(line, "ios_pods\t", 9) == 0)
-                                continue;
-                        decorated = decorate(&decorations[i], text);
-
-                        ASSERT_OK(summarize(e, decorated, got, sizeof got));
-                        if (strcmp(want, got) != 0) {
-                                printf("%s, %s:\n  undecorated '%s'\n  decorated   '%s'\n", text,
-                                       decorations[i].name, want, got);
-                                failures++;
-                        }
-                }
+                /* Xcode and CocoaPods run on macOS only: no Windows paths */
+                r = count_unlike_twins(e, text, text, strncmp(line, "ios_pods\t", 9) != 0);
+                ASSERT_OK(r);
+                failures += (unsigned) r;
                 lines++;
         }
         fclose(f);
