@@ -108,6 +108,17 @@ static int scan_file(DetectEngine *e, const char *path, Verdict *v) {
         return r < 0 ? r : 0;
 }
 
+/* Opens root/rel for reading, its path in path; says why not on stderr. */
+static FILE *open_data(const char *root, const char *rel, char *path, size_t pathsz) {
+        FILE *f;
+
+        (void) snprintf(path, pathsz, "%s/%s", root, rel);
+        f = fopen(path, "re");
+        if (!f)
+                fprintf(stderr, "cannot open %s: %m\n", path);
+        return f;
+}
+
 TEST(category_accuracy_and_auto_fix_safety) {
         const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
         unsigned tp[_CATEGORY_MAX] = {}, fp[_CATEGORY_MAX] = {}, fn[_CATEGORY_MAX] = {};
@@ -118,12 +129,9 @@ TEST(category_accuracy_and_auto_fix_safety) {
         FILE *f;
 
         ASSERT_OK(detect_engine_new(rules, NULL, &e));
-        (void) snprintf(labels, sizeof labels, "%s/tests/data/labels.tsv", root);
-        f = fopen(labels, "re");
-        if (!f) {
-                fprintf(stderr, "cannot open %s: %m\n", labels);
+        f = open_data(root, "tests/data/labels.tsv", labels, sizeof labels);
+        if (!f)
                 return EXIT_FAILURE;
-        }
         while (fgets(line, sizeof line, f)) {
                 char *file, *cat, *fix, *save = NULL, path[4096];
                 Category want, got;
@@ -269,12 +277,9 @@ TEST(real_corpus_accuracy_and_auto_fix_safety) {
         FILE *f;
 
         ASSERT_OK(detect_engine_new(rules, NULL, &e));
-        (void) snprintf(labels, sizeof labels, "%s/tests/data/real/labels.tsv", root);
-        f = fopen(labels, "re");
-        if (!f) {
-                fprintf(stderr, "cannot open %s: %m\n", labels);
+        f = open_data(root, "tests/data/real/labels.tsv", labels, sizeof labels);
+        if (!f)
                 return EXIT_FAILURE;
-        }
         while (getline(&line, &linesz, f) > 0) {
                 char *col[7] = {}, path[4096];
                 Category want, got;
@@ -416,12 +421,9 @@ TEST(vocabulary) {
         FILE *f;
 
         ASSERT_OK(detect_engine_new(rules, NULL, &e));
-        (void) snprintf(path, sizeof path, "%s/tests/data/vocabulary.tsv", root);
-        f = fopen(path, "re");
-        if (!f) {
-                fprintf(stderr, "cannot open %s: %m\n", path);
+        f = open_data(root, "tests/data/vocabulary.tsv", path, sizeof path);
+        if (!f)
                 return EXIT_FAILURE;
-        }
         while (getline(&line, &linesz, f) > 0) {
                 char *cat, *fix, *text, *save = NULL, stream[32];
                 Category want, got;
