@@ -1018,6 +1018,72 @@ static int emit_deferred(DetectEngine *e, Stream *s, DetectFindingFunc cb, void 
         return f ? emit(e, f, cb, userdata) : 0;
 }
 
+/* The first rule (by rank) ranked above limit that matches text[0..len),
+ * or SIZE_MAX. */
+static size_t first_match(DetectEngine *e, const char *text, size_t len, const uint64_t *cand,
+                          bool multi_line, size_t limit, const DetectPattern **ret_pattern) {
+        const DetectRules *rules = e->rules;
+
+        for (size_t i = 0; i < rules->n_rules && i < limit; i++) {
+                if (!is_candidate(e, cand, i))
+                        continue;
+                /* "Not a failure" rules judge single lines; a multi-line block
+                 * was assembled because it is a failure report. */
+                if (multi_line && rules->rules[i]->category == CATEGORY_NONE)
+                        continue;
+                if (rule_matches(e, e->md, i, text, len, ret_pattern))
+                        return i;
+        }
+        return SIZE_MAX;
+}
+
+/* A message quoted in a person's own words, as issue threads and chat
+ * have it: "- ", "1. " before it, "It says: " before it, or the message
+ * in `backticks` or "quotes" inside a sentence. Rules anchor messages at
+ * the start (and end) of a line, so such a line is tried once more as
+ * the message alone. Returns the message's offset and sets its length,
+ * or returns SIZE_MAX; k numbers the readings, from 0. */
+static size_t lead_in(const char *l, size_t n, unsigned k, size_t *ret_len) {
+        const char *p, *q;
+        size_t i = 0;
+
+        switch (k) {
+        case 0: /* a list item: "- ", "* ", "+ ", "1. ", "2) " */
+                if (n > 2 && strchr("-*+", l[0]) && l[1] == ' ')
+                        i = 2;
+                else {
+                        while (i < n && i < 3 && isdigit((unsigned char) l[i]))
+                                i++;
+                        if (i == 0 || i + 1 >= n || (l[i] != '.' && l[i] != ')') || l[i + 1] != ' ')
+                                return SIZE_MAX;
+                        i += 2;
+                }
+                while (i < n && l[i] == ' ')
+                        i++;
+                *ret_len = n - i;
+                return i < n ? i : SIZE_MAX;
+        case 1: /* `code` or "a quote" after words of one's own */
+        case 2:
+                p = memchr(l, k == 1 ? '`' : '"', n);
+                if (!p || p == l)
+                        return SIZE_MAX;
+                i = (size_t) (p - l) + 1;
+                q = memchr(l + i, *p, n - i);
+                *ret_len = (q ? (size_t) (q - l) : n) - i;
+                return *ret_len >= 8 ? i : SIZE_MAX;
+        case 3: /* "It says: ", "I'm getting: " (words with a space, then ": ") */
+                p = memmem(l, n < 80 ? n : 80, ": ", 2);
+                if (!p || !memchr(l, ' ', (size_t) (p - l)))
+                        return SIZE_MAX;
+                i = (size_t) (p - l) + 2;
+                while (i < n && l[i] == ' ')
+                        i++;
+                *ret_len = n - i;
+                return *ret_len >= 8 ? i : SIZE_MAX;
+        }
+        return SIZE_MAX;
+}
+
 /* Classifies text[0..len) of stream s, whose candidate rules are cand, and
  * reports a finding if one results. Returns 1 if one was reported. */
 static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, const uint64_t *cand,
@@ -1026,25 +1092,50 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
         _cleanup_(finding_freep) Finding *f = NULL;
         const DetectRule *winner = NULL;
         const DetectPattern *wpat = NULL;
-        size_t w = 0, title_at = SIZE_MAX;
+        size_t w, title_at = SIZE_MAX;
+        bool retried = false;
         int r;
 
         e->stats.blocks++;
-        for (size_t i = 0; i < rules->n_rules && !winner; i++) {
-                const DetectRule *rule = rules->rules[i];
+        w = first_match(e, text, len, cand, multi_line, SIZE_MAX, &wpat);
+        /* A line may quote a message in someone's words. The message alone
+         * decides where it reads as a rule ranked above what the whole
+         * line reads as (often a catch-all, or nothing), and the finding
+         * is of the message alone. A list item is all its line has to
+         * say, so it decides whatever the whole line reads as: also over
+         * a "not a failure" reading, whose anchored exceptions the marker
+         * hid ("- Build failed due to use of deprecated ..."), and with
+         * the fingerprint of the message alone; a quote inside a sentence
+         * does not (a warning that quotes an error stays a warning). Tools
+         * print "words: message" themselves ("Retrying in 4 seconds: ..."),
+         * so the words after "It says: " are read only where the whole
+         * line found nothing but a catch-all. */
+        for (unsigned k = 0; !multi_line && k < 4; k++) {
+                const DetectPattern *p = NULL;
+                size_t at, n, i, limit = w;
 
-                if (!is_candidate(e, cand, i))
+                if (k == 0)
+                        limit = SIZE_MAX;
+                if (k == 3 && w != SIZE_MAX && rules->rules[w]->priority > GENERIC_PRIORITY_MAX)
                         continue;
-                /* "Not a failure" rules judge single lines; a multi-line block
-                 * was assembled because it is a failure report. */
-                if (multi_line && rule->category == CATEGORY_NONE)
+                at = lead_in(text, len, k, &n);
+                if (at == SIZE_MAX)
                         continue;
-                if (rule_matches(e, e->md, i, text, len, &wpat)) {
-                        winner = rule;
-                        w = i;
+                retried = true;
+                i = first_match(e, text + at, n, cand, false, limit, &p);
+                if (i != SIZE_MAX && (i <= w || rules->rules[i]->priority > GENERIC_PRIORITY_MAX)) {
+                        w = i, wpat = p, text += at, len = n;
+                        retried = false;
+                        break;
                 }
         }
-        if (!winner || winner->category == CATEGORY_NONE)
+        if (w == SIZE_MAX)
+                return 0;
+        /* the finding's parameters come from the winner's match data */
+        if (retried && !rule_matches(e, e->md, w, text, len, &wpat))
+                return 0;
+        winner = rules->rules[w];
+        if (winner->category == CATEGORY_NONE)
                 return 0;
         /* The cause decides; the headline still says what failed. */
         if (winner->role == DETECT_RULE_ROLE_CAUSE && multi_line)

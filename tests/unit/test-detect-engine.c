@@ -272,6 +272,27 @@ static const Case cases[] = {
           "  File \"/app/x.py\", line 1, in <module>\n"
           "ModuleNotFoundError: No module named 'utils'\n",
           1, { { "python_missing_package", 1, 3, "'utils'", "none", false } } },
+        /* A message quoted in someone's words, as issue threads have it:
+         * the message alone is read where the rules anchor it at the start
+         * of a line, and the finding is of the message. */
+        { "a message in backticks inside a sentence",
+          "The script stops with `KeyError: 'user_id'` after a while.\n",
+          1, { { "python_runtime", 1, 1, "KeyError: 'user_id'", "none", false } } },
+        { "a numbered list item",
+          "1. TypeError: unsupported operand type(s) for +: 'int' and 'str'\n",
+          1, { { "python_runtime", 1, 1, "TypeError: unsupported operand", "none", false } } },
+        { "a list item hides no anchored exception of a warning rule",
+          "- Build failed due to use of deprecated Android v1 embedding.\n",
+          1, { { "flutter_build", 1, 1, "Build failed due to use of deprecated", "none", false } } },
+        /* near misses: the tool's own "words: message", a warning that
+         * quotes an error, a retry as a list item stay no failure */
+        { "a tool's own words before a message are no lead-in",
+          "Retrying in 4 seconds (attempt 2 of 5): Timeout was reached\n", 0, {} },
+        { "a warning quoting an error stays a warning",
+          "WARNING: the docs say `KeyError: 'x'` can be raised here\n", 0, {} },
+        { "a retry as a list item stays a retry",
+          "- WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) "
+          "after connection broke by 'NewConnectionError'\n", 0, {} },
 };
 
 static int check_case(const Case *c, const DetectOptions *opts) {
