@@ -130,7 +130,8 @@ typedef struct DetectRule {
 
 typedef struct DetectPrefilter DetectPrefilter;
 
-/* Block starters the prefilter reports alongside rule literals. */
+/* Block starters (and lines the engine remembers) the prefilter reports
+ * alongside rule literals. */
 enum {
         DETECT_HINT_PY_TRACEBACK = 1u << 0,
         DETECT_HINT_PY_FILE = 1u << 1,
@@ -142,6 +143,7 @@ enum {
         DETECT_HINT_PODS = 1u << 7,
         DETECT_HINT_XCODE = 1u << 8,
         DETECT_HINT_FLUTTER_BOX = 1u << 9,
+        DETECT_HINT_PIP_SATISFIED = 1u << 10,
 };
 
 struct DetectRules {

@@ -38,6 +38,11 @@
  * not turn into spurious one-line findings), but only up to this factor. */
 #define ABSORB_FACTOR 8
 #define TITLE_MAX 300
+/* How many distributions a stream remembers pip calling installed (pip
+ * install -r lists every requirement), and the longest name read (a longer
+ * one is not remembered). */
+#define PIP_SATISFIED_MAX 64
+#define PIP_NAME_MAX 63
 #define PARAM_MAX 256
 
 typedef enum BlockKind {
@@ -114,6 +119,13 @@ typedef struct Stream {
         size_t n_pending;
         bool pending_dirty;                     /* changed since detect_engine_foreach_dirty() */
         void *data;                             /* the caller's, see set_stream_data() */
+
+        /* Distributions pip said are installed ("Requirement already
+         * satisfied: pyyaml in ..."), as hashes of the normalized names,
+         * the newest last: an install of one of them would change nothing
+         * (a collision only withholds a fix). */
+        uint64_t satisfied[PIP_SATISFIED_MAX];
+        size_t n_satisfied;
 } Stream;
 
 /* What one rule spent on PCRE2's limits in its current window of tries. */
@@ -1084,6 +1096,55 @@ static size_t lead_in(const char *l, size_t n, unsigned k, size_t *ret_len) {
         return SIZE_MAX;
 }
 
+/* Remembers the distribution of pip's "Requirement already satisfied:
+ * NAME[spec] in PATH" line. Not kept across a restart: only the lines of
+ * the open block are fed again, so a restart may propose the install. */
+static void remember_satisfied(Stream *s, const char *l, size_t n) {
+        static const char marker[] = "Requirement already satisfied: ", ends[] = " <>=!~;[(,";
+        const char *p = detect_memmem_str(l, n, marker);
+        char name[PIP_NAME_MAX + 1], norm[PIP_NAME_MAX + 1];
+        size_t i, k = 0;
+        uint64_t h;
+
+        if (!p)
+                return;
+        i = (size_t) (p - l) + strlen(marker);
+        while (i < n && k < PIP_NAME_MAX && !strchr(ends, l[i]))
+                name[k++] = l[i++];
+        if (k == 0 || (i < n && !strchr(ends, l[i])))
+                return;
+        name[k] = 0;
+        if (!python_dist_name_normalize(name, norm, sizeof norm))
+                return;
+        h = hash_key(norm);
+        for (size_t j = 0; j < s->n_satisfied; j++)
+                if (s->satisfied[j] == h)
+                        return;
+        if (s->n_satisfied == PIP_SATISFIED_MAX) {
+                memmove(s->satisfied, s->satisfied + 1, sizeof s->satisfied[0] * (PIP_SATISFIED_MAX - 1));
+                s->n_satisfied--;
+        }
+        s->satisfied[s->n_satisfied++] = h;
+}
+
+/* Whether a pip fix installs what pip said earlier in the stream is
+ * installed: a module still missing then is missing from another
+ * interpreter or environment (a notebook's kernel, a second Python), and
+ * installing it again where pip already has it changes nothing. */
+static bool installs_satisfied(const Stream *s, const char *fix) {
+        char norm[PIP_NAME_MAX + 1];
+        uint64_t h;
+
+        if (s->n_satisfied == 0 || strncmp(fix, "pip_install:", strlen("pip_install:")) != 0 ||
+            !python_dist_name_normalize(fix + strlen("pip_install:"), norm, sizeof norm))
+                return false;
+        h = hash_key(norm);
+        for (size_t j = 0; j < s->n_satisfied; j++)
+                if (s->satisfied[j] == h)
+                        return true;
+        return false;
+}
+
 /* Classifies text[0..len) of stream s, whose candidate rules are cand, and
  * reports a finding if one results. Returns 1 if one was reported. */
 static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, const uint64_t *cand,
@@ -1144,7 +1205,8 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
         r = build_finding(e, s, winner, wpat, text, len, title_at, &f);
         if (r < 0)
                 return r;
-        if (f->auto_fixable && competing_fix(e, w, text, len, cand, multi_line)) {
+        if (f->auto_fixable &&
+            (competing_fix(e, w, text, len, cand, multi_line) || installs_satisfied(s, f->fix))) {
                 free(f->fix);
                 f->fix = strdup("none");
                 if (!f->fix)
@@ -1256,6 +1318,8 @@ static inline __attribute__((__always_inline__)) int process_line(DetectEngine *
         } else
                 hints = detect_prefilter_scan(rules->prefilter, l, n, e->line_bits);
         blank = is_blank(l, n);
+        if (hints & DETECT_HINT_PIP_SATISFIED)
+                remember_satisfied(s, l, n);
 
         if (s->kind != BLOCK_NONE) {
                 s->ts_last = ts;

@@ -39,6 +39,7 @@ static const struct {
         { "build commands failed", DETECT_HINT_XCODE },
         { "error output from cocoapods", DETECT_HINT_PODS },
         { "exception caught by", DETECT_HINT_FLUTTER_BOX },
+        { "requirement already satisfied: ", DETECT_HINT_PIP_SATISFIED },
 };
 
 typedef struct OutSet {

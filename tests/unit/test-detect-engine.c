@@ -293,6 +293,23 @@ static const Case cases[] = {
         { "a retry as a list item stays a retry",
           "- WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) "
           "after connection broke by 'NewConnectionError'\n", 0, {} },
+        /* pip said the distribution is installed, and the module is still
+         * missing: another interpreter or a notebook's kernel runs the
+         * code, and a pip install would change nothing */
+        { "pip already has it: no pip install",
+          "Requirement already satisfied: PyYAML>=5.1 in /home/u/.venv/lib/python3.11/site-packages (6.0.1)\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/app/main.py\", line 1, in <module>\n"
+          "    import yaml\n"
+          "ModuleNotFoundError: No module named 'yaml'\n",
+          1, { { "python_missing_package", 2, 5, "No module named 'yaml'", "none", false } } },
+        { "pip has another distribution: the install stands",
+          "Requirement already satisfied: requests in /home/u/.venv/lib/python3.11/site-packages (2.31.0)\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/app/main.py\", line 1, in <module>\n"
+          "    import yaml\n"
+          "ModuleNotFoundError: No module named 'yaml'\n",
+          1, { { "python_missing_package", 2, 5, "No module named 'yaml'", "pip_install:PyYAML", true } } },
 };
 
 static int check_case(const Case *c, const DetectOptions *opts) {
