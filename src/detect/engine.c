@@ -1096,12 +1096,22 @@ static size_t lead_in(const char *l, size_t n, unsigned k, size_t *ret_len) {
         return SIZE_MAX;
 }
 
+/* Where a requirement's name ends: a version specifier, extras, a marker,
+ * " in PATH". */
+static bool requirement_name_end(char c) {
+        switch (c) {
+        case ' ': case '<': case '>': case '=': case '!': case '~': case ';': case '[': case '(': case ',':
+                return true;
+        }
+        return false;
+}
+
 /* Remembers the distribution of pip's "Requirement already satisfied:
  * NAME[spec] in PATH" line. Not kept across a restart: only the lines of
  * the open block are fed again, so a restart may propose the install. */
 static void remember_satisfied(Stream *s, const char *l, size_t n) {
-        static const char marker[] = "Requirement already satisfied: ", ends[] = " <>=!~;[(,";
-        const char *p = detect_memmem_str(l, n, marker);
+        static const char marker[] = "Requirement already satisfied: ";
+        const char *p = STARTS(l, n, marker) ? l : detect_memmem_str(l, n, marker);
         char name[PIP_NAME_MAX + 1], norm[PIP_NAME_MAX + 1];
         size_t i, k = 0;
         uint64_t h;
@@ -1109,9 +1119,9 @@ static void remember_satisfied(Stream *s, const char *l, size_t n) {
         if (!p)
                 return;
         i = (size_t) (p - l) + strlen(marker);
-        while (i < n && k < PIP_NAME_MAX && !strchr(ends, l[i]))
+        while (i < n && k < PIP_NAME_MAX && !requirement_name_end(l[i]))
                 name[k++] = l[i++];
-        if (k == 0 || (i < n && !strchr(ends, l[i])))
+        if (k == 0 || (i < n && !requirement_name_end(l[i])))
                 return;
         name[k] = 0;
         if (!python_dist_name_normalize(name, norm, sizeof norm))

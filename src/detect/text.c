@@ -588,7 +588,7 @@ static const bool decoration_start[256] = {
         ['Y'] = true, ['Z'] = true,
 };
 
-static size_t log_prefix(const char *s, size_t n) {
+static inline __attribute__((__always_inline__)) size_t log_prefix(const char *s, size_t n) {
         size_t k;
 
         if (n == 0)
@@ -615,6 +615,20 @@ static size_t log_prefix(const char *s, size_t n) {
         if (s[1 < n ? 1 : 0] == '/')
                 return logcat_prefix(s, n);
         return 0;
+}
+
+/* Takes up to four log prefixes off d[start..end); returns the new start. */
+static inline __attribute__((__always_inline__)) size_t strip_prefixes(const char *d, size_t start, size_t end,
+                                                                       DetectLineInfo *info) {
+        for (int round = 0; round < 4 && start < end && prefix_start[(unsigned char) d[start]]; round++) {
+                size_t k = log_prefix(d + start, end - start);
+
+                if (k == 0)
+                        break;
+                start += k;
+                info->prefixed = true;
+        }
+        return start;
 }
 
 /* Vertical frame characters: │ (e2 94 82), ┃ (e2 94 83), ║ (e2 95 91). */
@@ -647,6 +661,15 @@ static size_t skip_quotes(const char *d, size_t start, size_t end) {
         while (start < end && d[start] == '>' && (start + 1 == end || d[start + 1] == ' '))
                 start += start + 1 == end ? 1 : 2;
         return start;
+}
+
+/* Takes the backticks off a whole line of `inline code` in d[*start..*end). */
+static inline __attribute__((__always_inline__)) bool inline_code(const char *d, size_t *start, size_t *end) {
+        if (*end - *start <= 2 || d[*start] != '`' || d[*start + 1] == '`' || d[*end - 1] != '`')
+                return false;
+        (*start)++;
+        (*end)--;
+        return true;
 }
 
 static bool is_fence(const char *s, size_t n) {
@@ -850,10 +873,8 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 goto done;
         }
         /* a whole line in `inline code`, as issue threads quote one line */
-        if (end - start > 2 && d[start] == '`' && d[start + 1] != '`' && d[end - 1] == '`') {
-                start = skip_quotes(d, start + 1, end - 1);
-                end--;
-        }
+        if (inline_code(d, &start, &end))
+                start = skip_quotes(d, start, end);
         if (start + 3 <= end && (unsigned char) d[start] == 0xe2) {
                 size_t e = end;
 
@@ -880,18 +901,22 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 info.columns = detect_display_columns(d + start, end - start);
         /* Most lines start with a lower-case letter, white space or
          * punctuation, which begin no prefix: one table look-up. */
-        for (int round = 0; round < 4 && start < end && prefix_start[(unsigned char) d[start]]; round++) {
-                size_t k = log_prefix(d + start, end - start);
-
-                if (k == 0)
-                        break;
-                start += k;
-                info.prefixed = true;
-        }
+        start = strip_prefixes(d, start, end, &info);
         /* Gradle's own "> " markers inside a frame or under a prefix go too:
          * the same lines bare lost them as quote markers above. */
-        if (info.prefixed || framed)
-                start = skip_quotes(d, start, end);
+        if (info.prefixed || framed) {
+                size_t q = skip_quotes(d, start, end);
+
+                /* Under a prefix: a quote or a line of inline code, and
+                 * then the decorations of the line they quote ("[  +3 ms]
+                 * > app-1  | > ...", "2024-01-01T00:00:00Z `[ERROR] ...`") */
+                for (int round = 0; round < 2 && info.prefixed && (q > start || inline_code(d, &q, &end));
+                     round++) {
+                        start = strip_prefixes(d, skip_quotes(d, q, end), end, &info);
+                        q = skip_quotes(d, start, end);
+                }
+                start = q;
+        }
 done:
         info.text = d + start;
         info.len = end - start;

@@ -134,6 +134,12 @@ static void inline_code_line(Text *out, const char *l, size_t n, size_t index, s
         text_str(out, n > 0 ? "`\n" : "\n");
 }
 
+/* A CI timestamp before one line quoted as `inline code`. */
+static void stamped_inline_code_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        text_str(out, "2024-01-01T00:00:00.0000000Z ");
+        inline_code_line(out, l, n, index, width);
+}
+
 static const Decoration decorations[] = {
         { "flutter -v", .line = verbose_line },
         { "python logging", .prefix = "2026-11-30 10:00:01,123 ERROR " },
@@ -157,6 +163,8 @@ static const Decoration decorations[] = {
         { "docker compose v1", .prefix = "web_1     | " },
         { "docker compose container_name", .prefix = "pytube-downloader  | " },
         { "inline code", .line = inline_code_line },
+        { "timestamp, then inline code", .line = stamped_inline_code_line },
+        { "flutter -v, a quote, then docker compose", .prefix = "[        ] > app-1  | " },
         { "GitHub Actions ##[error]", .prefix = "##[error]" },
         { "Actions timestamp and ##[error]", .prefix = "2024-01-01T00:00:00.0000000Z ##[error]" },
         { "::error file=::", .prefix = "::error file=app/main.py,line=3::" },
