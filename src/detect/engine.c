@@ -1060,18 +1060,16 @@ static size_t lead_in(const char *l, size_t n, unsigned k, size_t *ret_len) {
         size_t i = 0;
 
         switch (k) {
-        case 0: /* a list item: "- ", "* ", "+ ", "1. ", "2) " */
+        case 0: /* a list item: "- ", "* ", "+ ", "1. " (not "1) ": xcodebuild numbers its lists so) */
                 if (n > 2 && strchr("-*+", l[0]) && l[1] == ' ')
                         i = 2;
                 else {
                         while (i < n && i < 3 && isdigit((unsigned char) l[i]))
                                 i++;
-                        if (i == 0 || i + 1 >= n || (l[i] != '.' && l[i] != ')') || l[i + 1] != ' ')
+                        if (i == 0 || i + 1 >= n || l[i] != '.' || l[i + 1] != ' ')
                                 return SIZE_MAX;
                         i += 2;
                 }
-                while (i < n && l[i] == ' ')
-                        i++;
                 *ret_len = n - i;
                 return i < n ? i : SIZE_MAX;
         case 1: /* `code` or "a quote" after words of one's own */
@@ -1173,10 +1171,11 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
          * decides where it reads as a rule ranked above what the whole
          * line reads as (often a catch-all, or nothing), and the finding
          * is of the message alone. A list item is all its line has to
-         * say, so it decides whatever the whole line reads as: also over
-         * a "not a failure" reading, whose anchored exceptions the marker
-         * hid ("- Build failed due to use of deprecated ..."), and with
-         * the fingerprint of the message alone; a quote inside a sentence
+         * say, so it alone decides, whatever the whole line reads as: the
+         * marker hid the anchored exceptions of "not a failure" rules and
+         * of the rules themselves ("- Build failed due to use of
+         * deprecated ...", "- w: ... is never used"), and the fingerprint
+         * is the message's; a quote inside a sentence
          * does not (a warning that quotes an error stays a warning). Tools
          * print "words: message" themselves ("Retrying in 4 seconds: ..."),
          * so the words after "It says: " are read only where the whole
@@ -1192,9 +1191,24 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
                 at = lead_in(text, len, k, &n);
                 if (at == SIZE_MAX)
                         continue;
+                if (k == 0) {
+                        /* the item as a line of its own: its decorations go
+                         * too ("- ##[error]Bad credentials") */
+                        _cleanup_(detect_buf_done) DetectBuf b = {};
+                        DetectLineInfo info;
+
+                        r = detect_line_clean(&b, text + at, n, &info);
+                        if (r < 0)
+                                return r;
+                        /* no escape sequences are left in a cleaned line,
+                         * so the item's text is still in place */
+                        assert(info.text >= text + at && info.text + info.len <= text + at + n);
+                        at = (size_t) (info.text - text);
+                        n = info.len;
+                }
                 retried = true;
                 i = first_match(e, text + at, n, cand, false, limit, &p);
-                if (i != SIZE_MAX && (i <= w || rules->rules[i]->priority > GENERIC_PRIORITY_MAX)) {
+                if (k == 0 || (i != SIZE_MAX && (i <= w || rules->rules[i]->priority > GENERIC_PRIORITY_MAX))) {
                         w = i, wpat = p, text += at, len = n;
                         retried = false;
                         break;

@@ -288,7 +288,6 @@ static const Decoration list_items[] = {
         { "markdown list item", .prefix = "- " },
         { "markdown list item, starred", .prefix = "* " },
         { "numbered list", .prefix = "1. " },
-        { "numbered list, parenthesis", .prefix = "2) " },
 };
 
 /* Whether the line (ending in a newline) carries a decoration of its own,
