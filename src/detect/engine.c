@@ -1104,6 +1104,13 @@ static bool requirement_name_end(char c) {
         return false;
 }
 
+static bool satisfied_has(const Stream *s, uint64_t h) {
+        for (size_t j = 0; j < s->n_satisfied; j++)
+                if (s->satisfied[j] == h)
+                        return true;
+        return false;
+}
+
 /* Remembers the distribution of pip's "Requirement already satisfied:
  * NAME[spec] in PATH" line. Not kept across a restart: only the lines of
  * the open block are fed again, so a restart may propose the install. */
@@ -1125,9 +1132,8 @@ static void remember_satisfied(Stream *s, const char *l, size_t n) {
         if (!python_dist_name_normalize(name, norm, sizeof norm))
                 return;
         h = hash_key(norm);
-        for (size_t j = 0; j < s->n_satisfied; j++)
-                if (s->satisfied[j] == h)
-                        return;
+        if (satisfied_has(s, h))
+                return;
         if (s->n_satisfied == PIP_SATISFIED_MAX) {
                 memmove(s->satisfied, s->satisfied + 1, sizeof s->satisfied[0] * (PIP_SATISFIED_MAX - 1));
                 s->n_satisfied--;
@@ -1141,16 +1147,10 @@ static void remember_satisfied(Stream *s, const char *l, size_t n) {
  * installing it again where pip already has it changes nothing. */
 static bool installs_satisfied(const Stream *s, const char *fix) {
         char norm[PIP_NAME_MAX + 1];
-        uint64_t h;
 
-        if (s->n_satisfied == 0 || strncmp(fix, "pip_install:", strlen("pip_install:")) != 0 ||
-            !python_dist_name_normalize(fix + strlen("pip_install:"), norm, sizeof norm))
-                return false;
-        h = hash_key(norm);
-        for (size_t j = 0; j < s->n_satisfied; j++)
-                if (s->satisfied[j] == h)
-                        return true;
-        return false;
+        return s->n_satisfied > 0 && strncmp(fix, "pip_install:", strlen("pip_install:")) == 0 &&
+               python_dist_name_normalize(fix + strlen("pip_install:"), norm, sizeof norm) &&
+               satisfied_has(s, hash_key(norm));
 }
 
 /* Classifies text[0..len) of stream s, whose candidate rules are cand, and
@@ -1175,17 +1175,15 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
          * marker hid the anchored exceptions of "not a failure" rules and
          * of the rules themselves ("- Build failed due to use of
          * deprecated ...", "- w: ... is never used"), and the fingerprint
-         * is the message's; a quote inside a sentence
-         * does not (a warning that quotes an error stays a warning). Tools
-         * print "words: message" themselves ("Retrying in 4 seconds: ..."),
-         * so the words after "It says: " are read only where the whole
-         * line found nothing but a catch-all. */
+         * is the message's. A quote inside a sentence does not (a warning
+         * that quotes an error stays a warning). Tools print "words:
+         * message" themselves ("Retrying in 4 seconds: ..."), so the words
+         * after "It says: " are read only where the whole line found
+         * nothing but a catch-all. */
         for (unsigned k = 0; !multi_line && k < 4; k++) {
                 const DetectPattern *p = NULL;
-                size_t at, n, i, limit = w;
+                size_t at, n, i, limit = k == 0 ? SIZE_MAX : w;
 
-                if (k == 0)
-                        limit = SIZE_MAX;
                 if (k == 3 && w != SIZE_MAX && rules->rules[w]->priority > GENERIC_PRIORITY_MAX)
                         continue;
                 at = lead_in(text, len, k, &n);
