@@ -94,6 +94,17 @@ typedef struct DetectPattern {
         pcre2_code *code;
         char *source;
         unsigned line;
+        /* The pattern's own required literals (lower-cased; any one occurs
+         * in whatever it matches) and its bit in a candidate bitset, after
+         * the rules' bits. A rule whose literal is on a line is tried there,
+         * but only those of its patterns whose own literal is there too: a
+         * rule of thirty patterns runs one regex, not thirty. Patterns
+         * without a literal (gated false) run whenever their rule does.
+         * Excludes are not gated. */
+        char **literals;
+        size_t n_literals;
+        bool gated;
+        size_t bit;
 } DetectPattern;
 
 /* What a rule's match says about a failure (Role= in the rule files). A
@@ -144,6 +155,8 @@ enum {
         DETECT_HINT_XCODE = 1u << 8,
         DETECT_HINT_FLUTTER_BOX = 1u << 9,
         DETECT_HINT_PIP_SATISFIED = 1u << 10,
+        /* some literal occurred: bits were set */
+        DETECT_HINT_LITERAL = 1u << 31,
 };
 
 struct DetectRules {
@@ -153,15 +166,16 @@ struct DetectRules {
         size_t n_rules;
         size_t order_counter;
         bool sealed;
-        size_t n_words;                         /* 64-bit words of a rule bitset */
+        size_t n_words;                         /* 64-bit words of the rules' bits */
+        size_t n_cand_words;                    /* ... and of the patterns' after them */
         uint64_t *always;                       /* bitset of rules without literals */
         DetectPrefilter *prefilter;
 };
 
 int detect_prefilter_new(const DetectRules *rules, DetectPrefilter **ret);
 DetectPrefilter *detect_prefilter_free(DetectPrefilter *p);
-/* ORs the rules whose literals occur in s into bits (n_words words) and
- * returns the block-starter hints found. */
+/* ORs the rules and the patterns whose literals occur in s into bits
+ * (n_cand_words words) and returns the block-starter hints found. */
 uint32_t detect_prefilter_scan(const DetectPrefilter *p, const char *s, size_t n, uint64_t *bits);
 size_t detect_prefilter_states(const DetectPrefilter *p);
 

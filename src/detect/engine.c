@@ -142,6 +142,7 @@ struct DetectEngine {
         uint64_t use_counter;
         DetectBuf line;
         uint64_t *line_bits;
+        bool line_bits_set;                     /* not all zero: clear before the next line */
         pcre2_match_data *md, *md_exclude;
         pcre2_match_context *mctx;
         RuleBudget *budget;                     /* one per rule, in sorted order */
@@ -263,7 +264,7 @@ static int engine_stream(DetectEngine *e, const char *key, DetectFindingFunc cb,
         if (!s)
                 return -ENOMEM;
         s->key = strdup(key);
-        s->cand = calloc(e->rules->n_words, sizeof(uint64_t));
+        s->cand = calloc(e->rules->n_cand_words, sizeof(uint64_t));
         if (!s->key || !s->cand) {
                 stream_free(e, s);
                 return -ENOMEM;
@@ -306,7 +307,7 @@ int detect_engine_new(DetectRules *rules, const DetectOptions *opts, DetectEngin
         e->rules = detect_rules_ref(rules);
         e->n_buckets = 64;
         e->buckets = calloc(e->n_buckets, sizeof(Stream *));
-        e->line_bits = calloc(rules->n_words, sizeof(uint64_t));
+        e->line_bits = calloc(rules->n_cand_words, sizeof(uint64_t));
         e->md = pcre2_match_data_create(32, NULL);
         e->md_exclude = pcre2_match_data_create(1, NULL);
         e->mctx = pcre2_match_context_create(NULL);
@@ -715,7 +716,7 @@ static int block_append(DetectEngine *e, Stream *s, const char *l, size_t n, boo
         if (r < 0)
                 return r;
         s->n_lines++;
-        for (size_t w = 0; w < e->rules->n_words; w++)
+        for (size_t w = 0; w < e->rules->n_cand_words; w++)
                 s->cand[w] |= e->line_bits[w];
         return 0;
 }
@@ -948,14 +949,21 @@ static bool is_candidate(const DetectEngine *e, const uint64_t *cand, size_t i) 
         return e->opts.no_prefilter || (cand[i / 64] & bit) || (e->rules->always[i / 64] & bit);
 }
 
+/* Whether pattern p might match a block whose candidate bits are cand: its
+ * own literal is in the block, or it has none. */
+static bool pattern_candidate(const DetectPattern *p, const uint64_t *cand) {
+        return !p->gated || (cand[p->bit / 64] & (UINT64_C(1) << (p->bit % 64)));
+}
+
 /* Whether rule matches text and none of its excludes does; the match is in md. */
-static bool rule_matches(DetectEngine *e, pcre2_match_data *md, size_t ri,
+static bool rule_matches(DetectEngine *e, pcre2_match_data *md, size_t ri, const uint64_t *cand,
                          const char *text, size_t len, const DetectPattern **ret_pattern) {
         const DetectRule *rule = e->rules->rules[ri];
         const DetectPattern *pat = NULL;
 
         for (size_t j = 0; j < rule->n_patterns && !pat; j++)
-                if (pattern_matches(e, md, ri, &rule->patterns[j], text, len))
+                if (pattern_candidate(&rule->patterns[j], cand) &&
+                    pattern_matches(e, md, ri, &rule->patterns[j], text, len))
                         pat = &rule->patterns[j];
         if (!pat)
                 return false;
@@ -983,7 +991,8 @@ static size_t headline_offset(DetectEngine *e, const char *text, size_t len, con
                 if (rule->role != DETECT_RULE_ROLE_HEADLINE || !is_candidate(e, cand, i))
                         continue;
                 for (size_t j = 0; j < rule->n_patterns; j++)
-                        if (pattern_matches(e, e->md_exclude, i, &rule->patterns[j], text, len)) {
+                        if (pattern_candidate(&rule->patterns[j], cand) &&
+                            pattern_matches(e, e->md_exclude, i, &rule->patterns[j], text, len)) {
                                 PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md_exclude);
                                 size_t at = ov[0];
 
@@ -1012,7 +1021,7 @@ static bool competing_fix(DetectEngine *e, size_t w, const char *text, size_t le
                     strcmp(rule->fix, winner->fix) == 0 || !is_candidate(e, cand, i) ||
                     (multi_line && rule->category == CATEGORY_NONE))
                         continue;
-                if (rule_matches(e, e->md_exclude, i, text, len, NULL))
+                if (rule_matches(e, e->md_exclude, i, cand, text, len, NULL))
                         return true;
         }
         return false;
@@ -1036,16 +1045,24 @@ static size_t first_match(DetectEngine *e, const char *text, size_t len, const u
                           bool multi_line, size_t limit, const DetectPattern **ret_pattern) {
         const DetectRules *rules = e->rules;
 
-        for (size_t i = 0; i < rules->n_rules && i < limit; i++) {
-                if (!is_candidate(e, cand, i))
-                        continue;
-                /* "Not a failure" rules judge single lines; a multi-line block
-                 * was assembled because it is a failure report. */
-                if (multi_line && rules->rules[i]->category == CATEGORY_NONE)
-                        continue;
-                if (rule_matches(e, e->md, i, text, len, ret_pattern))
-                        return i;
-        }
+        if (limit > rules->n_rules)
+                limit = rules->n_rules;
+        /* the candidates' bits in rank order: a block has a few of hundreds */
+        for (size_t w = 0; w < rules->n_words; w++)
+                for (uint64_t m = cand[w] | rules->always[w]; m != 0; m &= m - 1) {
+                        size_t i = w * 64 + (size_t) __builtin_ctzll(m);
+
+                        if (i >= limit)
+                                return SIZE_MAX;
+                        if (e->budget[i].disabled)
+                                continue;
+                        /* "Not a failure" rules judge single lines; a multi-line
+                         * block was assembled because it is a failure report. */
+                        if (multi_line && rules->rules[i]->category == CATEGORY_NONE)
+                                continue;
+                        if (rule_matches(e, e->md, i, cand, text, len, ret_pattern))
+                                return i;
+                }
         return SIZE_MAX;
 }
 
@@ -1215,7 +1232,7 @@ static int classify(DetectEngine *e, Stream *s, const char *text, size_t len, co
         if (w == SIZE_MAX)
                 return 0;
         /* the finding's parameters come from the winner's match data */
-        if (retried && !rule_matches(e, e->md, w, text, len, &wpat))
+        if (retried && !rule_matches(e, e->md, w, cand, text, len, &wpat))
                 return 0;
         winner = rules->rules[w];
         if (winner->category == CATEGORY_NONE)
@@ -1299,7 +1316,7 @@ static void block_open(DetectEngine *e, Stream *s, BlockKind kind, int sub, uint
         s->line_end = s->line_no;
         s->ts_start = ts;
         s->rt_start = s->rt_now;
-        memset(s->cand, 0, e->rules->n_words * sizeof(uint64_t));
+        memset(s->cand, 0, e->rules->n_cand_words * sizeof(uint64_t));
 }
 
 /* ---- feeding ---- */
@@ -1333,12 +1350,14 @@ static inline __attribute__((__always_inline__)) int process_line(DetectEngine *
                         return r;
         }
 
-        memset(e->line_bits, 0, rules->n_words * sizeof(uint64_t));
+        if (e->line_bits_set)
+                memset(e->line_bits, 0, rules->n_cand_words * sizeof(uint64_t));
         if (e->opts.no_prefilter) {
-                memset(e->line_bits, 0xff, rules->n_words * sizeof(uint64_t));
+                memset(e->line_bits, 0xff, rules->n_cand_words * sizeof(uint64_t));
                 hints = UINT32_MAX;
         } else
                 hints = detect_prefilter_scan(rules->prefilter, l, n, e->line_bits);
+        e->line_bits_set = hints & DETECT_HINT_LITERAL;
         blank = is_blank(l, n);
         if (hints & DETECT_HINT_PIP_SATISFIED)
                 remember_satisfied(s, l, n);

@@ -2,10 +2,11 @@
 /*
  * Literal prefilter: one Aho-Corasick automaton, compiled to a dense DFA over
  * byte classes and folded to lower case, over the required literals of all
- * rules and over the few literals that can start a multi-line block. One pass
- * over a line yields the set of rules that might match it and the block kinds
- * it might start, so PCRE2 only runs on candidate blocks. Built once when the
- * rules are sealed; read-only afterwards and safe to share between threads.
+ * rules and of their patterns, and over the few literals that can start a
+ * multi-line block. One pass over a line yields the set of rules and patterns
+ * that might match it and the block kinds it might start, so PCRE2 only runs
+ * candidate patterns on candidate blocks. Built once when the rules are
+ * sealed; read-only afterwards and safe to share between threads.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +17,13 @@
 #include "shared/cleanup.h"
 
 #define OUT_FLAG UINT32_C(0x80000000)
+
+/* Literals are cut to their first LITERAL_MAX bytes: what must occur in a
+ * match, its start must too, so the filter stays sound, and a line of any
+ * length can be scanned as two overlapping halves (see scan below). */
+#define LITERAL_MAX 16
+/* Lines at least this long are scanned as two halves at once. */
+#define SPLIT_MIN (2 * LITERAL_MAX)
 
 static const struct {
         const char *literal;
@@ -42,8 +50,12 @@ static const struct {
         { "requirement already satisfied: ", DETECT_HINT_PIP_SATISFIED },
 };
 
+/* A state's output, sparse: of a bitset of several hundred patterns a
+ * literal sets bits in one or two words. */
 typedef struct OutSet {
-        uint64_t *bits;                         /* n_words */
+        uint32_t *word;                         /* n: which words ... */
+        uint64_t *bits;                         /* ... and their bits */
+        uint32_t n;
         uint32_t hints;
 } OutSet;
 
@@ -93,11 +105,12 @@ static int builder_new_state(Builder *b, uint32_t *ret) {
         return 0;
 }
 
-static int builder_add(Builder *b, const uint8_t *cls, const char *lit, size_t rule, uint32_t hint) {
+/* Adds a literal that sets bit (SIZE_MAX: none) and hint. */
+static int builder_add(Builder *b, const uint8_t *cls, const char *lit, size_t bit, uint32_t hint) {
         uint32_t s = 0;
         int r;
 
-        for (const char *p = lit; *p; p++) {
+        for (const char *p = lit; *p && p < lit + LITERAL_MAX; p++) {
                 uint32_t c = cls[(uint8_t) *p];
                 int32_t t = b->go[(size_t) s * b->n_cls + c];
 
@@ -112,8 +125,8 @@ static int builder_add(Builder *b, const uint8_t *cls, const char *lit, size_t r
                 }
                 s = (uint32_t) t;
         }
-        if (rule != SIZE_MAX)
-                b->bits[(size_t) s * b->n_words + rule / 64] |= UINT64_C(1) << (rule % 64);
+        if (bit != SIZE_MAX)
+                b->bits[(size_t) s * b->n_words + bit / 64] |= UINT64_C(1) << (bit % 64);
         b->hints[s] |= hint;
         return 0;
 }
@@ -128,8 +141,10 @@ static void builder_done(Builder *b) {
 DetectPrefilter *detect_prefilter_free(DetectPrefilter *p) {
         if (!p)
                 return NULL;
-        for (uint32_t i = 0; i < p->n_sets; i++)
+        for (uint32_t i = 0; i < p->n_sets; i++) {
+                free(p->sets[i].word);
                 free(p->sets[i].bits);
+        }
         free(p->sets);
         free(p->delta);
         free(p->out);
@@ -174,18 +189,72 @@ static int prefilter_renumber(DetectPrefilter *p, const uint32_t *queue) {
         return 0;
 }
 
+static bool outset_equal(const OutSet *o, const uint64_t *bits, size_t n_words, uint32_t hints) {
+        uint32_t k = 0;
+
+        if (o->hints != hints)
+                return false;
+        for (size_t w = 0; w < n_words; w++) {
+                if (bits[w] == 0)
+                        continue;
+                if (k == o->n || o->word[k] != w || o->bits[k] != bits[w])
+                        return false;
+                k++;
+        }
+        return k == o->n;
+}
+
+static int outset_init(OutSet *o, const uint64_t *bits, size_t n_words, uint32_t hints) {
+        uint32_t n = 0;
+
+        *o = (OutSet) { .hints = hints };
+        for (size_t w = 0; w < n_words; w++)
+                n += bits[w] != 0;
+        if (n == 0)
+                return 0;
+        o->word = calloc(n, sizeof(uint32_t));
+        o->bits = calloc(n, sizeof(uint64_t));
+        if (!o->word || !o->bits) {
+                free(o->word);
+                free(o->bits);
+                *o = (OutSet) {};
+                return -ENOMEM;
+        }
+        for (size_t w = 0; w < n_words; w++)
+                if (bits[w] != 0) {
+                        o->word[o->n] = (uint32_t) w;
+                        o->bits[o->n++] = bits[w];
+                }
+        return 0;
+}
+
+static size_t outset_hash(const uint64_t *bits, size_t n_words, uint32_t hints) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325) ^ hints;
+
+        for (size_t w = 0; w < n_words; w++)
+                h = (h ^ bits[w]) * UINT64_C(0x100000001b3);
+        return (size_t) (h ^ (h >> 29));
+}
+
 static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
-        _cleanup_free_ uint32_t *queue = NULL;
-        Builder b = { .n_words = rules->n_words };
+        _cleanup_free_ uint32_t *queue = NULL, *slots = NULL;
+        Builder b = { .n_words = rules->n_cand_words };
         uint32_t root, head = 0, tail = 0;
         int r;
 
         /* Byte classes: one per distinct folded byte used in a literal. */
         bool used[256] = {};
-        for (size_t i = 0; i < rules->n_rules; i++)
-                for (size_t j = 0; j < rules->rules[i]->n_literals; j++)
-                        for (const char *c = rules->rules[i]->literals[j]; *c; c++)
+        for (size_t i = 0; i < rules->n_rules; i++) {
+                const DetectRule *rule = rules->rules[i];
+
+                for (size_t j = 0; j < rule->n_literals; j++)
+                        for (const char *c = rule->literals[j]; *c; c++)
                                 used[(uint8_t) *c] = true;
+                for (size_t j = 0; j < rule->n_patterns; j++)
+                        for (size_t k = 0; k < rule->patterns[j].n_literals; k++)
+                                for (const char *c = rule->patterns[j].literals[k]; *c; c++)
+                                        used[(uint8_t) *c] = true;
+        }
         for (size_t i = 0; i < ELEMENTSOF(hint_literals); i++)
                 for (const char *c = hint_literals[i].literal; *c; c++)
                         used[(uint8_t) *c] = true;
@@ -214,12 +283,22 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
         r = builder_new_state(&b, &root);
         if (r < 0)
                 goto finish;
-        for (size_t i = 0; i < rules->n_rules; i++)
-                for (size_t j = 0; j < rules->rules[i]->n_literals; j++) {
-                        r = builder_add(&b, p->cls, rules->rules[i]->literals[j], i, 0);
+        for (size_t i = 0; i < rules->n_rules; i++) {
+                const DetectRule *rule = rules->rules[i];
+
+                for (size_t j = 0; j < rule->n_literals; j++) {
+                        r = builder_add(&b, p->cls, rule->literals[j], i, 0);
                         if (r < 0)
                                 goto finish;
                 }
+                for (size_t j = 0; j < rule->n_patterns; j++)
+                        for (size_t k = 0; k < rule->patterns[j].n_literals; k++) {
+                                r = builder_add(&b, p->cls, rule->patterns[j].literals[k],
+                                                rule->patterns[j].bit, 0);
+                                if (r < 0)
+                                        goto finish;
+                        }
+        }
         for (size_t i = 0; i < ELEMENTSOF(hint_literals); i++) {
                 r = builder_add(&b, p->cls, hint_literals[i].literal, SIZE_MAX, hint_literals[i].hint);
                 if (r < 0)
@@ -260,8 +339,19 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
                 }
         }
 
-        /* Distinct output sets; states with one get OUT_FLAG in every edge into them. */
+        /* Distinct output sets, found through a hash table (thousands of
+         * states, as many sets); states with one get OUT_FLAG in every edge
+         * into them. */
         p->n_words = b.n_words;
+        size_t n_slots = 64;
+        while (n_slots < 2 * (size_t) b.n_states)
+                n_slots *= 2;
+        slots = malloc(n_slots * sizeof(uint32_t));
+        if (!slots) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        memset(slots, 0xff, n_slots * sizeof(uint32_t));
         for (uint32_t s = 0; s < b.n_states; s++) {
                 bool any = b.hints[s] != 0;
                 uint32_t k;
@@ -272,25 +362,23 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
                         p->out[s] = UINT32_MAX;
                         continue;
                 }
-                for (k = 0; k < p->n_sets; k++)
-                        if (p->sets[k].hints == b.hints[s] &&
-                            memcmp(p->sets[k].bits, b.bits + (size_t) s * b.n_words,
-                                   b.n_words * sizeof(uint64_t)) == 0)
+                const uint64_t *bits = b.bits + (size_t) s * b.n_words;
+                size_t h = outset_hash(bits, b.n_words, b.hints[s]) & (n_slots - 1);
+                for (; (k = slots[h]) != UINT32_MAX; h = (h + 1) & (n_slots - 1))
+                        if (outset_equal(&p->sets[k], bits, b.n_words, b.hints[s]))
                                 break;
-                if (k == p->n_sets) {
+                if (k == UINT32_MAX) {
+                        k = p->n_sets;
+                        slots[h] = k;
                         OutSet *ns = reallocarray(p->sets, p->n_sets + 1, sizeof(OutSet));
                         if (!ns) {
                                 r = -ENOMEM;
                                 goto finish;
                         }
                         p->sets = ns;
-                        ns[k].bits = malloc(b.n_words * sizeof(uint64_t));
-                        if (!ns[k].bits) {
-                                r = -ENOMEM;
+                        r = outset_init(&ns[k], bits, b.n_words, b.hints[s]);
+                        if (r < 0)
                                 goto finish;
-                        }
-                        memcpy(ns[k].bits, b.bits + (size_t) s * b.n_words, b.n_words * sizeof(uint64_t));
-                        ns[k].hints = b.hints[s];
                         p->n_sets++;
                 }
                 p->out[s] = k;
@@ -321,30 +409,55 @@ int detect_prefilter_new(const DetectRules *rules, DetectPrefilter **ret) {
         return 0;
 }
 
+static inline __attribute__((__always_inline__)) uint32_t
+prefilter_output(const DetectPrefilter *p, uint32_t st, uint64_t *bits) {
+        const OutSet *o = &p->sets[p->out[st / p->n_cls]];
+
+        for (uint32_t k = 0; k < o->n; k++)
+                bits[o->word[k]] |= o->bits[k];
+        return o->hints | DETECT_HINT_LITERAL;
+}
+
+/* One step of the automaton. The byte's column first, then the state's row
+ * in it: the column does not depend on the state, so each step waits only
+ * for the previous step's load (delta[st + c] puts the add on that chain
+ * too: a cycle a byte). */
+#define STEP(st, byte)                                                          \
+        do {                                                                    \
+                const uint32_t *_column = delta + cls[(byte)];                  \
+                /* keeps the compiler from folding the two adds together */     \
+                __asm__("" : "+r"(_column));                                    \
+                (st) = _column[st];                                             \
+                if (_unlikely_((st) & OUT_FLAG)) {                              \
+                        (st) &= ~OUT_FLAG;                                      \
+                        hints |= prefilter_output(p, (st), bits);               \
+                }                                                               \
+        } while (0)
+
 uint32_t detect_prefilter_scan(const DetectPrefilter *p, const char *s, size_t n, uint64_t *bits) {
         const uint32_t *delta = p->delta;
         const uint8_t *cls = p->cls;
         const uint8_t *u = (const uint8_t *) s;
-        uint32_t st = 0, hints = 0;
+        uint32_t a = 0, b = 0, hints = 0;
+        size_t i = 0;
 
-        for (size_t i = 0; i < n; i++) {
-                /* The byte's column first, then the state's row in it: the
-                 * column does not depend on the state, so each step waits
-                 * only for the previous step's load (delta[st + c] puts the
-                 * add on that chain too: a cycle a byte). */
-                const uint32_t *column = delta + cls[u[i]];
+        /* Each step waits for the one before it, so one walk over a line
+         * runs at the latency of a load, not at the machine's width. A long
+         * line is walked as two halves at once, two chains of loads in
+         * flight: the second starts LITERAL_MAX - 1 bytes before the middle,
+         * so a literal that ends in it starts in it, and one that ends
+         * before it is the first walk's. */
+        if (n >= SPLIT_MIN) {
+                size_t half = (n + LITERAL_MAX) / 2, second = n - half;
 
-                /* keeps the compiler from folding the two adds back together */
-                __asm__("" : "+r"(column));
-                st = column[st];
-                if (_unlikely_(st & OUT_FLAG)) {
-                        st &= ~OUT_FLAG;
-                        const OutSet *o = &p->sets[p->out[st / p->n_cls]];
-
-                        hints |= o->hints;
-                        for (size_t w = 0; w < p->n_words; w++)
-                                bits[w] |= o->bits[w];
+                /* the first walk covers [0, half), the second [second, n) */
+                for (; i < half; i++) {
+                        STEP(a, u[i]);
+                        STEP(b, u[second + i]);
                 }
+                return hints;
         }
+        for (; i < n; i++)
+                STEP(a, u[i]);
         return hints;
 }

@@ -47,6 +47,7 @@ static const char builtin_rules[] =
 static void pattern_done(DetectPattern *p) {
         pcre2_code_free(p->code);
         free(p->source);
+        strv_free(p->literals);
 }
 
 static DetectRule *rule_free(DetectRule *r) {
@@ -749,23 +750,27 @@ static int builder_finish(DetectRules *rules, RuleBuilder *b, DetectRuleErrors *
                 if (!rule->fix)
                         return -ENOMEM;
         }
+        for (size_t i = 0; i < rule->n_patterns; i++) {
+                DetectPattern *pat = &rule->patterns[i];
+
+                r = detect_extract_literals(pat->source, &pat->literals, &pat->n_literals);
+                if (r < 0)
+                        return r;
+                pat->gated = pat->n_literals > 0;
+        }
         if (!rule->explicit_literals) {
                 /* Every pattern must offer a literal, or the rule is always a candidate. */
                 for (size_t i = 0; i < rule->n_patterns; i++) {
-                        _cleanup_strv_free_ char **lits = NULL;
-                        size_t n;
+                        const DetectPattern *pat = &rule->patterns[i];
 
-                        r = detect_extract_literals(rule->patterns[i].source, &lits, &n);
-                        if (r < 0)
-                                return r;
-                        if (n == 0) {
+                        if (!pat->gated) {
                                 rule->always = true;
                                 break;
                         }
-                        for (size_t j = 0; j < n; j++) {
+                        for (size_t j = 0; j < pat->n_literals; j++) {
                                 RuleBuilder tmp = { .rule = rule };
 
-                                r = builder_add_literal(&tmp, lits[j]);
+                                r = builder_add_literal(&tmp, pat->literals[j]);
                                 if (r < 0)
                                         return r;
                         }
@@ -1060,6 +1065,12 @@ int detect_rules_seal(DetectRules *r) {
         r->n_words = (r->n_rules + 63) / 64;
         if (r->n_words == 0)
                 r->n_words = 1;
+        /* the patterns' bits follow the rules' words */
+        size_t bit = r->n_words * 64;
+        for (size_t i = 0; i < r->n_rules; i++)
+                for (size_t j = 0; j < r->rules[i]->n_patterns; j++)
+                        r->rules[i]->patterns[j].bit = bit++;
+        r->n_cand_words = (bit + 63) / 64;
         r->always = calloc(r->n_words, sizeof(uint64_t));
         if (!r->always)
                 return -ENOMEM;

@@ -161,6 +161,84 @@ TEST(rule_without_literal_is_loaded_and_says_so) {
         return 0;
 }
 
+/* The prefilter walks a long line as two overlapping halves and cuts
+ * literals to their first bytes: a literal must be found wherever it sits,
+ * across the middle too, whatever its length, and found only where it is. */
+TEST(prefilter_finds_a_literal_at_every_offset) {
+        _cleanup_(detect_rules_unrefp) DetectRules *r = NULL;
+        static const char text[] =
+                "[Rule.short]\nPattern=quota\nCategory=api_quota\n"
+                "[Rule.sixteen]\nPattern=resolve-16-bytes\nCategory=network\n"
+                "[Rule.long]\nPattern=a literal of thirty-one bytes!!\nCategory=disk_full\n";
+        static const char *const lits[] = { "quota", "resolve-16-bytes", "a literal of thirty-one bytes!!" };
+        DetectRuleErrors errs = {};
+
+        ASSERT_OK(detect_rules_new(DETECT_RULES_NO_BUILTIN, &r));
+        ASSERT_OK(detect_rules_load_string(r, "50-t.rules", text, sizeof text - 1, &errs));
+        ASSERT_EQ(errs.n_errors, 0);
+        ASSERT_OK(detect_rules_seal(r));
+        for (size_t k = 0; k < ELEMENTSOF(lits); k++) {
+                size_t ri = SIZE_MAX, ll = strlen(lits[k]);
+
+                for (size_t i = 0; i < r->n_rules; i++)
+                        if (strcmp(r->rules[i]->patterns[0].source, lits[k]) == 0)
+                                ri = i;
+                ASSERT_TRUE(ri != SIZE_MAX);
+                size_t pb = r->rules[ri]->patterns[0].bit;
+                for (size_t n = ll; n <= 140; n++)
+                        for (size_t at = 0; at + ll <= n; at++) {
+                                uint64_t bits[64] = {};
+                                char line[160];
+
+                                ASSERT_TRUE(r->n_cand_words <= ELEMENTSOF(bits));
+                                memset(line, 'x', n);
+                                memcpy(line + at, lits[k], ll);
+                                (void) detect_prefilter_scan(r->prefilter, line, n, bits);
+                                if (!(bits[ri / 64] & (UINT64_C(1) << (ri % 64))) ||
+                                    !(bits[pb / 64] & (UINT64_C(1) << (pb % 64))))
+                                        TEST_FAIL("'%s' at %zu of %zu not found", lits[k], at, n);
+                                /* the other rules' literals are not on the line */
+                                for (size_t i = 0; i < r->n_rules; i++)
+                                        if (i != ri && (bits[i / 64] & (UINT64_C(1) << (i % 64))))
+                                                TEST_FAIL("'%s' at %zu of %zu: rule %zu found too", lits[k],
+                                                          at, n, i);
+                        }
+        }
+        return 0;
+}
+
+/* A rule whose literal is on a line runs only those of its patterns whose
+ * own literal is there too, also when the rule's literal was set apart
+ * with Literal=. */
+TEST(patterns_run_only_where_their_literal_is) {
+        _cleanup_(detect_rules_unrefp) DetectRules *r = NULL;
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        static const char text[] =
+                "[Rule.many]\nPattern=^alpha \\d+\nPattern=^beta \\d+\nPattern=^gamma \\d+\n"
+                "Category=network\n"
+                "[Rule.explicit]\nPattern=^delta \\w+ fails\nPattern=^epsilon \\w+ fails\n"
+                "Literal= fails\nCategory=disk_full\n";
+        DetectRuleErrors errs = {};
+        Collected got = {};
+        DetectStats st;
+
+        ASSERT_OK(detect_rules_new(DETECT_RULES_NO_BUILTIN, &r));
+        ASSERT_OK(detect_rules_load_string(r, "50-t.rules", text, sizeof text - 1, &errs));
+        ASSERT_EQ(errs.n_errors, 0);
+        ASSERT_OK(detect_engine_new(r, NULL, &e));
+        ASSERT_OK(detect_engine_feed(e, "s", "gamma 42", 8, 0, collect_cb, &got));
+        ASSERT_OK(detect_engine_feed(e, "s", "epsilon disk fails", 18, 0, collect_cb, &got));
+        ASSERT_OK(detect_engine_flush(e, NULL, UINT64_MAX, collect_cb, &got));
+        ASSERT_EQ(got.n, 2);
+        ASSERT_STREQ(category_to_string(got.items[0]->category), "network");
+        ASSERT_STREQ(category_to_string(got.items[1]->category), "disk_full");
+        detect_engine_get_stats(e, &st);
+        /* one regex a line: gamma's, epsilon's */
+        ASSERT_EQ(st.regex_runs, 2);
+        collected_done(&got);
+        return 0;
+}
+
 TEST(etc_overrides_vendor_files_by_name) {
         _cleanup_(detect_rules_unrefp) DetectRules *r = NULL;
         DetectRuleErrors errs = {};
