@@ -288,14 +288,43 @@ static int branch_literal(const char *p, size_t n, char **ret) {
                 if (c == '\\' && i + 1 < n) {
                         char e = p[i + 1];
 
+                        if (e == 'Q') {
+                                /* \Q...\E: what is between is literal text */
+                                i += 2;
+                                while (i < n && !(p[i] == '\\' && i + 1 < n && p[i + 1] == 'E'))
+                                        cur[lc++] = (char) tolower((unsigned char) p[i++]);
+                                i = i < n ? i + 2 : n;
+                                /* a quantifier after \E repeats the last character only */
+                                if (skip_quantifier(p, n, i, &opt) != i) {
+                                        lc = lc > 0 ? lc - 1 : 0;
+                                        END_RUN();
+                                        i = skip_quantifier(p, n, i, &opt);
+                                }
+                                continue;
+                        }
                         if (isalnum((unsigned char) e)) {
-                                /* \d, \b, \x.., \p{..}, \Q ...: not a plain literal */
+                                /* \d, \b, \x.., \p{..}, \k<name>, \g'name', \1, \cX ...:
+                                 * not a plain literal, and neither are the
+                                 * characters that belong to them */
                                 i += 2;
                                 if (i < n && p[i] == '{') {
                                         while (i < n && p[i] != '}')
                                                 i++;
                                         i = i < n ? i + 1 : n;
-                                }
+                                } else if ((e == 'k' || e == 'g') && i < n && (p[i] == '<' || p[i] == '\'')) {
+                                        char close = p[i] == '<' ? '>' : '\'';
+
+                                        for (i++; i < n && p[i] != close; i++)
+                                                ;
+                                        i = i < n ? i + 1 : n;
+                                } else if (e == 'g' || isdigit((unsigned char) e)) {
+                                        /* \g-1, \g2, \12, \012 */
+                                        if (e == 'g' && i < n && (p[i] == '-' || p[i] == '+'))
+                                                i++;
+                                        while (i < n && isdigit((unsigned char) p[i]))
+                                                i++;
+                                } else if (e == 'c' && i < n)
+                                        i++;
                                 END_RUN();
                                 i = skip_quantifier(p, n, i, &opt);
                                 continue;

@@ -306,6 +306,16 @@ TEST(literal_extraction) {
                 { "[abc]+", "" },
                 { "Error \\(Xcode\\): ", "error (xcode): " },
                 { "\\bAPI_KEY\\b", "api_key" },
+                /* what belongs to an escape is not literal text */
+                { "depends on \\k<package>, version", "depends on " },
+                { "on \\k<package>, version", ", version" },
+                { "(?<q>['\"])x\\k<q>long-name\\k'q'", "long-name" },
+                { "(a)\\g{1}tail", "tail" },
+                { "(a)\\g-1tail|(b)\\g2tail", "tail|tail" },
+                { "(a)\\1234", "" },
+                { "\\cAabc", "abc" },
+                { "\\Q(a.b*)\\E end", "(a.b*) end" },
+                { "\\Qabcd\\E+", "abc" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
