@@ -22,8 +22,10 @@
  * match, its start must too, so the filter stays sound, and a line of any
  * length can be scanned as two overlapping halves (see scan below). */
 #define LITERAL_MAX 16
-/* Lines at least this long are scanned as two halves at once. */
+/* Lines at least this long are scanned as two halves at once, or four
+ * quarters. */
 #define SPLIT_MIN (2 * LITERAL_MAX)
+#define SPLIT4_MIN (3 * LITERAL_MAX)
 
 static const struct {
         const char *literal;
@@ -447,6 +449,20 @@ uint32_t detect_prefilter_scan(const DetectPrefilter *p, const char *s, size_t n
          * flight: the second starts LITERAL_MAX - 1 bytes before the middle,
          * so a literal that ends in it starts in it, and one that ends
          * before it is the first walk's. */
+        if (n >= SPLIT4_MIN) {
+                /* four walks of len bytes, each LITERAL_MAX - 1 into the next */
+                size_t len = (n + 3 * (LITERAL_MAX - 1) + 3) / 4, step = len - (LITERAL_MAX - 1);
+                const uint8_t *u1 = u + step, *u2 = u + 2 * step, *u3 = u + n - len;
+                uint32_t c = 0, d = 0;
+
+                for (; i < len; i++) {
+                        STEP(a, u[i]);
+                        STEP(b, u1[i]);
+                        STEP(c, u2[i]);
+                        STEP(d, u3[i]);
+                }
+                return hints;
+        }
         if (n >= SPLIT_MIN) {
                 size_t half = (n + LITERAL_MAX) / 2, second = n - half;
 
