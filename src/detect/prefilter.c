@@ -445,12 +445,12 @@ uint32_t detect_prefilter_scan(const DetectPrefilter *p, const char *s, size_t n
 
         /* Each step waits for the one before it, so one walk over a line
          * runs at the latency of a load, not at the machine's width. A long
-         * line is walked as two halves at once, two chains of loads in
-         * flight: the second starts LITERAL_MAX - 1 bytes before the middle,
-         * so a literal that ends in it starts in it, and one that ends
-         * before it is the first walk's. */
+         * line is walked as four quarters (or two halves) at once, four
+         * chains of loads in flight. Each walk starts LITERAL_MAX - 1 bytes
+         * before the previous one ends: a literal that ends in a walk but
+         * not in the one before starts in it too. */
         if (n >= SPLIT4_MIN) {
-                /* four walks of len bytes, each LITERAL_MAX - 1 into the next */
+                /* four walks of len bytes: 4 len - 3 (LITERAL_MAX - 1) >= n */
                 size_t len = (n + 3 * (LITERAL_MAX - 1) + 3) / 4, step = len - (LITERAL_MAX - 1);
                 const uint8_t *u1 = u + step, *u2 = u + 2 * step, *u3 = u + n - len;
                 uint32_t c = 0, d = 0;
