@@ -46,7 +46,7 @@
  * (vocabulary.tsv), and still 103 after the fifth and sixth rounds; issue
  * 12 asks for 95%, and the held-out split is not to be tuned on to reach
  * it. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 99.0
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 99.2
 #define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 94.5
 #define REAL_MAX_FALSE_ALARMS_TUNE 1u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
