@@ -578,7 +578,7 @@ int verb_submit_unit(const CtlGlobals *g, int argc, char **argv) {
         }
         unit = argv[1];
         /* systemd ≥ 251 tells OnFailure= units about the unit that failed. */
-        r = unit_log_collect(unit, getenv("MONITOR_INVOCATION_ID"), OUTPUT_TAIL, &text,
+        r = unit_log_collect(NULL, unit, getenv("MONITOR_INVOCATION_ID"), OUTPUT_TAIL, &text,
                              &invocation);
         if (r == -ENOENT)
                 text = strdup("");

@@ -23,14 +23,47 @@ static int field(sd_journal *j, const char *name, const char **ret, size_t *ret_
         return 0;
 }
 
-int unit_log_collect(const char *unit, const char *invocation_id, size_t max_bytes,
-                     char **ret_text, char **ret_invocation) {
+/* Whether the entry carries field=value exactly. */
+static bool field_is(sd_journal *j, const char *name, const char *value) {
+        const char *v;
+        size_t l;
+
+        return field(j, name, &v, &l) >= 0 && l == strlen(value) && memcmp(v, value, l) == 0;
+}
+
+/* Matches the entries that carry the invocation id: the unit's own lines
+ * (_SYSTEMD_INVOCATION_ID) and systemd's lines about it (INVOCATION_ID,
+ * "Failed with result ..."); with unit set, the unit's lines too. */
+static int add_invocation_matches(sd_journal *j, const char *id, const char *unit) {
+        const char *fields[] = { "_SYSTEMD_INVOCATION_ID", "INVOCATION_ID", "_SYSTEMD_UNIT" };
+        int r;
+
+        for (size_t i = 0; i < (unit ? 3u : 2u); i++) {
+                _cleanup_free_ char *match = NULL;
+
+                if (asprintf(&match, "%s=%s", fields[i], i < 2 ? id : unit) < 0)
+                        return -ENOMEM;
+                if (i > 0) {
+                        r = sd_journal_add_disjunction(j);
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_journal_add_match(j, match, 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int unit_log_collect(const char *directory, const char *unit, const char *invocation_id,
+                     size_t max_bytes, char **ret_text, char **ret_invocation) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         _cleanup_free_ char *match = NULL, *id = NULL, *text = NULL;
+        uint64_t first = UINT64_MAX, last = 0;
         size_t len = 0;
         int r;
 
-        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+        r = directory ? sd_journal_open_directory(&j, directory, 0) : sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0)
                 return r;
         if (invocation_id)
@@ -65,23 +98,29 @@ int unit_log_collect(const char *unit, const char *invocation_id, size_t max_byt
         if (!id)
                 return -ENOMEM;
 
-        /* The unit's own lines carry _SYSTEMD_INVOCATION_ID; systemd's lines
-         * about it ("Failed with result ...") carry INVOCATION_ID. */
-        if (asprintf(&match, "_SYSTEMD_INVOCATION_ID=%s", id) < 0)
-                return -ENOMEM;
-        r = sd_journal_add_match(j, match, 0);
+        /* First the span of the lines that carry the id, from systemd's
+         * "Starting ..." to its "Failed with result ...". */
+        r = add_invocation_matches(j, id, NULL);
         if (r < 0)
                 return r;
-        r = sd_journal_add_disjunction(j);
+        SD_JOURNAL_FOREACH(j) {
+                uint64_t t;
+
+                if (sd_journal_get_realtime_usec(j, &t) < 0)
+                        continue;
+                first = t < first ? t : first;
+                last = t > last ? t : last;
+        }
+        if (first == UINT64_MAX)
+                return -ENOENT;
+
+        /* Then those lines, and the unit's lines without an id in that span
+         * (see unit-log.h), in the journal's order. */
+        sd_journal_flush_matches(j);
+        r = add_invocation_matches(j, id, unit);
         if (r < 0)
                 return r;
-        free(match);
-        if (asprintf(&match, "INVOCATION_ID=%s", id) < 0)
-                return -ENOMEM;
-        r = sd_journal_add_match(j, match, 0);
-        if (r < 0)
-                return r;
-        r = sd_journal_seek_head(j);
+        r = sd_journal_seek_realtime_usec(j, first);
         if (r < 0)
                 return r;
 
@@ -90,9 +129,16 @@ int unit_log_collect(const char *unit, const char *invocation_id, size_t max_byt
                 return -ENOMEM;
         bool any = false;
         while ((r = sd_journal_next(j)) > 0) {
-                const char *m;
+                const char *m, *v;
+                uint64_t t;
                 size_t l;
 
+                /* not break: files interleave by more than the clock */
+                if (sd_journal_get_realtime_usec(j, &t) >= 0 && t > last)
+                        continue;
+                if (!field_is(j, "_SYSTEMD_INVOCATION_ID", id) && !field_is(j, "INVOCATION_ID", id) &&
+                    field(j, "_SYSTEMD_INVOCATION_ID", &v, &l) >= 0)
+                        continue; /* the unit's line of another invocation */
                 if (field(j, "MESSAGE", &m, &l) < 0)
                         continue;
                 any = true;
