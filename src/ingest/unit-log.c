@@ -133,8 +133,9 @@ int unit_log_collect(const char *directory, const char *unit, const char *invoca
                 uint64_t t;
                 size_t l;
 
-                /* not break: files interleave by more than the clock */
-                if (sd_journal_get_realtime_usec(j, &t) >= 0 && t > last)
+                /* outside the span (not break: files interleave by more
+                 * than the clock) */
+                if (sd_journal_get_realtime_usec(j, &t) >= 0 && (t < first || t > last))
                         continue;
                 if (!field_is(j, "_SYSTEMD_INVOCATION_ID", id) && !field_is(j, "INVOCATION_ID", id) &&
                     field(j, "_SYSTEMD_INVOCATION_ID", &v, &l) >= 0)
