@@ -99,11 +99,10 @@ typedef struct DetectPattern {
          * the rules' bits. A rule whose literal is on a line is tried there,
          * but only those of its patterns whose own literal is there too: a
          * rule of thirty patterns runs one regex, not thirty. Patterns
-         * without a literal (gated false) run whenever their rule does.
+         * without a literal (n_literals 0) run whenever their rule does.
          * Excludes are not gated. */
         char **literals;
         size_t n_literals;
-        bool gated;
         size_t bit;
 } DetectPattern;
 

@@ -952,7 +952,7 @@ static bool is_candidate(const DetectEngine *e, const uint64_t *cand, size_t i) 
 /* Whether pattern p might match a block whose candidate bits are cand: its
  * own literal is in the block, or it has none. */
 static bool pattern_candidate(const DetectPattern *p, const uint64_t *cand) {
-        return !p->gated || (cand[p->bit / 64] & (UINT64_C(1) << (p->bit % 64)));
+        return p->n_literals == 0 || (cand[p->bit / 64] & (UINT64_C(1) << (p->bit % 64)));
 }
 
 /* Whether rule matches text and none of its excludes does; the match is in md. */

@@ -20,7 +20,7 @@
 
 /* Literals are cut to their first LITERAL_MAX bytes: what must occur in a
  * match, its start must too, so the filter stays sound, and a line of any
- * length can be scanned as two overlapping halves (see scan below). */
+ * length can be scanned as overlapping parts (see scan below). */
 #define LITERAL_MAX 16
 /* Lines at least this long are scanned as two halves at once, or four
  * quarters. */
@@ -69,7 +69,6 @@ struct DetectPrefilter {
         uint32_t *out;                          /* per state: index into sets */
         OutSet *sets;
         uint32_t n_sets;
-        size_t n_words;
 };
 
 typedef struct Builder {
@@ -238,28 +237,32 @@ static size_t outset_hash(const uint64_t *bits, size_t n_words, uint32_t hints) 
         return (size_t) (h ^ (h >> 29));
 }
 
+/* Marks the bytes of lit that builder_add() puts in the automaton. */
+static void mark_used(bool used[static 256], const char *lit) {
+        for (const char *c = lit; *c && c < lit + LITERAL_MAX; c++)
+                used[(uint8_t) *c] = true;
+}
+
 static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
         _cleanup_free_ uint32_t *queue = NULL, *slots = NULL;
         Builder b = { .n_words = rules->n_cand_words };
         uint32_t root, head = 0, tail = 0;
         int r;
 
-        /* Byte classes: one per distinct folded byte used in a literal. */
+        /* Byte classes: one per distinct folded byte of what the automaton
+         * holds of the literals. */
         bool used[256] = {};
         for (size_t i = 0; i < rules->n_rules; i++) {
                 const DetectRule *rule = rules->rules[i];
 
                 for (size_t j = 0; j < rule->n_literals; j++)
-                        for (const char *c = rule->literals[j]; *c; c++)
-                                used[(uint8_t) *c] = true;
+                        mark_used(used, rule->literals[j]);
                 for (size_t j = 0; j < rule->n_patterns; j++)
                         for (size_t k = 0; k < rule->patterns[j].n_literals; k++)
-                                for (const char *c = rule->patterns[j].literals[k]; *c; c++)
-                                        used[(uint8_t) *c] = true;
+                                mark_used(used, rule->patterns[j].literals[k]);
         }
         for (size_t i = 0; i < ELEMENTSOF(hint_literals); i++)
-                for (const char *c = hint_literals[i].literal; *c; c++)
-                        used[(uint8_t) *c] = true;
+                mark_used(used, hint_literals[i].literal);
         /* Bytes of non-ASCII text (0x80-0xff) share one class. Literals in
          * other scripts (javac's "错误", "Отказано в доступе") would add a
          * class for each byte they use, and the table grows with the classes
@@ -344,7 +347,6 @@ static int prefilter_build(DetectPrefilter *p, const DetectRules *rules) {
         /* Distinct output sets, found through a hash table (thousands of
          * states, as many sets); states with one get OUT_FLAG in every edge
          * into them. */
-        p->n_words = b.n_words;
         size_t n_slots = 64;
         while (n_slots < 2 * (size_t) b.n_states)
                 n_slots *= 2;

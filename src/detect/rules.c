@@ -785,14 +785,13 @@ static int builder_finish(DetectRules *rules, RuleBuilder *b, DetectRuleErrors *
                 r = detect_extract_literals(pat->source, &pat->literals, &pat->n_literals);
                 if (r < 0)
                         return r;
-                pat->gated = pat->n_literals > 0;
         }
         if (!rule->explicit_literals) {
                 /* Every pattern must offer a literal, or the rule is always a candidate. */
                 for (size_t i = 0; i < rule->n_patterns; i++) {
                         const DetectPattern *pat = &rule->patterns[i];
 
-                        if (!pat->gated) {
+                        if (pat->n_literals == 0) {
                                 rule->always = true;
                                 break;
                         }
