@@ -61,7 +61,22 @@ static char *make_journal(void) {
 }
 
 TEST(one_invocation_with_its_lines_that_lost_their_id) {
-        _cleanup_free_ char *text = NULL, *inv = NULL;
+        static const struct {
+                const char *why, *invocation;
+                size_t max_bytes;
+                const char *text, *used;
+        } t[] = {
+                { "the invocation OnFailure= names", INV_NEW, 65536, want_new, INV_NEW },
+                { "without one, the unit's newest line with an id names it", NULL, 65536, want_new, INV_NEW },
+                /* its span reaches its leftover's line, so the line without
+                 * an id between the runs is counted as its own */
+                { "the first run", INV_OLD, 65536,
+                  "Starting build@shop.service...\nold run\nold run failed\nbetween the runs\nleft over\n",
+                  INV_OLD },
+                { "only the tail is kept", INV_NEW, 52, "build@shop.service: Failed with result 'exit-code'.\n",
+                  INV_NEW },
+        };
+        _cleanup_free_ char *text = NULL;
         const char *dir;
 
         if (access(JOURNAL_REMOTE, X_OK) < 0)
@@ -69,36 +84,14 @@ TEST(one_invocation_with_its_lines_that_lost_their_id) {
         dir = make_journal();
         ASSERT_TRUE(dir);
 
-        /* the invocation OnFailure= names */
-        ASSERT_OK(unit_log_collect(dir, "build@shop.service", INV_NEW, 65536, &text, &inv));
-        ASSERT_STREQ(text, want_new);
-        ASSERT_STREQ(inv, INV_NEW);
-        free(text);
-        free(inv);
-        text = inv = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                _cleanup_free_ char *got = NULL, *inv = NULL;
 
-        /* without one, the unit's newest line with an id names it */
-        ASSERT_OK(unit_log_collect(dir, "build@shop.service", NULL, 65536, &text, &inv));
-        ASSERT_STREQ(text, want_new);
-        ASSERT_STREQ(inv, INV_NEW);
-        free(text);
-        free(inv);
-        text = inv = NULL;
-
-        /* the first run: its span reaches its leftover's line, so the line
-         * without an id between the runs is counted as its own */
-        ASSERT_OK(unit_log_collect(dir, "build@shop.service", INV_OLD, 65536, &text, &inv));
-        ASSERT_STREQ(text, "Starting build@shop.service...\nold run\nold run failed\nbetween the runs\n"
-                           "left over\n");
-        free(text);
-        text = NULL;
-
-        /* only the tail is kept */
-        ASSERT_OK(unit_log_collect(dir, "build@shop.service", INV_NEW, 52, &text, NULL));
-        ASSERT_STREQ(text, "build@shop.service: Failed with result 'exit-code'.\n");
-        free(text);
-        text = NULL;
-
+                ASSERT_OK(unit_log_collect(dir, "build@shop.service", t[i].invocation, t[i].max_bytes, &got,
+                                           &inv));
+                if (strcmp(got, t[i].text) != 0 || strcmp(inv, t[i].used) != 0)
+                        TEST_FAIL("%s: got invocation %s and\n%s", t[i].why, inv, got);
+        }
         ASSERT_TRUE(unit_log_collect(dir, "build@shop.service", "00000000000000000000000000000000", 65536,
                                      &text, NULL) == -ENOENT);
         ASSERT_TRUE(unit_log_collect(dir, "nothing.service", NULL, 65536, &text, NULL) == -ENOENT);
