@@ -663,12 +663,19 @@ static size_t skip_quotes(const char *d, size_t start, size_t end) {
         return start;
 }
 
-/* Takes the backticks off a whole line of `inline code` in d[*start..*end). */
+/* Takes the backticks off a whole line of `inline code` in d[*start..*end):
+ * markdown's code span opens and closes with the same run of one or two
+ * backticks (``a line with ` in it``); three open a fence. */
 static inline __attribute__((__always_inline__)) bool inline_code(const char *d, size_t *start, size_t *end) {
-        if (*end - *start <= 2 || d[*start] != '`' || d[*start + 1] == '`' || d[*end - 1] != '`')
+        size_t k, n = *end - *start;
+
+        if (n <= 2 || d[*start] != '`' || d[*end - 1] != '`')
                 return false;
-        (*start)++;
-        (*end)--;
+        k = d[*start + 1] == '`' ? 2 : 1;
+        if (n <= 2 * k || (k == 2 && (d[*start + 2] == '`' || d[*end - 2] != '`')))
+                return false;
+        *start += k;
+        *end -= k;
         return true;
 }
 
@@ -907,6 +914,10 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         if (info.prefixed || framed) {
                 size_t q = skip_quotes(d, start, end);
 
+                /* a line of inline code in a frame, as a box around a
+                 * person's notes has it */
+                if (framed && !info.prefixed && q == start && inline_code(d, &q, &end))
+                        q = skip_quotes(d, q, end);
                 /* Under a prefix: a quote or a line of inline code, and
                  * then the decorations of the line they quote ("[  +3 ms]
                  * > app-1  | > ...", "2024-01-01T00:00:00Z `[ERROR] ...`") */

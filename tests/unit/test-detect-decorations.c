@@ -470,6 +470,35 @@ TEST(cleaning_keeps_what_is_not_a_decoration) {
         return 0;
 }
 
+/* Inline code is markdown's code span: one or two backticks open it, as
+ * many close it; in a box frame too. */
+TEST(cleaning_takes_off_inline_code) {
+        static const struct {
+                const char *line, *text;
+        } cases[] = {
+                { "`error: x`", "error: x" },
+                { "``error: a ` in it``", "error: a ` in it" },
+                { "> ``ModuleNotFoundError: No module named 'yaml'``", "ModuleNotFoundError: No module named 'yaml'" },
+                { "│ `error: x` │", "error: x" },
+                { "│ ``error: x``   │", "error: x" },
+                /* not one code span: left as they are */
+                { "``error: x`", "``error: x`" },
+                { "`x", "`x" },
+                { "``", "``" },
+                { "````", "" },                 /* a fence: a boundary */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(detect_buf_done) DetectBuf b = {};
+                DetectLineInfo info;
+
+                ASSERT_OK(detect_line_clean(&b, cases[i].line, strlen(cases[i].line), &info));
+                if (info.len != strlen(cases[i].text) || memcmp(info.text, cases[i].text, info.len) != 0)
+                        TEST_FAIL("case %zu: '%.*s', want '%s'", i, (int) info.len, info.text, cases[i].text);
+        }
+        return 0;
+}
+
 /* A wrapped line is one line again: its title, its parameters and its fix
  * come from the whole of it, and the lines after it keep their raw numbers. */
 TEST(wrapped_line_is_joined) {
@@ -503,3 +532,113 @@ TEST(wrapped_line_is_joined) {
         return 0;
 }
 
+
+/* The verdict of text: the category of its highest-priority finding (the
+ * earliest on a tie) and its automatic fix, as test-accuracy scores it. */
+static int verdict_of(DetectEngine *e, const char *text, char *out, size_t outsz) {
+        Collected c = {};
+        int r, best = -1;
+
+        r = detect_engine_feed_data(e, "s", text, strlen(text), 0, collect_cb, &c);
+        if (r >= 0)
+                r = detect_engine_flush(e, "s", UINT64_MAX, collect_cb, &c);
+        for (size_t i = 0; i < c.n; i++)
+                if (best < 0 || c.items[i]->priority > c.items[best]->priority)
+                        best = (int) i;
+        (void) snprintf(out, outsz, "%s %s", best < 0 ? "none" : category_to_string(c.items[best]->category),
+                        best >= 0 && c.items[best]->auto_fixable ? c.items[best]->fix : "manual");
+        collected_done(&c);
+        detect_engine_forget(e, "s");
+        return r < 0 ? r : 0;
+}
+
+/* Where a decoration of the test makes another log, not the same one
+ * decorated. Each must still differ (a stale entry fails too). */
+static const struct {
+        const char *file, *decoration, *why;
+} unlike_twins_expected[] = {
+        { "752-django-error-email-external-ip.log", "Windows paths",
+          "Django's request paths (/api/base/search/) are URLs, on Windows too" },
+};
+
+/* The real-world excerpts of the tuning part (tests/data/real/), each
+ * decorated as above, keep their verdict: category and automatic fix. Not
+ * their fingerprints: an excerpt often carries markdown of its own (a
+ * fence, a quote), which a prefix before it makes part of the log, as no
+ * tool writes it. The held-out part is left alone: it is scored, never
+ * read (real/README.md). */
+TEST(decorated_real_excerpts_keep_their_verdict) {
+        const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
+        _cleanup_(detect_rules_unrefp) DetectRules *rules = detect_test_rules(0);
+        _cleanup_(detect_engine_freep) DetectEngine *e = NULL;
+        bool expected_seen[ELEMENTSOF(unlike_twins_expected)] = {};
+        _cleanup_free_ char *line = NULL;
+        char labels[4096];
+        size_t linesz = 0;
+        unsigned failures = 0, excerpts = 0;
+        FILE *f;
+
+        ASSERT_OK(detect_engine_new(rules, NULL, &e));
+        (void) snprintf(labels, sizeof labels, "%s/tests/data/real/labels.tsv", root);
+        f = fopen(labels, "re");
+        ASSERT_TRUE(f);
+        while (getline(&line, &linesz, f) > 0) {
+                char path[4096], *col[7], want[256], got[256];
+                _cleanup_free_ char *log = NULL;
+                int nc = 0;
+
+                if (line[0] == '#' || line[0] == '\n')
+                        continue;
+                line[strcspn(line, "\n")] = 0;
+                for (char *p = line; p && nc < 7; nc++) {
+                        col[nc] = p;
+                        p = strchr(p, '\t');
+                        if (p)
+                                *p++ = 0;
+                }
+                if (nc < 6) {
+                        fclose(f);
+                        TEST_FAIL("%s: a line with %d columns", labels, nc);
+                }
+                if (strcmp(col[5], "tune") != 0)
+                        continue;
+                (void) snprintf(path, sizeof path, "%s/tests/data/real/logs/%s", root, col[0]);
+                log = read_all(path);
+                ASSERT_TRUE(log);
+                ASSERT_OK(verdict_of(e, log, want, sizeof want));
+                for (size_t i = 0; i < ELEMENTSOF(decorations); i++) {
+                        _cleanup_free_ char *decorated = NULL;
+                        bool expected = false;
+
+                        /* Xcode and CocoaPods run on macOS only: no Windows paths */
+                        if (decorations[i].line == windows_line && strcmp(col[2], "ios_pods") == 0)
+                                continue;
+                        decorated = decorate(&decorations[i], log);
+                        ASSERT_OK(verdict_of(e, decorated, got, sizeof got));
+                        for (size_t k = 0; k < ELEMENTSOF(unlike_twins_expected); k++)
+                                if (strcmp(col[0], unlike_twins_expected[k].file) == 0 &&
+                                    strcmp(decorations[i].name, unlike_twins_expected[k].decoration) == 0) {
+                                        expected = true;
+                                        expected_seen[k] = strcmp(want, got) != 0;
+                                }
+                        if (!expected && strcmp(want, got) != 0) {
+                                printf("%s, %s: undecorated '%s', decorated '%s'\n", col[0], decorations[i].name,
+                                       want, got);
+                                failures++;
+                        }
+                }
+                excerpts++;
+        }
+        fclose(f);
+        for (size_t k = 0; k < ELEMENTSOF(unlike_twins_expected); k++)
+                if (!expected_seen[k]) {
+                        printf("%s, %s: now the same verdict; drop it from unlike_twins_expected\n",
+                               unlike_twins_expected[k].file, unlike_twins_expected[k].decoration);
+                        failures++;
+                }
+        printf("%u excerpts, %zu decorations: %u verdicts unlike their twin's\n", excerpts, ELEMENTSOF(decorations),
+               failures);
+        ASSERT_TRUE(excerpts >= 1000);
+        ASSERT_EQ(failures, 0u);
+        return 0;
+}
