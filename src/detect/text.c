@@ -577,7 +577,7 @@ static const bool prefix_start[256] = {
 /* First bytes of any decoration detect_line_clean() strips: a quote, a
  * fence, a frame (UTF-8 lead byte of the box characters) or a prefix. */
 static const bool decoration_start[256] = {
-        ['>'] = true, ['`'] = true, ['~'] = true, [0xe2] = true,
+        ['>'] = true, ['`'] = true, ['~'] = true, [0xe2] = true, ['*'] = true, ['_'] = true,
         ['['] = true, ['#'] = true, [':'] = true,
         ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
         ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
@@ -673,6 +673,27 @@ static inline __attribute__((__always_inline__)) bool inline_code(const char *d,
                 return false;
         k = d[*start + 1] == '`' ? 2 : 1;
         if (n <= 2 * k || (k == 2 && (d[*start + 2] == '`' || d[*end - 2] != '`')))
+                return false;
+        *start += k;
+        *end -= k;
+        return true;
+}
+
+/* Takes markdown's emphasis off a whole line in d[*start..*end): one or two
+ * '*' or '_' on both ends, as a person marks the message of a sentence
+ * (_IndentationError: unexpected indent_, **Error: ...**, _MemoryError_).
+ * Not __init__: a dunder name alone is no emphasis. */
+static bool emphasis(const char *d, size_t *start, size_t *end) {
+        size_t k, n = *end - *start;
+        char m;
+
+        if (n < 5 || (d[*start] != '*' && d[*start] != '_'))
+                return false;
+        m = d[*start];
+        k = d[*start + 1] == m ? 2 : 1;
+        if (n < 2 * k + 3 || d[*end - 1] != m || (k == 2 && d[*end - 2] != m) || d[*start + k] == m ||
+            d[*end - 1 - k] == m || isspace((unsigned char) d[*start + k]) ||
+            isspace((unsigned char) d[*end - 1 - k]) || (m == '_' && k == 2 && !memchr(d + *start + k, ' ', n - 4)))
                 return false;
         *start += k;
         *end -= k;
@@ -879,8 +900,9 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 start = end;
                 goto done;
         }
-        /* a whole line in `inline code`, as issue threads quote one line */
-        if (inline_code(d, &start, &end))
+        /* a whole line in `inline code`, as issue threads quote one line,
+         * or in _emphasis_ */
+        if (inline_code(d, &start, &end) || emphasis(d, &start, &end))
                 start = skip_quotes(d, start, end);
         if (start + 3 <= end && (unsigned char) d[start] == 0xe2) {
                 size_t e = end;

@@ -281,13 +281,41 @@ static int summarize(DetectEngine *e, const char *text, char *out, size_t outsz)
         return r < 0 ? r : 0;
 }
 
-/* A person's list around one message, as issue threads quote it. Only for
- * single lines: a list marker before every line of a traceback or a Gradle
+/* A message a person marks in a sentence, without the white space after it
+ * (markdown has no emphasis that ends in a space). Lines that begin with
+ * white space (a nested cause, a frame) or with the marker are left alone:
+ * a person marks the message, and markdown would not show those. */
+static void emphasis_line(Text *out, const char *l, size_t n, const char *marker) {
+        bool marked;
+
+        while (n > 0 && isspace((unsigned char) l[n - 1]))
+                n--;
+        marked = n > 0 && !isspace((unsigned char) l[0]) && l[0] != marker[0] && l[n - 1] != marker[0];
+        if (marked)
+                text_str(out, marker);
+        text_add(out, l, n);
+        if (marked)
+                text_str(out, marker);
+        text_str(out, "\n");
+}
+
+static void italics_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        emphasis_line(out, l, n, "_");
+}
+
+static void bold_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
+        emphasis_line(out, l, n, "**");
+}
+
+/* A person's list or emphasis around one message, as issue threads quote
+ * it. Only for single lines: a list marker before every line of a traceback or a Gradle
  * report would be no log at all. */
 static const Decoration list_items[] = {
         { "markdown list item", .prefix = "- " },
         { "markdown list item, starred", .prefix = "* " },
         { "numbered list", .prefix = "1. " },
+        { "markdown italics", .line = italics_line },
+        { "markdown bold", .line = bold_line },
 };
 
 /* Whether the line (ending in a newline) carries a decoration of its own,
@@ -471,8 +499,9 @@ TEST(cleaning_keeps_what_is_not_a_decoration) {
 }
 
 /* Inline code is markdown's code span: one or two backticks open it, as
- * many close it; in a box frame too. */
-TEST(cleaning_takes_off_inline_code) {
+ * many close it; in a box frame too. Emphasis is one or two '*' or '_'
+ * around words. */
+TEST(cleaning_takes_off_inline_code_and_emphasis) {
         static const struct {
                 const char *line, *text;
         } cases[] = {
@@ -486,6 +515,17 @@ TEST(cleaning_takes_off_inline_code) {
                 { "`x", "`x" },
                 { "``", "``" },
                 { "````", "" },                 /* a fence: a boundary */
+                /* emphasis around a message, as a sentence marks it */
+                { "_IndentationError: unexpected indent_", "IndentationError: unexpected indent" },
+                { "**Error: ENOSPC: no space left on device**", "Error: ENOSPC: no space left on device" },
+                { "> *No module named 'my_mod'*", "No module named 'my_mod'" },
+                { "__a b__", "a b" },
+                /* not emphasis: a dunder name, spaces inside the markers, Gradle's bullet, a ruler */
+                { "__init__", "__init__" },
+                { "_MemoryError_", "MemoryError" },
+                { "** a b **", "** a b **" },
+                { "* What went wrong:", "* What went wrong:" },
+                { "***************", "***************" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
