@@ -681,7 +681,8 @@ static inline __attribute__((__always_inline__)) bool inline_code(const char *d,
 
 /* Takes markdown's emphasis off a whole line in d[*start..*end): one or two
  * '*' or '_' on both ends, as a person marks the message of a sentence
- * (_IndentationError: unexpected indent_, **Error: ...**, _MemoryError_).
+ * (_IndentationError: unexpected indent_, **Error: ...**, _MemoryError_),
+ * also inside inline code.
  * Not __init__: a dunder name alone is no emphasis. */
 static bool emphasis(const char *d, size_t *start, size_t *end) {
         size_t k, n = *end - *start;
@@ -902,7 +903,10 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         }
         /* a whole line in `inline code`, as issue threads quote one line,
          * or in _emphasis_ */
-        if (inline_code(d, &start, &end) || emphasis(d, &start, &end))
+        if (inline_code(d, &start, &end)) {
+                (void) emphasis(d, &start, &end);
+                start = skip_quotes(d, start, end);
+        } else if (emphasis(d, &start, &end))
                 start = skip_quotes(d, start, end);
         if (start + 3 <= end && (unsigned char) d[start] == 0xe2) {
                 size_t e = end;
@@ -936,14 +940,15 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         if (info.prefixed || framed) {
                 size_t q = skip_quotes(d, start, end);
 
-                /* a line of inline code in a frame, as a box around a
-                 * person's notes has it */
-                if (framed && !info.prefixed && q == start && inline_code(d, &q, &end))
+                /* a line of inline code or emphasis in a frame, as a box
+                 * around a person's notes has it */
+                if (framed && !info.prefixed && q == start && (inline_code(d, &q, &end) || emphasis(d, &q, &end)))
                         q = skip_quotes(d, q, end);
                 /* Under a prefix: a quote or a line of inline code, and
                  * then the decorations of the line they quote ("[  +3 ms]
                  * > app-1  | > ...", "2024-01-01T00:00:00Z `[ERROR] ...`") */
-                for (int round = 0; round < 2 && info.prefixed && (q > start || inline_code(d, &q, &end));
+                for (int round = 0;
+                     round < 2 && info.prefixed && (q > start || inline_code(d, &q, &end) || emphasis(d, &q, &end));
                      round++) {
                         start = strip_prefixes(d, skip_quotes(d, q, end), end, &info);
                         q = skip_quotes(d, start, end);

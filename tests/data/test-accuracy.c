@@ -38,17 +38,18 @@
 
 /* Pass thresholds on the real-world corpus, in percent and counts: what the
  * rules tuned on the tune split achieve (issue 12), so that a change that
- * loses any of it fails. Tune: 1465/1478 categories (99.1%), one false
- * alarm (719, a deliberately broken module byte-compiled in site-packages,
- * which reads like a real one). Held out: 103/111 categories (92.8%), no
+ * loses any of it fails. Tune: 2583/2636 categories (98.0%) since the ninth
+ * round (its 484 excerpts were collected to be hard: fresh, the rules got
+ * 81% of them), 6 false alarms of 306 (719, a deliberately broken module
+ * byte-compiled in site-packages, which reads like a real one, and five of
+ * the ninth round's near misses). Held out: 105/111 categories (94.6%), no
  * false alarm: 100/111 through the second and third rounds of tuning
  * material, 102/111 after the fourth, 103/111 with the vocabulary
- * (vocabulary.tsv), and still 103 after the fifth and sixth rounds; issue
- * 12 asks for 95%, and the held-out split is not to be tuned on to reach
- * it. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 99.2
+ * (vocabulary.tsv), 105 after the seventh and eighth; issue 12 asks for
+ * 95%, and the held-out split is not to be tuned on to reach it. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 97.9
 #define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 94.5
-#define REAL_MAX_FALSE_ALARMS_TUNE 1u
+#define REAL_MAX_FALSE_ALARMS_TUNE 6u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
 
