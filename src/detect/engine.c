@@ -1429,13 +1429,18 @@ static inline __attribute__((__always_inline__)) int process_line(DetectEngine *
 /* Processes the held line as the raw lines it came from. */
 static int process_held(DetectEngine *e, Stream *s, DetectFindingFunc cb, void *userdata) {
         uint64_t line_no = s->line_no;
+        size_t start = 0, end = s->held.len;
         int r;
 
         if (!s->holding)
                 return 0;
         s->holding = false;
         s->line_no = s->held_last;
-        r = process_line(e, s, s->held.data ?: "", s->held.len, s->held_first, s->held_ts, cb, userdata);
+        /* a wrapped line of `inline code`: its marks are on its first and last pieces */
+        if (s->held_last > s->held_first)
+                detect_line_unwrap_marks(s->held.data, &start, &end);
+        r = process_line(e, s, (s->held.data ?: "") + start, end - start, s->held_first, s->held_ts, cb,
+                         userdata);
         s->line_no = line_no;
         detect_buf_clear(&s->held);
         return r;

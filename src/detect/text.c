@@ -849,6 +849,11 @@ static bool has_cr_or_esc(const char *s, size_t n) {
         return false;
 }
 
+void detect_line_unwrap_marks(const char *d, size_t *start, size_t *end) {
+        (void) inline_code(d, start, end);
+        (void) emphasis(d, start, end);
+}
+
 int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret) {
         DetectLineInfo info = {};
         bool framed = false;

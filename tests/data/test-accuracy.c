@@ -24,6 +24,7 @@
  * of failures is reported in (category, fix, line); every line alone must be
  * classified as labelled.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,18 +39,20 @@
 
 /* Pass thresholds on the real-world corpus, in percent and counts: what the
  * rules tuned on the tune split achieve (issue 12), so that a change that
- * loses any of it fails. Tune: 2583/2636 categories (98.0%) since the ninth
- * round (its 484 excerpts were collected to be hard: fresh, the rules got
- * 81% of them), 6 false alarms of 306 (719, a deliberately broken module
- * byte-compiled in site-packages, which reads like a real one, and five of
- * the ninth round's near misses). Held out: 105/111 categories (94.6%), no
- * false alarm: 100/111 through the second and third rounds of tuning
- * material, 102/111 after the fourth, 103/111 with the vocabulary
- * (vocabulary.tsv), 105 after the seventh and eighth; issue 12 asks for
- * 95%, and the held-out split is not to be tuned on to reach it. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 97.9
+ * loses any of it fails. Tune: 3014/3105 categories (97.1%) since the ninth
+ * round (its 953 excerpts were collected to be hard: fresh, the rules got
+ * 83% of them), 13 false alarms of 398 (719, a deliberately broken module
+ * byte-compiled in site-packages, which reads like a real one, and twelve of
+ * the ninth round's near misses: a warning, a diff, a catalogue of
+ * messages, an exception Python ignored). Held out: 105/111 categories
+ * (94.6%), no false alarm: 100/111 through the second and third rounds of
+ * tuning material, 102/111 after the fourth, 103/111 with the vocabulary
+ * (vocabulary.tsv), 105 after the seventh and eighth, still 105 after the
+ * ninth; issue 12 asks for 95%, and the held-out split is not to be tuned
+ * on to reach it. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 97.0
 #define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 94.5
-#define REAL_MAX_FALSE_ALARMS_TUNE 6u
+#define REAL_MAX_FALSE_ALARMS_TUNE 13u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
 
@@ -59,6 +62,33 @@ typedef struct Verdict {
         char *auto_fix;                         /* first auto-fix proposed, if any */
         bool any_held;                          /* a fix waiting for the app's declaration */
 } Verdict;
+
+/* Whether two fix ids name the same fix. pip installs compare by the
+ * distribution's normalized name (PEP 503: case, and runs of '-', '_' and
+ * '.', do not matter to pip: pymupdf is PyMuPDF). */
+static bool same_fix(const char *a, const char *b) {
+        const char *p = "pip_install:";
+
+        if (strncmp(a, p, 12) != 0 || strncmp(b, p, 12) != 0)
+                return strcmp(a, b) == 0;
+        a += 12, b += 12;
+        for (;;) {
+                bool sep_a = *a && strchr("-_.", *a), sep_b = *b && strchr("-_.", *b);
+
+                if (sep_a != sep_b)
+                        return false;
+                if (sep_a) {
+                        a += strspn(a, "-_.");
+                        b += strspn(b, "-_.");
+                        continue;
+                }
+                if (tolower((unsigned char) *a) != tolower((unsigned char) *b))
+                        return false;
+                if (!*a)
+                        return true;
+                a++, b++;
+        }
+}
 
 static int verdict_cb(DetectEngine *e, const Finding *f, void *userdata) {
         Verdict *v = userdata;
@@ -166,7 +196,7 @@ TEST(category_accuracy_and_auto_fix_safety) {
                 }
                 if (strcmp(fix, "none") != 0)
                         fix_expected++;
-                if (v.any_auto_fix && strcmp(fix, v.auto_fix) != 0) {
+                if (v.any_auto_fix && !same_fix(fix, v.auto_fix)) {
                         wrong_fix++;
                         printf("WRONG AUTO-FIX %s: proposed %s, expected %s\n", file, v.auto_fix, fix);
                 } else if (v.any_auto_fix)
@@ -339,7 +369,7 @@ TEST(real_corpus_accuracy_and_auto_fix_safety) {
                         s->category_ok[want]++;
                 if (got_sev == want_sev)
                         s->severity_ok[want]++;
-                if (strcmp(proposed, col[4]) == 0)
+                if (same_fix(proposed, col[4]))
                         s->fix_ok[want]++;
                 if (want == CATEGORY_NONE && got != CATEGORY_NONE)
                         s->false_alarms++;
@@ -353,11 +383,11 @@ TEST(real_corpus_accuracy_and_auto_fix_safety) {
                         else if (got_sev != want_sev)
                                 printf("SEVERITY %-5s %-40s want %s got %s\n", split_names[split], col[0], col[3],
                                        severity_to_string(got_sev));
-                        else if (strcmp(proposed, col[4]) != 0)
+                        else if (!same_fix(proposed, col[4]))
                                 printf("FIX %-5s %-45s want %s got %s\n", split_names[split], col[0], col[4],
                                        proposed);
                 }
-                if (v.any_auto_fix && strcmp(v.auto_fix, col[4]) != 0) {
+                if (v.any_auto_fix && !same_fix(v.auto_fix, col[4])) {
                         s->wrong_fix[want]++;
                         wrong++;
                         if (split == SPLIT_TUNE || show_heldout)
@@ -457,7 +487,7 @@ TEST(vocabulary) {
                 got = v.primary ? v.primary->category : CATEGORY_NONE;
                 text[strcspn(text, "\n")] = 0;
                 n++;
-                if (got != want || strcmp(v.any_auto_fix ? v.auto_fix : "none", fix) != 0) {
+                if (got != want || !same_fix(v.any_auto_fix ? v.auto_fix : "none", fix)) {
                         miss++;
                         printf("MISS %s:%u want %s/%s got %s/%s: %s\n", "vocabulary.tsv", lineno, cat, fix,
                                category_to_string(got), v.any_auto_fix ? v.auto_fix : "none", text);

@@ -562,6 +562,18 @@ TEST(wrapped_line_is_joined) {
         ASSERT_EQ(c.items[0]->line_end, (uint64_t) 5); /* "done" is its context line */
         collected_done(&c);
 
+        /* A line of `inline code` a terminal wrapped: the marks are on its
+         * first and last pieces, and come off the joined line. */
+        ASSERT_OK(feed_text(e, "c",
+                            "`lib/src/screens/settings/notifications/preference_page.dart:120:17: Error: The \n"
+                            "getter 'subtitleStyle' isn't defined for the class 'NotificationPreferencesTheme'.`\n",
+                            &c));
+        ASSERT_EQ(c.n, (size_t) 1);
+        ASSERT_STREQ(category_to_string(c.items[0]->category), "dart_syntax");
+        ASSERT_TRUE(strncmp(c.items[0]->title, "lib/src/", 8) == 0);
+        ASSERT_TRUE(c.items[0]->title[strlen(c.items[0]->title) - 1] == '.');
+        collected_done(&c);
+
         /* A held piece counts as pending until it is decided. */
         ASSERT_OK(detect_engine_feed(e, "t", text + 7, 80, 0, collect_cb, &c));
         ASSERT_EQ(detect_engine_pending_lines(e, "t"), (size_t) 1);
