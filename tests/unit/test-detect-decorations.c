@@ -126,12 +126,15 @@ static void quote_line(Text *out, const char *l, size_t n, size_t index, size_t 
         text_str(out, "\n");
 }
 
-/* One line quoted as `inline code` (an empty line stays empty). */
+/* One line quoted as `inline code` (an empty line stays empty, and so does
+ * one that opens or closes a code span of its own: nobody quotes that). */
 static void inline_code_line(Text *out, const char *l, size_t n, size_t index, size_t width) {
-        if (n > 0)
+        bool quote = n > 0 && l[0] != '`' && l[n - 1] != '`';
+
+        if (quote)
                 text_str(out, "`");
         text_add(out, l, n);
-        text_str(out, n > 0 ? "`\n" : "\n");
+        text_str(out, quote ? "`\n" : "\n");
 }
 
 /* A CI timestamp before one line quoted as `inline code`. */
