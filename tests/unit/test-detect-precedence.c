@@ -844,6 +844,17 @@ static const Case cases[] = {
           "    from sklearn.externals import joblib\n"
           "ModuleNotFoundError: No module named 'sklearn.externals.joblib'\n",
           "python_missing_package", "sklearn.externals", "none" },
+        { "the Podfile refusing to run before pub get names pub get",
+          "[!] Invalid `Podfile` file: Generated.xcconfig must exist. If you're running pod install manually, make sure flutter pub get is executed first.\n"
+          " #  from /Users/dev/app/ios/Podfile:48\n",
+          "flutter_dependency", "", "flutter_pub_get" },
+        { "Xcode without Generated.xcconfig is Xcode's report, no pub get",
+          "could not find included file 'Generated.xcconfig' in search paths (in target 'Runner')\n",
+          "ios_pods", "Generated.xcconfig", "none" },
+        { "an analysis include that does not resolve is no pub get",
+          "Warning: Package resolution error when reading \"analysis_options.yaml\" file:\n"
+          "Failed to resolve package URI \"package:flutter_lints/flutter.yaml\" in include.\n",
+          "flutter_dependency", "", "none" },
         { "a warning that quotes the Flutter tool's refusal in a sentence is the refusal",
           "I'm getting the following message: _\"Build failed due to use of deprecated Android v1 embedding.\"_\n",
           "flutter_build", "Android v1 embedding", "none" },
