@@ -71,9 +71,10 @@ typedef struct DetectLineInfo {
  * line, or into b when escape sequences had to be taken out; valid until
  * either changes. Returns 0 or -ENOMEM. */
 int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret);
-/* Takes inline code and emphasis off a whole line that a terminal wrapped:
- * its pieces carried only the opening and the closing marks each, so
- * cleaning them one by one left both; *start and *end move inward. */
+/* Takes inline code and emphasis off a whole line that a terminal wrapped,
+ * and then the prefix and quote they held: its pieces carried only the
+ * opening and the closing marks each, so cleaning them one by one left
+ * both; *start and *end move inward. */
 void detect_line_unwrap_marks(const char *d, size_t *start, size_t *end);
 /* Display width as a terminal counts it: tabs to the next multiple of 8, East
  * Asian wide characters and emoji as two columns. */

@@ -1129,15 +1129,26 @@ static bool satisfied_has(const Stream *s, uint64_t h) {
 }
 
 /* Remembers the distribution of pip's "Requirement already satisfied:
- * NAME[spec] in PATH" line. Not kept across a restart: only the lines of
- * the open block are fed again, so a restart may propose the install. */
+ * NAME[spec] in PATH" line, and of pip show's "Name: NAME" (the whole
+ * line: one name). Not kept across a restart: only the lines of the open
+ * block are fed again, so a restart may propose the install. */
 static void remember_satisfied(Stream *s, const char *l, size_t n) {
-        static const char marker[] = "Requirement already satisfied: ";
+        static const char marker[] = "Requirement already satisfied: ", shown[] = "Name: ";
         const char *p = STARTS(l, n, marker) ? l : detect_memmem_str(l, n, marker);
         char name[PIP_NAME_MAX + 1], norm[PIP_NAME_MAX + 1];
         size_t i, k = 0;
         uint64_t h;
 
+        if (!p && STARTS(l, n, shown)) {
+                i = strlen(shown);
+                while (i < n && k < PIP_NAME_MAX && !requirement_name_end(l[i]))
+                        name[k++] = l[i++];
+                while (i < n && (l[i] == ' ' || l[i] == '\t'))
+                        i++;
+                if (k == 0 || i < n)
+                        return;
+                goto remember;
+        }
         if (!p)
                 return;
         i = (size_t) (p - l) + strlen(marker);
@@ -1145,6 +1156,7 @@ static void remember_satisfied(Stream *s, const char *l, size_t n) {
                 name[k++] = l[i++];
         if (k == 0 || (i < n && !requirement_name_end(l[i])))
                 return;
+remember:
         name[k] = 0;
         if (!python_dist_name_normalize(name, norm, sizeof norm))
                 return;

@@ -850,8 +850,14 @@ static bool has_cr_or_esc(const char *s, size_t n) {
 }
 
 void detect_line_unwrap_marks(const char *d, size_t *start, size_t *end) {
-        (void) inline_code(d, start, end);
-        (void) emphasis(d, start, end);
+        DetectLineInfo info = {};
+        bool marked = inline_code(d, start, end);
+
+        if (emphasis(d, start, end))
+                marked = true;
+        /* and what the marks quoted: a prefix, a quote ("`#19 43.74 Warning: ...`") */
+        if (marked)
+                *start = skip_quotes(d, strip_prefixes(d, *start, *end, &info), *end);
 }
 
 int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *ret) {
@@ -948,7 +954,7 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
                 /* a line of inline code or emphasis in a frame, as a box
                  * around a person's notes has it */
                 if (framed && !info.prefixed && q == start && (inline_code(d, &q, &end) || emphasis(d, &q, &end)))
-                        q = skip_quotes(d, q, end);
+                        q = skip_quotes(d, strip_prefixes(d, q, end, &info), end);
                 /* Under a prefix: a quote or a line of inline code, and
                  * then the decorations of the line they quote ("[  +3 ms]
                  * > app-1  | > ...", "2024-01-01T00:00:00Z `[ERROR] ...`") */

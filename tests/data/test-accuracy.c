@@ -39,20 +39,20 @@
 
 /* Pass thresholds on the real-world corpus, in percent and counts: what the
  * rules tuned on the tune split achieve (issue 12), so that a change that
- * loses any of it fails. Tune: 3377/3510 categories (96.2%) since the ninth
- * and tenth rounds (collected to be hard: fresh, the rules got 1095 of
- * their 1359 excerpts right, 81%), 13 false alarms of 428 (719, a
+ * loses any of it fails. Tune: 3711/3913 categories (94.8%) since the
+ * ninth to eleventh rounds (collected to be hard: fresh, the rules got 1406
+ * of their 1762 excerpts right, 80%), 16 false alarms of 471 (719, a
  * deliberately broken module byte-compiled in site-packages, which reads
- * like a real one, and twelve of the ninth round's near misses: a warning,
- * a diff, a catalogue of messages, an exception Python ignored). Held out:
- * 105/111 categories (94.6%), no false alarm: 100/111 through the second
- * and third rounds of tuning material, 102/111 after the fourth, 103/111
- * with the vocabulary (vocabulary.tsv), 105 after the seventh and eighth,
- * still 105 after the ninth and tenth; issue 12 asks for 95%, and the
- * held-out split is not to be tuned on to reach it. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 96.1
+ * like a real one, and fifteen of those rounds' near misses: a warning, a
+ * diff, a catalogue of messages, an exception Python ignored, a doctor
+ * report). Held out: 105/111 categories (94.6%), no false alarm: 100/111
+ * through the second and third rounds of tuning material, 102/111 after the
+ * fourth, 103/111 with the vocabulary (vocabulary.tsv), 105 after the
+ * seventh and eighth, still 105 after the ninth to eleventh; issue 12 asks
+ * for 95%, and the held-out split is not to be tuned on to reach it. */
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 94.8
 #define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 94.5
-#define REAL_MAX_FALSE_ALARMS_TUNE 13u
+#define REAL_MAX_FALSE_ALARMS_TUNE 16u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
 

@@ -632,6 +632,12 @@ static const struct {
 } unlike_twins_expected[] = {
         { "752-django-error-email-external-ip.log", "Windows paths",
           "Django's request paths (/api/base/search/) are URLs, on Windows too" },
+        /* a line of exactly 78 columns quoted is 80: a markdown quote cannot
+         * be told from Gradle's "> ", which the terminal wrapped with it */
+        { "5421-dart-sdk-download-curl-18-transfer-closed-proxy.log", "markdown quote",
+          "curl's progress meter, 78 columns, quoted: taken for a wrapped line, and curl's error for its end" },
+        { "5423-flutter-doctor-dart-sdk-curl-35-server-aborted-ssl.log", "markdown quote",
+          "curl's progress meter, 78 columns, quoted: taken for a wrapped line, and curl's error for its end" },
 };
 
 /* The real-world excerpts of the tuning part (tests/data/real/), each

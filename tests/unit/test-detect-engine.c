@@ -310,6 +310,22 @@ static const Case cases[] = {
           "    import yaml\n"
           "ModuleNotFoundError: No module named 'yaml'\n",
           1, { { "python_missing_package", 2, 5, "No module named 'yaml'", "pip_install:PyYAML", true } } },
+        { "pip show names it installed: no pip install",
+          "Name: PyYAML\n"
+          "Version: 3.13\n"
+          "Location: /home/u/.local/lib/python2.7/site-packages\n"
+          "Traceback (most recent call last):\n"
+          "  File \"./gen.py\", line 6, in <module>\n"
+          "    import yaml\n"
+          "ModuleNotFoundError: No module named 'yaml'\n",
+          1, { { "python_missing_package", 4, 7, "No module named 'yaml'", "none", false } } },
+        { "a Name: line of something else is no pip show",
+          "Name: the yaml loader of our app\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/app/main.py\", line 1, in <module>\n"
+          "    import yaml\n"
+          "ModuleNotFoundError: No module named 'yaml'\n",
+          1, { { "python_missing_package", 2, 5, "No module named 'yaml'", "pip_install:PyYAML", true } } },
 };
 
 static int check_case(const Case *c, const DetectOptions *opts) {

@@ -855,6 +855,22 @@ static const Case cases[] = {
           "Warning: Package resolution error when reading \"analysis_options.yaml\" file:\n"
           "Failed to resolve package URI \"package:flutter_lints/flutter.yaml\" in include.\n",
           "flutter_dependency", "", "none" },
+        { "a CMake cache whose directory is not shown is no flutter clean",
+          "CMake Error: The current CMakeCache.txt directory\n"
+          ". . . CMakeCache.txt is different than the directory\n"
+          ". . . examples/db_store/packages/build\n"
+          "where CMakeCache.txt was created.\n",
+          "flutter_build_cache", "CMakeCache.txt", "none" },
+        { "a Flutter desktop build's own CMake cache keeps flutter clean",
+          "CMake Error: The current CMakeCache.txt directory /home/dev/app/build/linux/x64/release/CMakeCache.txt is different than the directory /home/old/app/build/linux/x64/release where CMakeCache.txt was created.\n",
+          "flutter_build_cache", "CMakeCache.txt", "flutter_clean" },
+        { "Node's watcher limit is no full disk",
+          "Error: watch ENOSPC\n"
+          "    at exports._errnoException (util.js:749:11)\n",
+          "other", "watch ENOSPC", "none" },
+        { "the open files limit is no full disk",
+          "OSError: [Errno 24] Too many open files: '/data/VOC2012/JPEGImages/2008_000001.jpg'\n",
+          "other", "Too many open files", "none" },
         { "a warning that quotes the Flutter tool's refusal in a sentence is the refusal",
           "I'm getting the following message: _\"Build failed due to use of deprecated Android v1 embedding.\"_\n",
           "flutter_build", "Android v1 embedding", "none" },
