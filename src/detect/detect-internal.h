@@ -159,6 +159,9 @@ enum {
         DETECT_HINT_XCODE = 1u << 8,
         DETECT_HINT_FLUTTER_BOX = 1u << 9,
         DETECT_HINT_PIP_SATISFIED = 1u << 10,
+        /* pip show's "Name: " (the literal is on many other lines too:
+         * its own bit spares them the search for pip's other line) */
+        DETECT_HINT_PIP_SHOWN = 1u << 11,
         /* some literal occurred: bits were set */
         DETECT_HINT_LITERAL = 1u << 31,
 };

@@ -1132,31 +1132,31 @@ static bool satisfied_has(const Stream *s, uint64_t h) {
  * NAME[spec] in PATH" line, and of pip show's "Name: NAME" (the whole
  * line: one name). Not kept across a restart: only the lines of the open
  * block are fed again, so a restart may propose the install. */
-static void remember_satisfied(Stream *s, const char *l, size_t n) {
+static void remember_satisfied(Stream *s, const char *l, size_t n, uint32_t hints) {
         static const char marker[] = "Requirement already satisfied: ", shown[] = "Name: ";
-        const char *p = STARTS(l, n, marker) ? l : detect_memmem_str(l, n, marker);
         char name[PIP_NAME_MAX + 1], norm[PIP_NAME_MAX + 1];
+        const char *p = NULL;
+        bool show = false;
         size_t i, k = 0;
         uint64_t h;
 
-        if (!p && STARTS(l, n, shown)) {
+        if ((hints & DETECT_HINT_PIP_SHOWN) && STARTS(l, n, shown)) {
                 i = strlen(shown);
-                while (i < n && k < PIP_NAME_MAX && !requirement_name_end(l[i]))
-                        name[k++] = l[i++];
-                while (i < n && (l[i] == ' ' || l[i] == '\t'))
-                        i++;
-                if (k == 0 || i < n)
-                        return;
-                goto remember;
-        }
-        if (!p)
+                show = true;
+        } else if ((hints & DETECT_HINT_PIP_SATISFIED) &&
+                   (p = STARTS(l, n, marker) ? l : detect_memmem_str(l, n, marker)))
+                i = (size_t) (p - l) + strlen(marker);
+        else
                 return;
-        i = (size_t) (p - l) + strlen(marker);
         while (i < n && k < PIP_NAME_MAX && !requirement_name_end(l[i]))
                 name[k++] = l[i++];
-        if (k == 0 || (i < n && !requirement_name_end(l[i])))
+        /* pip show's line is the name alone; pip's other one goes on after
+         * it with a specifier or " in PATH" */
+        if (show)
+                while (i < n && (l[i] == ' ' || l[i] == '\t'))
+                        i++;
+        if (k == 0 || (i < n && (show || !requirement_name_end(l[i]))))
                 return;
-remember:
         name[k] = 0;
         if (!python_dist_name_normalize(name, norm, sizeof norm))
                 return;
@@ -1371,8 +1371,8 @@ static inline __attribute__((__always_inline__)) int process_line(DetectEngine *
                 hints = detect_prefilter_scan(rules->prefilter, l, n, e->line_bits);
         e->line_bits_set = hints & DETECT_HINT_LITERAL;
         blank = is_blank(l, n);
-        if (hints & DETECT_HINT_PIP_SATISFIED)
-                remember_satisfied(s, l, n);
+        if (hints & (DETECT_HINT_PIP_SATISFIED | DETECT_HINT_PIP_SHOWN))
+                remember_satisfied(s, l, n, hints);
 
         if (s->kind != BLOCK_NONE) {
                 s->ts_last = ts;

@@ -50,7 +50,7 @@ static const struct {
         { "error output from cocoapods", DETECT_HINT_PODS },
         { "exception caught by", DETECT_HINT_FLUTTER_BOX },
         { "requirement already satisfied: ", DETECT_HINT_PIP_SATISFIED },
-        { "name: ", DETECT_HINT_PIP_SATISFIED },
+        { "name: ", DETECT_HINT_PIP_SHOWN },
 };
 
 /* A state's output, sparse: of a bitset of several hundred patterns a

@@ -694,7 +694,7 @@ static bool emphasis(const char *d, size_t *start, size_t *end) {
         k = d[*start + 1] == m ? 2 : 1;
         if (n < 2 * k + 3 || d[*end - 1] != m || (k == 2 && d[*end - 2] != m) || d[*start + k] == m ||
             d[*end - 1 - k] == m || isspace((unsigned char) d[*start + k]) ||
-            isspace((unsigned char) d[*end - 1 - k]) || (m == '_' && k == 2 && !memchr(d + *start + k, ' ', n - 4)))
+            isspace((unsigned char) d[*end - 1 - k]) || (m == '_' && k == 2 && !memchr(d + *start + k, ' ', n - 2 * k)))
                 return false;
         *start += k;
         *end -= k;
@@ -849,14 +849,19 @@ static bool has_cr_or_esc(const char *s, size_t n) {
         return false;
 }
 
+/* Takes inline code, then the emphasis inside it, off a whole line:
+ * whether either was there. */
+static bool take_off_marks(const char *d, size_t *start, size_t *end) {
+        bool code = inline_code(d, start, end);
+
+        return emphasis(d, start, end) || code;
+}
+
 void detect_line_unwrap_marks(const char *d, size_t *start, size_t *end) {
         DetectLineInfo info = {};
-        bool marked = inline_code(d, start, end);
 
-        if (emphasis(d, start, end))
-                marked = true;
         /* and what the marks quoted: a prefix, a quote ("`#19 43.74 Warning: ...`") */
-        if (marked)
+        if (take_off_marks(d, start, end))
                 *start = skip_quotes(d, strip_prefixes(d, *start, *end, &info), *end);
 }
 
@@ -914,10 +919,7 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
         }
         /* a whole line in `inline code`, as issue threads quote one line,
          * or in _emphasis_ */
-        if (inline_code(d, &start, &end)) {
-                (void) emphasis(d, &start, &end);
-                start = skip_quotes(d, start, end);
-        } else if (emphasis(d, &start, &end))
+        if (take_off_marks(d, &start, &end))
                 start = skip_quotes(d, start, end);
         if (start + 3 <= end && (unsigned char) d[start] == 0xe2) {
                 size_t e = end;
@@ -953,13 +955,12 @@ int detect_line_clean(DetectBuf *b, const char *line, size_t n, DetectLineInfo *
 
                 /* a line of inline code or emphasis in a frame, as a box
                  * around a person's notes has it */
-                if (framed && !info.prefixed && q == start && (inline_code(d, &q, &end) || emphasis(d, &q, &end)))
+                if (framed && !info.prefixed && q == start && take_off_marks(d, &q, &end))
                         q = skip_quotes(d, strip_prefixes(d, q, end, &info), end);
                 /* Under a prefix: a quote or a line of inline code, and
                  * then the decorations of the line they quote ("[  +3 ms]
                  * > app-1  | > ...", "2024-01-01T00:00:00Z `[ERROR] ...`") */
-                for (int round = 0;
-                     round < 2 && info.prefixed && (q > start || inline_code(d, &q, &end) || emphasis(d, &q, &end));
+                for (int round = 0; round < 2 && info.prefixed && (q > start || take_off_marks(d, &q, &end));
                      round++) {
                         start = strip_prefixes(d, skip_quotes(d, q, end), end, &info);
                         q = skip_quotes(d, start, end);
