@@ -56,13 +56,6 @@
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
 
-typedef struct Verdict {
-        Finding *primary;
-        bool any_auto_fix;
-        char *auto_fix;                         /* first auto-fix proposed, if any */
-        bool any_held;                          /* a fix waiting for the app's declaration */
-} Verdict;
-
 /* Whether two fix ids name the same fix. pip installs compare by the
  * distribution's normalized name (PEP 503: case, and runs of '-', '_' and
  * '.', do not matter to pip: pymupdf is PyMuPDF). */
@@ -90,27 +83,6 @@ static bool same_fix(const char *a, const char *b) {
         }
 }
 
-static int verdict_cb(DetectEngine *e, const Finding *f, void *userdata) {
-        Verdict *v = userdata;
-
-        (void) e;
-        /* The excerpts come without their project: a fix that waits for the
-         * app's declaration (an unknown pip distribution) would not run. */
-        if (f->auto_fixable && f->needs_declaration)
-                v->any_held = true;
-        if (f->auto_fixable && !f->needs_declaration && !v->any_auto_fix) {
-                v->any_auto_fix = true;
-                v->auto_fix = strdup(f->fix);
-                if (!v->auto_fix)
-                        return -ENOMEM;
-        }
-        if (!v->primary || f->priority > v->primary->priority) {
-                finding_free(v->primary);
-                v->primary = NULL;
-                return finding_copy(f, &v->primary);
-        }
-        return 0;
-}
 
 static int scan_file(DetectEngine *e, const char *path, Verdict *v) {
         char buf[65536];
@@ -201,8 +173,7 @@ TEST(category_accuracy_and_auto_fix_safety) {
                         printf("WRONG AUTO-FIX %s: proposed %s, expected %s\n", file, v.auto_fix, fix);
                 } else if (v.any_auto_fix)
                         fix_right++;
-                finding_free(v.primary);
-                free(v.auto_fix);
+                verdict_done(&v);
         }
         fclose(f);
 
@@ -317,23 +288,14 @@ TEST(real_corpus_accuracy_and_auto_fix_safety) {
                 Severity want_sev, got_sev;
                 const char *proposed;
                 Verdict v = {};
-                int split, nc = 0;
+                int split, nc;
                 RealScore *s;
 
                 lineno++;
                 if (line[0] == '#' || line[0] == '\n')
                         continue;
                 line[strcspn(line, "\n")] = 0;
-                /* strtok_r would merge empty columns: split on every tab */
-                for (char *p = line; nc < 7; nc++) {
-                        col[nc] = p;
-                        p = strchr(p, '\t');
-                        if (!p) {
-                                nc++;
-                                break;
-                        }
-                        *p++ = 0;
-                }
+                nc = split_columns(line, col, 7);
                 if (nc < 6) {
                         fprintf(stderr, "%s:%u: %d columns, expected file, provenance, category, "
                                 "severity, fix, split, note\n", labels, lineno, nc);
@@ -397,8 +359,7 @@ TEST(real_corpus_accuracy_and_auto_fix_safety) {
                                 printf("WRONG AUTO-FIX on a held-out excerpt (proposed %s; "
                                        "details with APPWATCH_SHOW_HELDOUT=1)\n", v.auto_fix);
                 }
-                finding_free(v.primary);
-                free(v.auto_fix);
+                verdict_done(&v);
         }
         free(line);
         fclose(f);
@@ -492,8 +453,7 @@ TEST(vocabulary) {
                         printf("MISS %s:%u want %s/%s got %s/%s: %s\n", "vocabulary.tsv", lineno, cat, fix,
                                category_to_string(got), v.any_auto_fix ? v.auto_fix : "none", text);
                 }
-                finding_free(v.primary);
-                free(v.auto_fix);
+                verdict_done(&v);
         }
         free(line);
         fclose(f);

@@ -588,21 +588,18 @@ TEST(wrapped_line_is_joined) {
 }
 
 
-/* The verdict of text: the category of its highest-priority finding (the
- * earliest on a tie) and its automatic fix, as test-accuracy scores it. */
+/* The verdict on text (verdict_cb: its category and its automatic fix),
+ * as "category fix". */
 static int verdict_of(DetectEngine *e, const char *text, char *out, size_t outsz) {
-        Collected c = {};
-        int r, best = -1;
+        Verdict v = {};
+        int r;
 
-        r = detect_engine_feed_data(e, "s", text, strlen(text), 0, collect_cb, &c);
+        r = detect_engine_feed_data(e, "s", text, strlen(text), 0, verdict_cb, &v);
         if (r >= 0)
-                r = detect_engine_flush(e, "s", UINT64_MAX, collect_cb, &c);
-        for (size_t i = 0; i < c.n; i++)
-                if (best < 0 || c.items[i]->priority > c.items[best]->priority)
-                        best = (int) i;
-        (void) snprintf(out, outsz, "%s %s", best < 0 ? "none" : category_to_string(c.items[best]->category),
-                        best >= 0 && c.items[best]->auto_fixable ? c.items[best]->fix : "manual");
-        collected_done(&c);
+                r = detect_engine_flush(e, "s", UINT64_MAX, verdict_cb, &v);
+        (void) snprintf(out, outsz, "%s %s", category_to_string(v.primary ? v.primary->category : CATEGORY_NONE),
+                        v.any_auto_fix ? v.auto_fix : "manual");
+        verdict_done(&v);
         detect_engine_forget(e, "s");
         return r < 0 ? r : 0;
 }
@@ -666,17 +663,12 @@ TEST(decorated_real_excerpts_keep_their_verdict) {
                 char path[4096], *col[7], want[256], got[256];
                 _cleanup_free_ char *log = NULL;
                 bool wrapped;
-                int nc = 0;
+                int nc;
 
                 if (line[0] == '#' || line[0] == '\n')
                         continue;
                 line[strcspn(line, "\n")] = 0;
-                for (char *p = line; p && nc < 7; nc++) {
-                        col[nc] = p;
-                        p = strchr(p, '\t');
-                        if (p)
-                                *p++ = 0;
-                }
+                nc = split_columns(line, col, 7);
                 if (nc < 6) {
                         fclose(f);
                         TEST_FAIL("%s: a line with %d columns", labels, nc);

@@ -77,3 +77,56 @@ static inline int feed_text(DetectEngine *e, const char *stream, const char *tex
         r = detect_engine_flush(e, stream, UINT64_MAX, collect_cb, c);
         return r < 0 ? r : 0;
 }
+
+/* The verdict on a text, as test-accuracy scores it: its highest-priority
+ * finding (the earliest on a tie) and the first automatic fix any finding
+ * proposes. A fix that waits for the app's declaration (an unknown pip
+ * distribution) would not run from a log alone: it is only noted. */
+typedef struct Verdict {
+        Finding *primary;
+        bool any_auto_fix;
+        char *auto_fix;                         /* first auto-fix proposed, if any */
+        bool any_held;                          /* a fix waiting for the app's declaration */
+} Verdict;
+
+static inline int verdict_cb(DetectEngine *e, const Finding *f, void *userdata) {
+        Verdict *v = userdata;
+
+        (void) e;
+        /* The excerpts come without their project: a fix that waits for the
+         * app's declaration (an unknown pip distribution) would not run. */
+        if (f->auto_fixable && f->needs_declaration)
+                v->any_held = true;
+        if (f->auto_fixable && !f->needs_declaration && !v->any_auto_fix) {
+                v->any_auto_fix = true;
+                v->auto_fix = strdup(f->fix);
+                if (!v->auto_fix)
+                        return -ENOMEM;
+        }
+        if (!v->primary || f->priority > v->primary->priority) {
+                finding_free(v->primary);
+                v->primary = NULL;
+                return finding_copy(f, &v->primary);
+        }
+        return 0;
+}
+
+static inline void verdict_done(Verdict *v) {
+        finding_free(v->primary);
+        free(v->auto_fix);
+        *v = (Verdict) {};
+}
+
+/* Splits a tab-separated line in place into at most max columns (strtok_r
+ * would merge empty ones); returns how many. */
+static inline int split_columns(char *line, char **col, int max) {
+        int nc = 0;
+
+        for (char *p = line; p && nc < max; nc++) {
+                col[nc] = p;
+                p = strchr(p, '\t');
+                if (p)
+                        *p++ = 0;
+        }
+        return nc;
+}
