@@ -874,6 +874,55 @@ static const Case cases[] = {
         { "a warning that quotes the Flutter tool's refusal in a sentence is the refusal",
           "I'm getting the following message: _\"Build failed due to use of deprecated Android v1 embedding.\"_\n",
           "flutter_build", "Android v1 embedding", "none" },
+        { "a git ref the repository lacks is pub's dependency, not the network its retry blames",
+          "Git error. Command: `git rev-list --max-count=1 release-2`\n"
+          "stdout:\n"
+          "stderr: fatal: ambiguous argument 'release-2': unknown revision or path not in the working tree.\n"
+          "exit code: 128\n"
+          "pub get failed (server unavailable) -- attempting retry 1 in 1 second...\n",
+          "flutter_dependency", "", "none" },
+        { "a stale web plugin registrant is the tool's generated file, no pub get",
+          ".dart_tool/flutter_build/0f3a9c/web_plugin_registrant.dart:9:8: Error: Not found: 'package:old_plugin_web/old_plugin_web.dart'\n",
+          "flutter_build_cache", "", "none" },
+        { "byte-compiling a Python-3-only asyncio module under Python 2 is not a failure",
+          "byte-compiling /usr/lib/python2.7/site-packages/somepkg/aio.py to aio.pyc\n"
+          "  File \"/usr/lib/python2.7/site-packages/somepkg/aio.py\", line 12\n"
+          "    result = yield from self.fetch()\n"
+          "                      ^\n"
+          "SyntaxError: invalid syntax\n",
+          NULL, "", "none" },
+        { "the same module imported in a traceback is a syntax error",
+          "Traceback (most recent call last):\n"
+          "  File \"app.py\", line 1, in <module>\n"
+          "    import somepkg.aio\n"
+          "  File \"/usr/lib/python2.7/site-packages/somepkg/aio.py\", line 12\n"
+          "    result = yield from self.fetch()\n"
+          "                      ^\n"
+          "SyntaxError: invalid syntax\n",
+          "python_syntax", "", "none" },
+        { "setup.py egg_info failing on a package's syntax is the syntax error, not pip's build",
+          "    Complete output from command python setup.py egg_info:\n"
+          "    Traceback (most recent call last):\n"
+          "      File \"<string>\", line 1, in <module>\n"
+          "      File \"/tmp/pip-build-k2x9/somepkg/setup.py\", line 9\n"
+          "        print \"building\"\n"
+          "                         ^\n"
+          "    SyntaxError: Missing parentheses in call to 'print'\n"
+          "\n"
+          "    ----------------------------------------\n"
+          "Command \"python setup.py egg_info\" failed with error code 1 in /tmp/pip-build-k2x9/somepkg/\n",
+          "python_syntax", "", "none" },
+        { "Firefox's unterminated string literal is JavaScript's, not Python's",
+          "SyntaxError: unterminated string literal\n",
+          "other", "", "none" },
+        { "the shell's syntax error in a cron job is no Python syntax error",
+          "/bin/sh: 1: Syntax error: EOF in backquote substitution\n",
+          "other", "", "none" },
+        { "Django's page for a module that does not parse is the syntax error",
+          "SyntaxError at /\n"
+          "\n"
+          "invalid syntax (views.py, line 42)\n",
+          "python_syntax", "", "none" },
 };
 
 TEST(precedence_and_fix_safety_table) {
