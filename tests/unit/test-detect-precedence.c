@@ -881,9 +881,9 @@ static const Case cases[] = {
           "exit code: 128\n"
           "pub get failed (server unavailable) -- attempting retry 1 in 1 second...\n",
           "flutter_dependency", "", "none" },
-        { "a stale web plugin registrant is the tool's generated file, no pub get",
+        { "a web plugin registrant importing a package that does not resolve is a dependency, no pub get",
           ".dart_tool/flutter_build/0f3a9c/web_plugin_registrant.dart:9:8: Error: Not found: 'package:old_plugin_web/old_plugin_web.dart'\n",
-          "flutter_build_cache", "", "none" },
+          "flutter_dependency", "", "none" },
         { "byte-compiling a Python-3-only asyncio module under Python 2 is not a failure",
           "byte-compiling /usr/lib/python2.7/site-packages/somepkg/aio.py to aio.pyc\n"
           "  File \"/usr/lib/python2.7/site-packages/somepkg/aio.py\", line 12\n"
