@@ -918,6 +918,18 @@ static const Case cases[] = {
         { "the shell's syntax error in a cron job is no Python syntax error",
           "/bin/sh: 1: Syntax error: EOF in backquote substitution\n",
           "other", "", "none" },
+        { "a syntax error's report without its message (the poster cut it) is still the syntax error",
+          "  File \"bot.py\", line 14\n"
+          "    if count = 3:\n"
+          "             ^\n",
+          "python_syntax", "", "none" },
+        { "Python 3.11's carets under a runtime frame are no syntax error",
+          "Traceback (most recent call last):\n"
+          "  File \"app.py\", line 3, in <module>\n"
+          "    print(items[5])\n"
+          "          ~~~~~^^^\n"
+          "IndexError: list index out of range\n",
+          "python_runtime", "", "none" },
         { "Django's page for a module that does not parse is the syntax error",
           "SyntaxError at /\n"
           "\n"
