@@ -50,8 +50,10 @@
  * alarm: 100/111 through the second and third rounds of tuning material,
  * 102/111 after the fourth, 103/111 with the vocabulary (vocabulary.tsv),
  * 105 after the seventh to twelfth, 106 with the rule for a syntax error's
- * report whose message the poster did not copy (tune excerpts 4801-,
- * 4830-, 5949-). The held-out split is never read for tuning. */
+ * report whose message the poster did not copy (the shape of tune
+ * excerpts 4801-, 4830- and 5949-, of which it reads 4801-; the other two
+ * break the shape with prose or a cut). The held-out split is never read
+ * for tuning. */
 #define REAL_MIN_CATEGORY_ACCURACY_TUNE 94.9
 #define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 95.0
 #define REAL_MAX_FALSE_ALARMS_TUNE 15u
