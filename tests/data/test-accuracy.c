@@ -39,13 +39,14 @@
 
 /* Pass thresholds on the real-world corpus, in percent and counts: what the
  * rules tuned on the tune split achieve (issue 12), so that a change that
- * loses any of it fails. Tune: 4056/4269 categories (95.0%) after the
- * twelfth round (collected as the first, in the weakest held-out
- * categories: fresh, the rules got 301 of its 356 excerpts right, 85%), 15
- * false alarms of 490 (719, a deliberately broken module byte-compiled in
- * site-packages, which reads like a real one, and the near misses of the
- * ninth to eleventh rounds, collected to be hard: a warning, a diff, a
- * catalogue of messages, an exception Python ignored, a doctor report).
+ * loses any of it fails. Tune: 4238/4474 categories (94.7%) after the
+ * twelfth and thirteenth rounds (collected as the first, in the weakest
+ * held-out categories: fresh, the rules got 301 of the twelfth's 356
+ * excerpts right and 155 of the thirteenth's 205), 16 false alarms of 497
+ * (719, a deliberately broken module byte-compiled in site-packages, which
+ * reads like a real one, and the near misses of the later rounds,
+ * collected to be hard: a warning, a diff, a catalogue of messages, an
+ * exception Python ignored, a doctor report, a REPL printing a message).
  * Held out: 106/111 categories (95.5%, issue 12's goal is 95%), no false
  * alarm: 100/111 through the second and third rounds of tuning material,
  * 102/111 after the fourth, 103/111 with the vocabulary (vocabulary.tsv),
@@ -54,9 +55,9 @@
  * excerpts 4801-, 4830- and 5949-, of which it reads 4801-; the other two
  * break the shape with prose or a cut). The held-out split is never read
  * for tuning. */
-#define REAL_MIN_CATEGORY_ACCURACY_TUNE 94.9
+#define REAL_MIN_CATEGORY_ACCURACY_TUNE 94.7
 #define REAL_MIN_CATEGORY_ACCURACY_HELDOUT 95.0
-#define REAL_MAX_FALSE_ALARMS_TUNE 15u
+#define REAL_MAX_FALSE_ALARMS_TUNE 16u
 #define REAL_MAX_FALSE_ALARMS_HELDOUT 0u
 #define REAL_MIN_EXCERPTS 200u
 

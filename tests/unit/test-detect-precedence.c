@@ -930,6 +930,19 @@ static const Case cases[] = {
           "          ~~~~~^^^\n"
           "IndexError: list index out of range\n",
           "python_runtime", "", "none" },
+        { "an app's import of a package file missing from the pub cache is a dependency, not the app's syntax",
+          "lib/main.dart:4:8: Error: Error when reading '/home/dev/.pub-cache/hosted/pub.dev/get-4.6.5/lib/get.dart': No such file or directory\n"
+          "import 'package:get/get.dart';\n"
+          "       ^\n",
+          "flutter_dependency", "", "none" },
+        { "dart:ui not found in the SDK's own sources is Flutter code on the plain Dart VM, no version conflict and no pub get",
+          "/home/dev/flutter/packages/flutter/lib/src/material/app.dart:7:8: Error: Not found: 'dart:ui'\n"
+          "import 'dart:ui' as ui;\n"
+          "       ^\n",
+          "flutter_dependency", "", "none" },
+        { "a JavaScript bundler's 'return' outside of function is no Python syntax error",
+          "SyntaxError: 'return' outside of function while parsing file: /app/src/agreement.js\n",
+          "other", "", "none" },
         { "Django's page for a module that does not parse is the syntax error",
           "SyntaxError at /\n"
           "\n"
