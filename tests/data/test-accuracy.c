@@ -117,16 +117,6 @@ static int scan_file(DetectEngine *e, const char *path, Verdict *v) {
 }
 
 /* Opens root/rel for reading, its path in path; says why not on stderr. */
-static FILE *open_data(const char *root, const char *rel, char *path, size_t pathsz) {
-        FILE *f;
-
-        (void) snprintf(path, pathsz, "%s/%s", root, rel);
-        f = fopen(path, "re");
-        if (!f)
-                fprintf(stderr, "cannot open %s: %m\n", path);
-        return f;
-}
-
 TEST(category_accuracy_and_auto_fix_safety) {
         const char *root = getenv("MESON_SOURCE_ROOT") ?: "..";
         unsigned tp[_CATEGORY_MAX] = {}, fp[_CATEGORY_MAX] = {}, fn[_CATEGORY_MAX] = {};
@@ -517,8 +507,7 @@ TEST(prefilter_equivalence_on_corpus) {
                 size_t linesz = 0;
                 FILE *f;
 
-                (void) snprintf(labels, sizeof labels, "%s/%s", root, corpora[c][0]);
-                f = fopen(labels, "re");
+                f = open_data(root, corpora[c][0], labels, sizeof labels);
                 ASSERT_TRUE(f);
                 while (getline(&line, &linesz, f) > 0) {
                         char path[4096], a[8192] = "", b[8192] = "";

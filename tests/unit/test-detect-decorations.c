@@ -371,8 +371,7 @@ TEST(decorated_logs_match_their_undecorated_twins) {
         FILE *f;
 
         ASSERT_OK(detect_engine_new(rules, NULL, &e));
-        (void) snprintf(labels, sizeof labels, "%s/tests/data/labels.tsv", root);
-        f = fopen(labels, "re");
+        f = open_data(root, "tests/data/labels.tsv", labels, sizeof labels);
         ASSERT_TRUE(f);
         while (fgets(line, sizeof line, f)) {
                 char path[4096];
@@ -410,8 +409,7 @@ TEST(decorated_vocabulary_matches_its_undecorated_twin) {
         FILE *f;
 
         ASSERT_OK(detect_engine_new(rules, NULL, &e));
-        (void) snprintf(path, sizeof path, "%s/tests/data/vocabulary.tsv", root);
-        f = fopen(path, "re");
+        f = open_data(root, "tests/data/vocabulary.tsv", path, sizeof path);
         ASSERT_TRUE(f);
         while (getline(&line, &linesz, f) > 0) {
                 char *text;
@@ -656,8 +654,7 @@ TEST(decorated_real_excerpts_keep_their_verdict) {
         FILE *f;
 
         ASSERT_OK(detect_engine_new(rules, NULL, &e));
-        (void) snprintf(labels, sizeof labels, "%s/tests/data/real/labels.tsv", root);
-        f = fopen(labels, "re");
+        f = open_data(root, "tests/data/real/labels.tsv", labels, sizeof labels);
         ASSERT_TRUE(f);
         while (getline(&line, &linesz, f) > 0) {
                 char path[4096], *col[7], want[256], got[256];

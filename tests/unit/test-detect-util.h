@@ -130,3 +130,15 @@ static inline int split_columns(char *line, char **col, int max) {
         }
         return nc;
 }
+
+/* Opens root/rel (a data file of the checkout), its path in path; says so
+ * on stderr when it cannot. */
+static inline FILE *open_data(const char *root, const char *rel, char *path, size_t pathsz) {
+        FILE *f;
+
+        (void) snprintf(path, pathsz, "%s/%s", root, rel);
+        f = fopen(path, "re");
+        if (!f)
+                fprintf(stderr, "cannot open %s: %m\n", path);
+        return f;
+}
